@@ -1,0 +1,38 @@
+# syntax=docker/dockerfile:1
+# Multi-stage build of the single `sightline` binary and its site assets.
+# The build stage runs the same scripts/setup.sh as the README.
+
+FROM rust:1.95-bookworm AS build
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends nodejs npm \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+# Tools first (cargo-leptos, wasm-bindgen, binaryen): cached until these files change.
+COPY scripts/setup.sh scripts/setup.sh
+COPY Cargo.lock package.json package-lock.json ./
+RUN SIGHTLINE_SETUP_TOOLS_ONLY=1 ./scripts/setup.sh
+COPY . .
+RUN ./scripts/setup.sh
+
+FROM debian:bookworm-slim AS runtime
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ca-certificates curl \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --system --uid 10001 --home-dir /data --shell /usr/sbin/nologin sightline \
+ && mkdir -p /data /app \
+ && chown sightline:sightline /data
+COPY --from=build /src/target/release/sightline /usr/local/bin/sightline
+COPY --from=build /src/target/site /app/site
+ENV SIGHTLINE_SITE_ROOT=/app/site \
+    SIGHTLINE_DATA_DIR=/data \
+    SIGHTLINE_BIND=0.0.0.0:3000 \
+    SIGHTLINE_LOG_FORMAT=json \
+    LEPTOS_ENV=PROD
+USER sightline
+WORKDIR /app
+VOLUME ["/data"]
+EXPOSE 3000
+HEALTHCHECK --interval=30s --timeout=3s --start-period=20s --retries=3 \
+  CMD curl -fsS http://127.0.0.1:3000/healthz || exit 1
+ENTRYPOINT ["sightline"]
+CMD ["serve"]

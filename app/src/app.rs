@@ -1,0 +1,62 @@
+//! The document shell and the route table.
+use crate::ui::{
+    components::layout::Shell,
+    context::auth::provide_auth,
+    pages::{
+        account::AccountPage, admin::users::UsersPage, home::HomePage, login::LoginPage,
+        not_found::NotFound, setup::SetupPage,
+    },
+};
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::{
+    components::{ParentRoute, Route, Router, Routes},
+    path, SsrMode,
+};
+
+/// The HTML document the server renders around the app.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <link rel="icon" href="data:,"/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    provide_auth();
+    // Tests (and people) can tell when the page has become interactive.
+    Effect::new(move |_| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/sightline.css"/>
+        <Title formatter=|t: String| if t.is_empty() { "Sightline".to_string() } else { format!("{t} · Sightline") }/>
+        <Router>
+            <Routes fallback=|| view! { <NotFound/> }>
+                <Route path=path!("/login") view=LoginPage/>
+                <Route path=path!("/setup") view=SetupPage ssr=SsrMode::Async/>
+                <ParentRoute path=path!("") view=Shell ssr=SsrMode::Async>
+                    <Route path=path!("") view=HomePage ssr=SsrMode::Async/>
+                    <Route path=path!("account") view=AccountPage ssr=SsrMode::Async/>
+                    <Route path=path!("admin/users") view=UsersPage ssr=SsrMode::Async/>
+                </ParentRoute>
+            </Routes>
+        </Router>
+    }
+}

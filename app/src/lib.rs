@@ -1,0 +1,13 @@
+//! Sightline's Leptos application: shared model, server functions, UI, and (ssr only) the engine.
+#![recursion_limit = "256"]
+
+pub mod api;
+pub mod app;
+pub mod error;
+pub mod model;
+#[cfg(feature = "ssr")]
+pub mod server;
+pub mod ui;
+
+pub use app::{shell, App};
+pub use error::AppError;

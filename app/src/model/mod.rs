@@ -1,0 +1,9 @@
+//! Wire types shared by the browser and the server.
+pub mod ids;
+pub mod rbac;
+pub mod user;
+pub mod validate;
+
+pub use ids::UserId;
+pub use rbac::{Permission, Role};
+pub use user::{AuditEvent, Me, NewUser, User};

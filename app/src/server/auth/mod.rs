@@ -1,0 +1,5 @@
+//! Authentication and authorization.
+pub mod password;
+pub mod rbac;
+pub mod service;
+pub mod throttle;

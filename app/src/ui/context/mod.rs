@@ -1,0 +1,2 @@
+//! App-wide context providers.
+pub mod auth;

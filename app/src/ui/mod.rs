@@ -1,0 +1,4 @@
+//! Pages, components and context providers.
+pub mod components;
+pub mod context;
+pub mod pages;

@@ -1,0 +1,7 @@
+//! One file per route component.
+pub mod account;
+pub mod admin;
+pub mod home;
+pub mod login;
+pub mod not_found;
+pub mod setup;

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Starts the release server on a free port with a fresh data directory, runs the browser
+# tests against it (headless Debian Chromium through playwright-core), and stops it.
+# Screenshots land in end2end/artifacts/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ART=end2end/artifacts
+rm -rf "$ART" && mkdir -p "$ART"
+DATA=$(mktemp -d)
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+LOG="$ART/server.log"
+
+SIGHTLINE_SITE_ROOT=target/site ./target/release/sightline serve --bind "127.0.0.1:$PORT" --data-dir "$DATA" >"$LOG" 2>&1 &
+PID=$!
+cleanup() { kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; rm -rf "$DATA"; }
+trap cleanup EXIT
+
+for _ in $(seq 1 100); do
+  curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break
+  kill -0 "$PID" 2>/dev/null || { cat "$LOG"; echo "server exited"; exit 1; }
+  sleep 0.1
+done
+SETUP_URL=$(grep -o "http://[^ ]*/setup?token=[A-Za-z0-9_-]*" "$LOG" | head -n1)
+[ -n "$SETUP_URL" ] || { cat "$LOG"; echo "no setup URL in the server log"; exit 1; }
+
+SIGHTLINE_E2E_URL="http://127.0.0.1:$PORT" SIGHTLINE_E2E_SETUP_URL="$SETUP_URL" SIGHTLINE_E2E_ARTIFACTS="$ART" \
+  node --test --test-concurrency=1 end2end/tests/

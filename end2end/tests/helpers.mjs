@@ -1,0 +1,43 @@
+// Shared browser-test helpers: one headless Debian Chromium, pages that wait for hydration.
+import { chromium } from 'playwright-core';
+import path from 'node:path';
+
+export const BASE = process.env.SIGHTLINE_E2E_URL;
+export const SETUP_URL = process.env.SIGHTLINE_E2E_SETUP_URL;
+export const ARTIFACTS = process.env.SIGHTLINE_E2E_ARTIFACTS || 'end2end/artifacts';
+export const ADMIN = { email: 'admin@example.com', password: 'correct horse battery staple' };
+
+export async function launch() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+  });
+}
+
+/** A new page that records console errors and failed requests (both fail the test). */
+export async function newPage(browser, options = {}) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, ...options });
+  const page = await context.newPage();
+  page.problems = [];
+  page.on('console', (m) => { if (m.type() === 'error') page.problems.push(`console: ${m.text()}`); });
+  page.on('pageerror', (e) => page.problems.push(`page error: ${e.message}`));
+  return page;
+}
+
+/** Navigates and waits until the app has hydrated (clicks before that would be lost). */
+export async function open(page, url) {
+  await page.goto(url.startsWith('http') ? url : BASE + url);
+  await page.waitForSelector('body[data-hydrated="true"]', { timeout: 15000 });
+}
+
+export async function shot(page, name) {
+  await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
+}
+
+export async function signIn(page, email, password) {
+  await open(page, '/login');
+  await page.fill('input[name="email"]', email);
+  await page.fill('input[name="password"]', password);
+  await page.click('button[type="submit"]');
+}

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Installs what a fresh machine lacks to build Sightline, then builds the release binary and
+# the browser bundle. Idempotent: a second run only rebuilds what changed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+APT_UPDATED=""
+apt_install() {
+  if [ -z "$APT_UPDATED" ]; then $SUDO apt-get update -qq; APT_UPDATED=1; fi
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$@"
+}
+
+# Node.js and npm (for wasm-opt from binaryen, and browser tests).
+if ! command -v npm >/dev/null; then log "installing Node.js and npm"; apt_install nodejs npm; fi
+# A C compiler for crates that build C (SQLite, ring).
+if ! command -v cc >/dev/null; then log "installing a C toolchain"; apt_install build-essential pkg-config; fi
+
+if ! rustup target list --installed | grep -q '^wasm32-unknown-unknown$'; then
+  log "adding the wasm32 target"; rustup target add wasm32-unknown-unknown
+fi
+
+CARGO_LEPTOS_VERSION=0.3.10
+if ! cargo leptos --version 2>/dev/null | grep -q "$CARGO_LEPTOS_VERSION"; then
+  log "installing cargo-leptos $CARGO_LEPTOS_VERSION (about 25 minutes on 2 cores, once)"
+  cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked
+fi
+
+# wasm-bindgen CLI must match the wasm-bindgen crate in Cargo.lock exactly.
+WBG_VERSION=$(grep -A1 '^name = "wasm-bindgen"$' Cargo.lock | sed -n 's/^version = "\(.*\)"/\1/p')
+if ! wasm-bindgen --version 2>/dev/null | grep -q "$WBG_VERSION"; then
+  log "installing wasm-bindgen-cli $WBG_VERSION"
+  # Not --locked: one of its locked dependencies is no longer on the registry.
+  cargo install wasm-bindgen-cli --version "$WBG_VERSION"
+fi
+
+# binaryen from npm (Debian's wasm-opt 108 corrupts the release wasm) and playwright-core.
+if [ ! -x node_modules/.bin/wasm-opt ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  log "installing npm packages"; npm ci --no-audit --no-fund --loglevel=error
+fi
+export PATH="$PWD/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+
+if [ "${SIGHTLINE_SETUP_TOOLS_ONLY:-}" = 1 ]; then log "tools ready"; exit 0; fi
+
+log "building Sightline (release)"
+cargo leptos build --release
+log "built target/release/sightline and target/site"

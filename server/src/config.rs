@@ -1,0 +1,100 @@
+//! Command line and environment configuration (one table of it is in the README).
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::{net::SocketAddr, path::PathBuf};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "sightline",
+    version,
+    about = "Sightline: self-hosted SQL analytics and database workbench",
+    long_about = "Sightline: self-hosted SQL analytics and database workbench.\n\n\
+                  Secrets are read from the environment only: SIGHTLINE_SESSION_KEY and \
+                  SIGHTLINE_ENCRYPTION_KEY (base64 or hex, at least 32 random bytes). When unset, \
+                  keys are generated once into <data dir>/secrets with mode 0600."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    /// Log format.
+    #[arg(long, global = true, env = "SIGHTLINE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the web server on the metadata store (migrating it first).
+    Serve(ServeArgs),
+    /// Apply metadata-store migrations and exit.
+    Migrate(StoreArgs),
+    /// Manage user accounts from the server's shell.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserCommand {
+    /// Create an account. The password is read from standard input.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long, value_parser = parse_role)]
+        role: app::model::Role,
+        /// Read the password from standard input (one line). Required: passwords never go on
+        /// the command line, where other users of the machine could read them.
+        #[arg(long, required = true)]
+        password_stdin: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Set a new password for an account (ends its sessions). Reads it from standard input.
+    ResetPassword {
+        #[arg(long)]
+        email: String,
+        #[arg(long, required = true)]
+        password_stdin: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+fn parse_role(s: &str) -> Result<app::model::Role, String> {
+    s.parse()
+}
+
+/// Where the metadata store and generated files live.
+#[derive(Args, Debug, Clone)]
+pub struct StoreArgs {
+    /// Directory for the embedded store, generated keys and result files.
+    #[arg(long, env = "SIGHTLINE_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+    /// Metadata store: postgres://… for PostgreSQL. Unset: SQLite in the data directory.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "SIGHTLINE_BIND", default_value = "127.0.0.1:3000")]
+    pub bind: SocketAddr,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// The URL people use to reach Sightline (for links and the setup URL). With https://,
+    /// the session cookie is marked Secure and named with the __Host- prefix.
+    #[arg(long, env = "SIGHTLINE_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Trust the last X-Forwarded-For hop as the client address (only behind your own proxy).
+    #[arg(long, env = "SIGHTLINE_TRUST_PROXY_HEADERS", default_value_t = false)]
+    pub trust_proxy_headers: bool,
+    /// Directory with the built site assets (pkg/ with wasm, JS and CSS).
+    #[arg(long, env = "SIGHTLINE_SITE_ROOT", default_value = "target/site")]
+    pub site_root: PathBuf,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}

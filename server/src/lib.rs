@@ -1,0 +1,9 @@
+//! The `sightline` binary's library: configuration, CLI commands, router and start-up.
+//! It is the composition root and holds no domain logic.
+pub mod commands;
+pub mod config;
+pub mod middleware;
+pub mod routes;
+pub mod secrets;
+pub mod startup;
+pub mod telemetry;

@@ -1,0 +1,51 @@
+//! `sightline`: one binary for the web server and the command-line tools.
+use clap::Parser;
+use sightline_server::{
+    commands,
+    config::{Cli, Command, UserCommand},
+    startup::Application,
+    telemetry,
+};
+use std::process::ExitCode;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    telemetry::init(cli.log_format);
+    let result = match cli.command {
+        Command::Serve(args) => serve(args).await,
+        Command::Migrate(store) => commands::migrate(&store).await,
+        Command::User {
+            command: UserCommand::Create {
+                email, role, store, ..
+            },
+        } => match commands::read_password_stdin() {
+            Ok(pw) => commands::create_user(&store, &email, role, pw).await,
+            Err(e) => Err(e),
+        },
+        Command::User {
+            command: UserCommand::ResetPassword { email, store, .. },
+        } => match commands::read_password_stdin() {
+            Ok(pw) => commands::reset_password(&store, &email, pw).await,
+            Err(e) => Err(e),
+        },
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(args: sightline_server::config::ServeArgs) -> anyhow::Result<()> {
+    let app = Application::build(args).await?;
+    tracing::info!(addr = %app.addr, "Sightline is listening on http://{}", app.addr);
+    if let Some(url) = &app.setup_url {
+        tracing::warn!("No account exists yet. Create the first admin at: {url}");
+        println!("\n  Sightline has no account yet. Create the first admin here (one-time link):\n\n    {url}\n");
+    }
+    app.run_until_stopped().await
+}

@@ -1,0 +1,93 @@
+//! Cross-site request refusal for server functions, and security headers.
+use app::AppError;
+use axum::{
+    body::Body,
+    extract::Request,
+    http::{header, HeaderValue, Method, StatusCode},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+
+const SERVER_FN_ERROR_HEADER: &str = "serverfnerror";
+
+/// Server functions accept POST only, and only from this site: a browser request whose
+/// `Sec-Fetch-Site` or `Origin` says it comes from elsewhere is refused with 403.
+/// Requests with neither header come from non-browser clients, which carry no ambient
+/// cookies a third-party page could ride on.
+pub async fn same_origin_api(req: Request, next: Next) -> Response {
+    if req.uri().path().starts_with("/api/") {
+        if req.method() != Method::POST {
+            return (
+                StatusCode::METHOD_NOT_ALLOWED,
+                [(header::ALLOW, "POST")],
+                "Server functions accept POST only.",
+            )
+                .into_response();
+        }
+        if let Err(why) = check_same_origin(&req) {
+            tracing::warn!(path = %req.uri().path(), why, "cross-site request refused");
+            return (StatusCode::FORBIDDEN, "Cross-site requests are refused.").into_response();
+        }
+    }
+    next.run(req).await
+}
+
+fn check_same_origin(req: &Request<Body>) -> Result<(), &'static str> {
+    let h = req.headers();
+    if let Some(site) = h.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        if !matches!(site, "same-origin" | "none") {
+            return Err("sec-fetch-site");
+        }
+    }
+    if let Some(origin) = h.get(header::ORIGIN) {
+        let origin = origin.to_str().map_err(|_| "origin")?;
+        let host = h
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .ok_or("host")?;
+        let authority = origin.split_once("://").map(|(_, a)| a).ok_or("origin")?;
+        if !authority.eq_ignore_ascii_case(host) {
+            return Err("origin");
+        }
+    }
+    Ok(())
+}
+
+/// Gives server-function errors their HTTP status. Leptos answers every error with 500; the
+/// body is our `AppError` as JSON, which knows its status (401, 403, 404, 400, 409, 429 …).
+pub async fn api_error_status(req: Request, next: Next) -> Response {
+    let res = next.run(req).await;
+    if !res.headers().contains_key(SERVER_FN_ERROR_HEADER) {
+        return res;
+    }
+    let (mut parts, body) = res.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 1 << 20).await else {
+        return (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "error response too large",
+        )
+            .into_response();
+    };
+    if let Ok(err) = serde_json::from_slice::<AppError>(&bytes) {
+        parts.status =
+            StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    }
+    Response::from_parts(parts, Body::from(bytes))
+}
+
+/// Headers every response carries.
+pub async fn security_headers(req: Request, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    h.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    h.insert("referrer-policy", HeaderValue::from_static("same-origin"));
+    h.insert(
+        "content-security-policy",
+        HeaderValue::from_static("frame-ancestors 'none'; object-src 'none'; base-uri 'self'"),
+    );
+    res
+}

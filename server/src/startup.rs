@@ -1,0 +1,160 @@
+//! Start-up: keys, metadata store, state, router, listener. `Application::build` is what
+//! `sightline serve` and the integration tests both run.
+use crate::{config::ServeArgs, routes, secrets};
+use anyhow::{Context, Result};
+use app::server::{
+    db::{sessions::MetaSessionStore, Db, StoreLocation},
+    settings::Settings,
+    setup, AppState,
+};
+use leptos::config::LeptosOptions;
+use std::{net::SocketAddr, time::Duration};
+use tokio::net::TcpListener;
+use tower_sessions::{
+    cookie::{Key, SameSite},
+    Expiry, SessionManagerLayer,
+};
+use tower_sessions_sqlx_store::sqlx;
+
+pub struct Application {
+    listener: TcpListener,
+    router: axum::Router,
+    pub state: AppState,
+    pub addr: SocketAddr,
+    /// The one-time setup URL when the store has no account yet.
+    pub setup_url: Option<String>,
+}
+
+/// Opens and migrates the metadata store named by the arguments.
+pub async fn open_store(store: &crate::config::StoreArgs) -> Result<(Db, StoreLocation)> {
+    let location = StoreLocation::resolve(store.database_url.as_deref(), &store.data_dir)
+        .map_err(anyhow::Error::msg)?;
+    let db = connect_with_retry(&location).await?;
+    db.migrate()
+        .await
+        .context("applying metadata-store migrations")?;
+    Ok((db, location))
+}
+
+/// The store may still be starting (containers, reboots): retry for a while with backoff.
+async fn connect_with_retry(location: &StoreLocation) -> Result<Db> {
+    let mut delay = Duration::from_millis(250);
+    for attempt in 1.. {
+        match Db::connect(location).await {
+            Ok(db) => return Ok(db),
+            Err(e)
+                if attempt < 8 && matches!(e, sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut) =>
+            {
+                tracing::warn!(store = ?location, attempt, error = %e, "metadata store not reachable yet; retrying");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(5));
+            }
+            Err(e) => {
+                return Err(e).with_context(|| format!("opening the metadata store {location:?}"))
+            }
+        }
+    }
+    unreachable!("the retry loop returns")
+}
+
+impl Application {
+    pub async fn build(args: ServeArgs) -> Result<Self> {
+        std::fs::create_dir_all(&args.store.data_dir).with_context(|| {
+            format!(
+                "creating the data directory {}",
+                args.store.data_dir.display()
+            )
+        })?;
+        let keys = secrets::load(&args.store.data_dir).context("loading keys")?;
+        let (db, location) = open_store(&args.store).await?;
+
+        let listener = TcpListener::bind(args.bind)
+            .await
+            .with_context(|| format!("binding {}", args.bind))?;
+        let addr = listener.local_addr()?;
+        let public_url = args
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{addr}"));
+        let secure = public_url.starts_with("https://");
+
+        let leptos_options = LeptosOptions::builder()
+            .output_name("sightline")
+            .site_root(args.site_root.to_string_lossy().to_string())
+            .site_pkg_dir("pkg")
+            .site_addr(addr)
+            .build();
+        let settings = Settings {
+            trust_proxy_headers: args.trust_proxy_headers,
+            public_url,
+        };
+        let state = AppState::new(leptos_options, db.clone(), settings);
+        tracing::info!(store = ?location, "metadata store ready");
+
+        let store = MetaSessionStore::new(db);
+        tokio::spawn({
+            let store = store.clone();
+            async move {
+                use tower_sessions::ExpiredDeletion;
+                if let Err(e) = store
+                    .continuously_delete_expired(Duration::from_secs(3600))
+                    .await
+                {
+                    tracing::warn!(error = %e, "expired-session clean-up stopped");
+                }
+            }
+        });
+        let sessions = SessionManagerLayer::new(store)
+            .with_name(if secure {
+                "__Host-sightline"
+            } else {
+                "sightline_session"
+            })
+            .with_secure(secure)
+            .with_http_only(true)
+            .with_same_site(SameSite::Lax)
+            .with_path("/")
+            .with_expiry(Expiry::OnInactivity(time::Duration::hours(12)))
+            .with_signed(Key::derive_from(&keys.session));
+
+        let setup_url = setup::prepare(&state)
+            .await
+            .map_err(|e| anyhow::anyhow!("preparing setup: {e}"))?;
+        let router = routes::router(state.clone(), sessions);
+        Ok(Self {
+            listener,
+            router,
+            state,
+            addr,
+            setup_url,
+        })
+    }
+
+    /// Serves until SIGINT or SIGTERM, then drains in-flight requests.
+    pub async fn run_until_stopped(self) -> Result<()> {
+        let db = self.state.db.clone();
+        axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+        db.close().await;
+        Ok(())
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down");
+}

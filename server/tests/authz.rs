@@ -1,0 +1,135 @@
+//! Every registered server function is in this matrix, and every one that is not meant for
+//! anonymous callers refuses them. A new server function fails this test until it is added,
+//! so none can ship unguarded.
+mod common;
+
+use app::model::Role;
+use common::spawn_app;
+use std::collections::BTreeSet;
+
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Access {
+    /// Open to anyone (and guarded by its own check: credentials or the setup token).
+    Anonymous,
+    /// Any signed-in user.
+    SignedIn,
+    /// Admins only.
+    Admin,
+}
+
+/// (function, minimal well-formed body, who may call it)
+const MATRIX: &[(&str, &[(&str, &str)], Access)] = &[
+    (
+        "login",
+        &[("email", "x@example.com"), ("password", "nope nope nope")],
+        Access::Anonymous,
+    ),
+    ("check_setup_token", &[("token", "nope")], Access::Anonymous),
+    (
+        "create_first_admin",
+        &[
+            ("token", "nope"),
+            ("email", "x@example.com"),
+            ("password", "nope nope nope"),
+        ],
+        Access::Anonymous,
+    ),
+    ("logout", &[], Access::SignedIn),
+    ("current_user", &[], Access::SignedIn),
+    (
+        "change_password",
+        &[
+            ("current", "nope nope nope"),
+            ("new", "also nope nope nope"),
+        ],
+        Access::SignedIn,
+    ),
+    ("recent_sign_ins", &[], Access::SignedIn),
+    ("list_users", &[], Access::Admin),
+    (
+        "create_user",
+        &[
+            ("input[email]", "x@example.com"),
+            ("input[role]", "viewer"),
+            ("input[password]", "abcdefghijklmnop"),
+        ],
+        Access::Admin,
+    ),
+    (
+        "set_user_role",
+        &[("id", "1"), ("role", "viewer")],
+        Access::Admin,
+    ),
+    (
+        "set_user_disabled",
+        &[("id", "1"), ("disabled", "true")],
+        Access::Admin,
+    ),
+];
+
+#[tokio::test]
+async fn the_matrix_lists_exactly_the_registered_server_functions() {
+    let registered: BTreeSet<String> = server_fn::axum::server_fn_paths()
+        .map(|(path, method)| {
+            assert_eq!(method, http::Method::POST, "{path} must be POST-only");
+            path.trim_start_matches("/api/").to_string()
+        })
+        .collect();
+    let listed: BTreeSet<String> = MATRIX.iter().map(|(n, _, _)| n.to_string()).collect();
+    assert_eq!(
+        registered, listed,
+        "add new server functions to MATRIX with their access level"
+    );
+}
+
+#[tokio::test]
+async fn anonymous_callers_are_refused_everything_but_sign_in_and_setup() {
+    let app = spawn_app().await;
+    let c = app.client();
+    for (name, body, access) in MATRIX {
+        let (status, text) = app.call(&c, name, body).await;
+        match access {
+            Access::Anonymous => assert!(
+                !status.is_success(),
+                "{name} accepted a bad anonymous call: {text}"
+            ),
+            _ => assert_eq!(status, 401, "{name} must refuse anonymous callers: {text}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn admin_functions_refuse_editors_and_viewers() {
+    let app = spawn_app().await;
+    for role in [Role::Editor, Role::Viewer] {
+        let (c, _) = app.signed_in(role).await;
+        for (name, body, access) in MATRIX {
+            if *access == Access::Admin {
+                let (status, text) = app.call(&c, name, body).await;
+                assert_eq!(status, 403, "{name} as {role}: {text}");
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn errors_carry_no_internal_text() {
+    let app = spawn_app().await;
+    let (c, _) = app.signed_in(Role::Admin).await;
+    // Malformed arguments: a clear 400, no panic, no stack or SQL text.
+    let (status, text) = app
+        .call(
+            &c,
+            "set_user_role",
+            &[("id", "not-a-number"), ("role", "viewer")],
+        )
+        .await;
+    assert_eq!(status, 400, "{text}");
+    for leak in ["sqlx", "SELECT", "panicked", "src/"] {
+        assert!(!text.contains(leak), "{leak} in {text}");
+    }
+    let (status, _) = app
+        .call(&c, "set_user_role", &[("id", "999999"), ("role", "viewer")])
+        .await;
+    assert_eq!(status, 404);
+}

@@ -1,0 +1,182 @@
+//! Test harness: a real server on port 0 with a fresh metadata store and seeded users.
+#![allow(dead_code)]
+use app::{
+    model::{NewUser, Role},
+    server::{users, AppState, Principal},
+};
+use reqwest::{Client, StatusCode};
+use sightline_server::{
+    config::{ServeArgs, StoreArgs},
+    startup::Application,
+};
+use std::sync::Arc;
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// Which metadata store a test app runs on.
+#[derive(Clone, Copy, Debug)]
+pub enum Store {
+    Sqlite,
+    Postgres,
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub state: AppState,
+    pub setup_url: Option<String>,
+    pub dir: Arc<tempfile::TempDir>,
+    pg_database: Option<String>,
+}
+
+/// Local PostgreSQL used for the PostgreSQL-backed tests.
+pub fn pg_admin_url() -> String {
+    std::env::var("SIGHTLINE_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// Creates an empty PostgreSQL database and returns (name, url).
+pub async fn fresh_pg_database() -> (String, String) {
+    use sqlx::Connection;
+    let admin = pg_admin_url();
+    let name = format!("sightline_test_{}", uuid::Uuid::new_v4().simple());
+    let mut c = sqlx::PgConnection::connect(&admin)
+        .await
+        .expect("local PostgreSQL (see README) must be running");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut c)
+        .await
+        .unwrap();
+    let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap();
+    (name.clone(), format!("{base}/{name}"))
+}
+
+pub async fn drop_pg_database(name: &str) {
+    use sqlx::Connection;
+    if let Ok(mut c) = sqlx::PgConnection::connect(&pg_admin_url()).await {
+        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(&mut c)
+            .await;
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_on(Store::Sqlite).await
+}
+
+pub async fn spawn_app_on(store: Store) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let (database_url, pg_database) = match store {
+        Store::Sqlite => (None, None),
+        Store::Postgres => {
+            let (name, url) = fresh_pg_database().await;
+            (Some(url), Some(name))
+        }
+    };
+    let args = ServeArgs {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        store: StoreArgs {
+            data_dir: dir.path().join("data"),
+            database_url,
+        },
+        public_url: None,
+        trust_proxy_headers: false,
+        site_root: dir.path().join("site"),
+    };
+    let app = Application::build(args).await.expect("app builds");
+    let base = format!("http://{}", app.addr);
+    let state = app.state.clone();
+    let setup_url = app.setup_url.clone();
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        base,
+        state,
+        setup_url,
+        dir: Arc::new(dir),
+        pg_database,
+    }
+}
+
+impl TestApp {
+    /// A browser-like client with its own cookie jar and no redirect following.
+    pub fn client(&self) -> Client {
+        Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+    }
+
+    /// Creates an account directly through the service, as the operator.
+    pub async fn seed_user(&self, email: &str, role: Role) -> String {
+        users::create(
+            &self.state,
+            &Principal::operator(),
+            NewUser {
+                email: email.into(),
+                role,
+                password: PASSWORD.into(),
+            },
+        )
+        .await
+        .expect("seed user");
+        email.to_string()
+    }
+
+    /// A signed-in client for a new account with this role.
+    pub async fn signed_in(&self, role: Role) -> (Client, String) {
+        let email = format!("{}-{}@example.com", role, uuid::Uuid::new_v4().simple());
+        self.seed_user(&email, role).await;
+        let c = self.client();
+        let (status, body) = self.login(&c, &email, PASSWORD).await;
+        assert!(
+            status.is_success() || status == StatusCode::FOUND,
+            "login as {role}: {status} {body}"
+        );
+        (c, email)
+    }
+
+    pub async fn login(&self, c: &Client, email: &str, password: &str) -> (StatusCode, String) {
+        self.call(c, "login", &[("email", email), ("password", password)])
+            .await
+    }
+
+    /// Calls a server function the way the browser does (POST, form-encoded, same origin).
+    pub async fn call(
+        &self,
+        c: &Client,
+        name: &str,
+        form: &[(&str, &str)],
+    ) -> (StatusCode, String) {
+        let r = c
+            .post(format!("{}/api/{name}", self.base))
+            .header("origin", &self.base)
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        (status, r.text().await.unwrap())
+    }
+
+    pub async fn get(&self, c: &Client, path: &str) -> reqwest::Response {
+        // As a browser navigates: asking for HTML.
+        c.get(format!("{}{path}", self.base))
+            .header("accept", "text/html")
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Drops the PostgreSQL database of a PostgreSQL-backed app.
+    pub async fn cleanup(self) {
+        if let Some(name) = &self.pg_database {
+            self.state.db.close().await;
+            drop_pg_database(name).await;
+        }
+    }
+}
+
+/// The token of the one-time setup URL.
+pub fn setup_token(url: &str) -> String {
+    url.split("token=").nth(1).unwrap().to_string()
+}

@@ -26,6 +26,8 @@ pub enum Command {
     Serve(ServeArgs),
     /// Apply metadata-store migrations and exit.
     Migrate(StoreArgs),
+    /// Run one SQL statement against a database and print the result (JSON, NDJSON, CSV).
+    Query(crate::query_cli::QueryArgs),
     /// Manage user accounts from the server's shell.
     User {
         #[command(subcommand)]

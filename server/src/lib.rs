@@ -3,6 +3,7 @@
 pub mod commands;
 pub mod config;
 pub mod middleware;
+pub mod query_cli;
 pub mod routes;
 pub mod secrets;
 pub mod startup;

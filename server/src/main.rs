@@ -15,6 +15,7 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => serve(args).await,
         Command::Migrate(store) => commands::migrate(&store).await,
+        Command::Query(args) => sightline_server::query_cli::run(args).await,
         Command::User {
             command: UserCommand::Create {
                 email, role, store, ..
@@ -33,8 +34,8 @@ async fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            tracing::error!("{e:#}");
-            eprintln!("error: {e:#}");
+            // One line on stderr; stdout stays clean for piped output.
+            eprintln!("error: {}", format!("{e:#}").replace('\n', " "));
             ExitCode::FAILURE
         }
     }
@@ -44,7 +45,10 @@ async fn serve(args: sightline_server::config::ServeArgs) -> anyhow::Result<()> 
     let app = Application::build(args).await?;
     tracing::info!(addr = %app.addr, "Sightline is listening on http://{}", app.addr);
     if let Some(url) = &app.setup_url {
-        tracing::warn!("No account exists yet. Create the first admin at: {url}");
+        // The token stays out of the log (log shippers, shared log readers); stdout only.
+        tracing::warn!(
+            "No account exists yet: open the one-time setup link printed on standard output"
+        );
         println!("\n  Sightline has no account yet. Create the first admin here (one-time link):\n\n    {url}\n");
     }
     app.run_until_stopped().await

@@ -2,7 +2,7 @@
 use app::AppError;
 use axum::{
     body::Body,
-    extract::Request,
+    extract::{Request, State},
     http::{header, HeaderValue, Method, StatusCode},
     middleware::Next,
     response::{IntoResponse, Response},
@@ -14,7 +14,7 @@ const SERVER_FN_ERROR_HEADER: &str = "serverfnerror";
 /// `Sec-Fetch-Site` or `Origin` says it comes from elsewhere is refused with 403.
 /// Requests with neither header come from non-browser clients, which carry no ambient
 /// cookies a third-party page could ride on.
-pub async fn same_origin_api(req: Request, next: Next) -> Response {
+pub async fn same_origin_api(State(site): State<SiteOrigin>, req: Request, next: Next) -> Response {
     if req.uri().path().starts_with("/api/") {
         if req.method() != Method::POST {
             return (
@@ -24,7 +24,7 @@ pub async fn same_origin_api(req: Request, next: Next) -> Response {
             )
                 .into_response();
         }
-        if let Err(why) = check_same_origin(&req) {
+        if let Err(why) = check_same_origin(&req, &site) {
             tracing::warn!(path = %req.uri().path(), why, "cross-site request refused");
             return (StatusCode::FORBIDDEN, "Cross-site requests are refused.").into_response();
         }
@@ -32,25 +32,56 @@ pub async fn same_origin_api(req: Request, next: Next) -> Response {
     next.run(req).await
 }
 
-fn check_same_origin(req: &Request<Body>) -> Result<(), &'static str> {
+/// This site's origin (`scheme://host:port`, lower case), from the public URL when the
+/// operator set one. Without it, a request's own Host is taken as the site.
+#[derive(Clone, Debug, Default)]
+pub struct SiteOrigin(pub Option<String>);
+
+impl SiteOrigin {
+    pub fn from_public_url(url: Option<&str>) -> Self {
+        SiteOrigin(url.and_then(origin_of))
+    }
+}
+
+/// `scheme://host[:port]` of a URL, lower case, default ports dropped.
+fn origin_of(url: &str) -> Option<String> {
+    let u = url::Url::parse(url.trim()).ok()?;
+    let origin = u.origin();
+    origin
+        .is_tuple()
+        .then(|| origin.ascii_serialization().to_ascii_lowercase())
+}
+
+fn check_same_origin(req: &Request<Body>, site: &SiteOrigin) -> Result<(), &'static str> {
     let h = req.headers();
-    if let Some(site) = h.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
-        if !matches!(site, "same-origin" | "none") {
+    if let Some(fetch_site) = h.get("sec-fetch-site") {
+        if !matches!(fetch_site.to_str(), Ok("same-origin" | "none")) {
             return Err("sec-fetch-site");
         }
     }
-    if let Some(origin) = h.get(header::ORIGIN) {
-        let origin = origin.to_str().map_err(|_| "origin")?;
-        let host = h
-            .get(header::HOST)
-            .and_then(|v| v.to_str().ok())
-            .ok_or("host")?;
-        let authority = origin.split_once("://").map(|(_, a)| a).ok_or("origin")?;
-        if !authority.eq_ignore_ascii_case(host) {
-            return Err("origin");
+    let Some(origin) = h.get(header::ORIGIN) else {
+        return Ok(());
+    };
+    let origin = origin_of(origin.to_str().map_err(|_| "origin")?).ok_or("origin")?;
+    let expected = match &site.0 {
+        Some(o) => o.clone(),
+        None => {
+            let host = h
+                .get(header::HOST)
+                .and_then(|v| v.to_str().ok())
+                .or_else(|| req.uri().authority().map(|a| a.as_str()))
+                .ok_or("host")?;
+            // Without a configured public URL the scheme is whatever the Origin says; the
+            // host and port must still be ours.
+            let scheme = origin.split("://").next().unwrap_or("http");
+            origin_of(&format!("{scheme}://{host}")).ok_or("host")?
         }
+    };
+    if origin == expected {
+        Ok(())
+    } else {
+        Err("origin")
     }
-    Ok(())
 }
 
 /// Gives server-function errors their HTTP status. Leptos answers every error with 500; the

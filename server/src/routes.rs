@@ -18,6 +18,7 @@ use tower_sessions::{SessionManagerLayer, SessionStore};
 pub fn router<S>(
     state: AppState,
     sessions: SessionManagerLayer<S, tower_sessions::service::SignedCookie>,
+    site: middleware::SiteOrigin,
 ) -> Router
 where
     S: SessionStore + Clone,
@@ -40,7 +41,10 @@ where
         .leptos_routes_with_context(&state, routes, context, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(axum::middleware::from_fn(middleware::api_error_status))
-        .layer(axum::middleware::from_fn(middleware::same_origin_api))
+        .layer(axum::middleware::from_fn_with_state(
+            site,
+            middleware::same_origin_api,
+        ))
         .layer(sessions)
         .layer(axum::middleware::from_fn(middleware::security_headers))
         .layer(TraceLayer::new_for_http())

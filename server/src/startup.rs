@@ -59,12 +59,7 @@ async fn connect_with_retry(location: &StoreLocation) -> Result<Db> {
 
 impl Application {
     pub async fn build(args: ServeArgs) -> Result<Self> {
-        std::fs::create_dir_all(&args.store.data_dir).with_context(|| {
-            format!(
-                "creating the data directory {}",
-                args.store.data_dir.display()
-            )
-        })?;
+        create_private_dir(&args.store.data_dir)?;
         let keys = secrets::load(&args.store.data_dir).context("loading keys")?;
         let (db, location) = open_store(&args.store).await?;
 
@@ -120,7 +115,8 @@ impl Application {
         let setup_url = setup::prepare(&state)
             .await
             .map_err(|e| anyhow::anyhow!("preparing setup: {e}"))?;
-        let router = routes::router(state.clone(), sessions);
+        let site = crate::middleware::SiteOrigin::from_public_url(args.public_url.as_deref());
+        let router = routes::router(state.clone(), sessions, site);
         Ok(Self {
             listener,
             router,
@@ -143,6 +139,19 @@ impl Application {
         db.close().await;
         Ok(())
     }
+}
+
+/// The data directory holds the store and keys: only its owner may enter it.
+fn create_private_dir(dir: &std::path::Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("creating the data directory {}", dir.display()))?;
+    let mode = std::fs::metadata(dir)?.permissions().mode();
+    if mode & 0o077 != 0 {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .with_context(|| format!("making {} private (chmod 700)", dir.display()))?;
+    }
+    Ok(())
 }
 
 async fn shutdown_signal() {

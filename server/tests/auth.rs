@@ -275,7 +275,7 @@ async fn a_demotion_applies_on_the_next_request() {
 }
 
 #[tokio::test]
-async fn the_last_admin_cannot_be_demoted_or_disabled() {
+async fn admins_cannot_demote_or_disable_themselves() {
     let app = spawn_app().await;
     let (admin, email) = app.signed_in(Role::Admin).await;
     let id = app::server::db::users::find_by_email(&app.state.db, &email)
@@ -299,6 +299,42 @@ async fn the_last_admin_cannot_be_demoted_or_disabled() {
         )
         .await;
     assert_eq!(s, 409);
+}
+
+#[tokio::test]
+async fn two_admins_demoting_each_other_at_once_leave_one_admin() {
+    let app = spawn_app().await;
+    let (a, a_email) = app.signed_in(Role::Admin).await;
+    let (b, b_email) = app.signed_in(Role::Admin).await;
+    let id = |e: String| {
+        let db = app.state.db.clone();
+        async move {
+            app::server::db::users::find_by_email(&db, &e)
+                .await
+                .unwrap()
+                .unwrap()
+                .id
+                .to_string()
+        }
+    };
+    let (a_id, b_id) = (id(a_email).await, id(b_email).await);
+    let (form_a, form_b) = (
+        [("id", b_id.as_str()), ("role", "viewer")],
+        [("id", a_id.as_str()), ("role", "viewer")],
+    );
+    let (ra, rb) = tokio::join!(
+        app.call(&a, "set_user_role", &form_a),
+        app.call(&b, "set_user_role", &form_b)
+    );
+    let statuses = [ra.0.as_u16(), rb.0.as_u16()];
+    assert!(statuses.contains(&200), "{statuses:?}");
+    assert_eq!(
+        app::server::db::users::count_active_admins(&app.state.db)
+            .await
+            .unwrap(),
+        1,
+        "{statuses:?}"
+    );
 }
 
 #[tokio::test]

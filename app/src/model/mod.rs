@@ -1,5 +1,7 @@
 //! Wire types shared by the browser and the server.
+pub mod connection;
 pub mod ids;
+pub mod query;
 pub mod rbac;
 pub mod user;
 pub mod validate;

@@ -1,5 +1,6 @@
 //! The engine (ssr only): metadata store, authentication, services. Knows nothing of views.
 pub mod auth;
+pub mod connectors;
 pub mod db;
 pub mod settings;
 pub mod setup;

@@ -113,7 +113,7 @@ pub async fn reset_password(
         .ok_or_else(|| AppError::NotFound("User".into()))?;
     let hash = state.passwords.hash(password).await?;
     users::set_password(&state.db, UserId(row.id), &hash).await?;
-    state.throttle.succeed(&email);
+    state.throttle.succeed(&email, None);
     audit::record(&state.db, me.user_id, "password_reset", None, &email).await?;
     Ok(())
 }

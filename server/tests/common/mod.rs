@@ -99,11 +99,18 @@ pub async fn spawn_app_on(store: Store) -> TestApp {
 impl TestApp {
     /// A browser-like client with its own cookie jar and no redirect following.
     pub fn client(&self) -> Client {
-        Client::builder()
-            .cookie_store(true)
+        self.client_with_jar().0
+    }
+
+    /// A client and its cookie jar, to copy cookies out as an attacker would.
+    pub fn client_with_jar(&self) -> (Client, Arc<reqwest::cookie::Jar>) {
+        let jar = Arc::new(reqwest::cookie::Jar::default());
+        let c = Client::builder()
+            .cookie_provider(jar.clone())
             .redirect(reqwest::redirect::Policy::none())
             .build()
-            .unwrap()
+            .unwrap();
+        (c, jar)
     }
 
     /// Creates an account directly through the service, as the operator.

@@ -50,17 +50,19 @@ pub async fn login(
     email: &str,
     password: &str,
 ) -> Result<Me, AppError> {
-    let key = email.trim().to_lowercase();
+    // Malformed input is refused before it can take memory in the throttle or time in argon2.
+    let Ok(key) = validate::email(email) else {
+        return Err(AppError::InvalidCredentials);
+    };
+    if password.chars().count() > validate::MAX_PASSWORD_CHARS {
+        return Err(AppError::InvalidCredentials);
+    }
     let ip = ip.as_deref();
     state
         .throttle
-        .check(&key, ip, Instant::now())
+        .attempt(&key, ip, Instant::now())
         .map_err(AppError::RateLimited)?;
     let password = password.to_string();
-    if password.chars().count() > validate::MAX_PASSWORD_CHARS {
-        state.throttle.fail(&key, ip, Instant::now());
-        return Err(AppError::InvalidCredentials);
-    }
     let row = users::find_by_email(&state.db, &key).await?;
     let ok = state
         .passwords
@@ -72,18 +74,17 @@ pub async fn login(
     let row = match row {
         Some(r) if ok && !r.disabled => r,
         other => {
-            state.throttle.fail(&key, ip, Instant::now());
             let uid = other.map(|r| UserId(r.id));
             audit::record(&state.db, uid, "login_failed", ip, "").await?;
             tracing::info!(user_id = ?uid, ip, "sign-in refused");
             return Err(AppError::InvalidCredentials);
         }
     };
-    state.throttle.succeed(&key);
+    state.throttle.succeed(&key, ip);
     let id = UserId(row.id);
     if super::password::needs_rehash(&row.password_hash) {
         let hash = state.passwords.hash(password).await?;
-        users::rehash(&state.db, id, &hash).await?;
+        users::rehash(&state.db, id, &row.password_hash, &hash).await?;
     }
     // A new id at sign-in: a session id planted before sign-in is worth nothing after it.
     session.cycle_id().await?;
@@ -119,6 +120,12 @@ pub async fn change_password(
     new: String,
 ) -> Result<(), AppError> {
     let id = me.user_id.ok_or(AppError::Unauthenticated)?;
+    // Guessing the current password through a stolen session is throttled like sign-in.
+    let throttle_key = format!("password-change:{id}");
+    state
+        .throttle
+        .attempt(&throttle_key, None, Instant::now())
+        .map_err(AppError::RateLimited)?;
     let row = users::get(&state.db, id)
         .await?
         .ok_or(AppError::Unauthenticated)?;
@@ -132,6 +139,7 @@ pub async fn change_password(
             "That is not your current password.",
         ));
     }
+    state.throttle.succeed(&throttle_key, None);
     validate::new_password("new", &new)?;
     let hash = state.passwords.hash(new).await?;
     let epoch = users::set_password(&state.db, id, &hash)

@@ -24,6 +24,13 @@ impl Policy {
         window: Duration::from_secs(3600),
         max_backoff: Duration::from_secs(900),
     };
+    /// However spread over sources, at most this many attempts per account and hour.
+    pub const ACCOUNT_CAP: Policy = Policy {
+        free: 100,
+        cap: 100,
+        window: Duration::from_secs(3600),
+        max_backoff: Duration::from_secs(0),
+    };
     pub const IP: Policy = Policy {
         free: 30,
         cap: 300,
@@ -55,61 +62,69 @@ const MAX_KEYS: usize = 100_000;
 struct Windows(HashMap<String, VecDeque<Instant>>);
 
 impl Windows {
-    fn prune(&mut self, key: &str, window: Duration, now: Instant) -> &mut VecDeque<Instant> {
-        let q = self.0.entry(key.to_string()).or_default();
+    /// The key's failures inside the window, if it has any (looking up never inserts).
+    fn pruned(&mut self, key: &str, window: Duration, now: Instant) -> Option<&VecDeque<Instant>> {
+        let q = self.0.get_mut(key)?;
         while q.front().is_some_and(|t| now.duration_since(*t) >= window) {
             q.pop_front();
         }
-        q
+        Some(q)
     }
 }
 
 /// Throttling state for sign-ins (in memory, per server instance).
+///
+/// Three windows: the account from one source (backoff after a few failures), the account
+/// from anywhere (a hard cap per hour), and the source across accounts (against spraying).
+/// Keying the backoff on account *and* source means an attacker elsewhere cannot keep a
+/// user from signing in with mere guessing until the hourly cap is reached.
 #[derive(Default)]
 pub struct LoginThrottle {
+    pairs: Mutex<Windows>,
     accounts: Mutex<Windows>,
-    ips: Mutex<Windows>,
+    sources: Mutex<Windows>,
 }
 
 impl LoginThrottle {
-    /// `Err(seconds)` when the account or the IP must wait before trying again.
-    pub fn check(&self, account: &str, ip: Option<&str>, now: Instant) -> Result<(), u64> {
+    /// Checks and records an attempt in one step, so parallel attempts cannot all pass the
+    /// check before any failure is recorded. Every attempt counts as a failure until
+    /// [`LoginThrottle::succeed`] clears it. `Err(seconds)` when it must wait.
+    pub fn attempt(&self, account: &str, ip: Option<&str>, now: Instant) -> Result<(), u64> {
+        let source = ip.map(source_key).unwrap_or_default();
+        let pair = format!("{account}|{source}");
+        let mut pairs = lock(&self.pairs);
+        let mut accounts = lock(&self.accounts);
+        let mut sources = lock(&self.sources);
         let mut wait = Duration::ZERO;
-        {
-            let mut a = self.accounts.lock().unwrap_or_else(|e| e.into_inner());
-            let q = a.prune(account, Policy::ACCOUNT.window, now);
-            wait = wait.max(Policy::ACCOUNT.wait(q, now).unwrap_or_default());
+        for (w, key, policy) in [
+            (&mut *pairs, pair.as_str(), Policy::ACCOUNT),
+            (&mut *accounts, account, Policy::ACCOUNT_CAP),
+            (&mut *sources, source.as_str(), Policy::IP),
+        ] {
+            if let Some(q) = w.pruned(key, policy.window, now) {
+                wait = wait.max(policy.wait(q, now).unwrap_or_default());
+            }
         }
-        if let Some(ip) = ip {
-            let mut i = self.ips.lock().unwrap_or_else(|e| e.into_inner());
-            let q = i.prune(ip, Policy::IP.window, now);
-            wait = wait.max(Policy::IP.wait(q, now).unwrap_or_default());
+        if !wait.is_zero() {
+            return Err(wait.as_secs().max(1));
         }
-        if wait.is_zero() {
-            Ok(())
-        } else {
-            Err(wait.as_secs().max(1))
+        Self::push(&mut pairs, &pair, Policy::ACCOUNT, now);
+        Self::push(&mut accounts, account, Policy::ACCOUNT_CAP, now);
+        if ip.is_some() {
+            Self::push(&mut sources, &source, Policy::IP, now);
         }
+        Ok(())
     }
 
-    /// Records a failed attempt.
-    pub fn fail(&self, account: &str, ip: Option<&str>, now: Instant) {
-        let mut a = self.accounts.lock().unwrap_or_else(|e| e.into_inner());
-        Self::push(&mut a, account, Policy::ACCOUNT, now);
-        drop(a);
-        if let Some(ip) = ip {
-            let mut i = self.ips.lock().unwrap_or_else(|e| e.into_inner());
-            Self::push(&mut i, ip, Policy::IP, now);
+    /// A successful sign-in clears the account's failures and takes back this attempt from
+    /// the source's count.
+    pub fn succeed(&self, account: &str, ip: Option<&str>) {
+        let source = ip.map(source_key).unwrap_or_default();
+        lock(&self.pairs).0.remove(&format!("{account}|{source}"));
+        lock(&self.accounts).0.remove(account);
+        if let Some(q) = lock(&self.sources).0.get_mut(&source) {
+            q.pop_back();
         }
-    }
-
-    /// A successful sign-in clears the account's failures (not the IP's).
-    pub fn succeed(&self, account: &str) {
-        self.accounts
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .0
-            .remove(account);
     }
 
     fn push(w: &mut Windows, key: &str, policy: Policy, now: Instant) {
@@ -119,7 +134,13 @@ impl LoginThrottle {
                     .is_some_and(|t| now.duration_since(*t) < policy.window)
             });
         }
-        let q = w.prune(key, policy.window, now);
+        let q = w.0.entry(key.to_string()).or_default();
+        while q
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= policy.window)
+        {
+            q.pop_front();
+        }
         q.push_back(now);
         while q.len() > policy.cap {
             q.pop_front();
@@ -127,79 +148,132 @@ impl LoginThrottle {
     }
 }
 
+fn lock(m: &Mutex<Windows>) -> std::sync::MutexGuard<'_, Windows> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The throttling key of a client address: the address for IPv4, the /64 for IPv6 (one
+/// subscriber usually holds a whole /64).
+pub fn source_key(ip: &str) -> String {
+    match ip.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        Ok(std::net::IpAddr::V6(v6)) => v6
+            .to_ipv4_mapped()
+            .map(|v4| v4.to_string())
+            .unwrap_or_default(),
+        Ok(v4) => v4.to_string(),
+        Err(_) => ip.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn fail_n(t: &LoginThrottle, account: &str, ip: &str, n: usize, now: Instant) {
+        for _ in 0..n {
+            t.attempt(account, Some(ip), now).unwrap();
+        }
+    }
 
     #[test]
     fn free_attempts_then_exponential_backoff() {
         let t = LoginThrottle::default();
         let now = Instant::now();
-        for _ in 0..Policy::ACCOUNT.free {
-            assert!(t.check("a@x.io", None, now).is_ok());
-            t.fail("a@x.io", None, now);
-        }
-        assert_eq!(t.check("a@x.io", None, now), Err(1));
-        assert!(t
-            .check("a@x.io", None, now + Duration::from_secs(1))
-            .is_ok());
-        t.fail("a@x.io", None, now + Duration::from_secs(1));
+        fail_n(&t, "a@x.io", "192.0.2.1", Policy::ACCOUNT.free, now);
+        assert_eq!(t.attempt("a@x.io", Some("192.0.2.1"), now), Err(1));
+        t.attempt("a@x.io", Some("192.0.2.1"), now + Duration::from_secs(1))
+            .unwrap();
         assert_eq!(
-            t.check("a@x.io", None, now + Duration::from_secs(1)),
+            t.attempt("a@x.io", Some("192.0.2.1"), now + Duration::from_secs(1)),
             Err(2)
         );
-        // Another account is not affected.
-        assert!(t.check("b@x.io", None, now).is_ok());
+        // Another account, and the same account from elsewhere, are not held back.
+        assert!(t.attempt("b@x.io", Some("192.0.2.1"), now).is_ok());
+        assert!(t.attempt("a@x.io", Some("198.51.100.7"), now).is_ok());
     }
 
     #[test]
     fn failures_expire_and_success_resets_the_account() {
         let t = LoginThrottle::default();
         let now = Instant::now();
-        for _ in 0..10 {
-            t.fail("a@x.io", None, now);
-        }
-        assert!(t.check("a@x.io", None, now).is_err());
+        fail_n(&t, "a@x.io", "192.0.2.1", Policy::ACCOUNT.free, now);
+        assert!(t.attempt("a@x.io", Some("192.0.2.1"), now).is_err());
         assert!(
-            t.check("a@x.io", None, now + Duration::from_secs(3600))
+            t.attempt("a@x.io", Some("192.0.2.1"), now + Duration::from_secs(3600))
                 .is_ok(),
             "window passed"
         );
-        t.succeed("a@x.io");
-        assert!(t.check("a@x.io", None, now).is_ok());
+        t.succeed("a@x.io", Some("192.0.2.1"));
+        assert!(t
+            .attempt("a@x.io", Some("192.0.2.1"), now + Duration::from_secs(3600))
+            .is_ok());
     }
 
     #[test]
-    fn at_most_cap_failures_per_window_however_spread_the_ips() {
-        let t = LoginThrottle::default();
-        let start = Instant::now();
-        let mut accepted = 0;
-        let mut now = start;
-        // 150 attempts on one account from 150 addresses, each retried as soon as allowed.
-        for i in 0..150 {
-            let ip = format!("10.0.{}.{}", i / 250, i % 250);
-            loop {
-                match t.check("victim@x.io", Some(&ip), now) {
-                    Ok(()) => break,
-                    Err(s) => now += Duration::from_secs(s),
-                }
-            }
-            if now.duration_since(start) < Duration::from_secs(3600) {
-                accepted += 1;
-            }
-            t.fail("victim@x.io", Some(&ip), now);
-        }
-        assert!(accepted <= 100, "{accepted} attempts in the first hour");
+    fn at_most_100_attempts_per_account_and_hour_even_in_parallel_from_many_sources() {
+        let t = std::sync::Arc::new(LoginThrottle::default());
+        let now = Instant::now();
+        // 150 attempts at the same instant from 150 addresses, on 8 threads.
+        let accepted: usize = (0..8)
+            .map(|k| {
+                let t = t.clone();
+                std::thread::spawn(move || {
+                    (0..150)
+                        .filter(|i| i % 8 == k)
+                        .filter(|i| {
+                            t.attempt(
+                                "victim@x.io",
+                                Some(&format!("10.0.{}.{}", i / 250, i % 250)),
+                                now,
+                            )
+                            .is_ok()
+                        })
+                        .count()
+                })
+            })
+            .map(|h| h.join().unwrap())
+            .sum();
+        assert_eq!(accepted, 100);
+        assert!(t
+            .attempt(
+                "victim@x.io",
+                Some("10.9.9.9"),
+                now + Duration::from_secs(3599)
+            )
+            .is_err());
+        assert!(t
+            .attempt(
+                "victim@x.io",
+                Some("10.9.9.9"),
+                now + Duration::from_secs(3600)
+            )
+            .is_ok());
     }
 
     #[test]
-    fn one_ip_spraying_many_accounts_is_slowed() {
+    fn one_source_spraying_many_accounts_is_slowed() {
         let t = LoginThrottle::default();
         let now = Instant::now();
         for i in 0..Policy::IP.free {
-            t.fail(&format!("u{i}@x.io"), Some("203.0.113.9"), now);
+            t.attempt(&format!("u{i}@x.io"), Some("203.0.113.9"), now)
+                .unwrap();
         }
-        assert!(t.check("fresh@x.io", Some("203.0.113.9"), now).is_err());
-        assert!(t.check("fresh@x.io", Some("203.0.113.10"), now).is_ok());
+        assert!(t.attempt("fresh@x.io", Some("203.0.113.9"), now).is_err());
+        assert!(t.attempt("fresh@x.io", Some("203.0.113.10"), now).is_ok());
+    }
+
+    #[test]
+    fn ipv6_sources_are_grouped_by_64() {
+        assert_eq!(
+            source_key("2001:db8:1:2:aaaa::1"),
+            source_key("2001:db8:1:2:ffff::9")
+        );
+        assert_ne!(source_key("2001:db8:1:2::1"), source_key("2001:db8:1:3::1"));
+        assert_eq!(source_key("::ffff:192.0.2.1"), "192.0.2.1");
+        assert_eq!(source_key("192.0.2.1"), "192.0.2.1");
     }
 }

@@ -120,19 +120,57 @@ pub async fn insert_first_admin(db: &Db, email: &str, hash: &str) -> Result<User
 }
 
 /// Changes a role. Takes effect on the user's next request (roles are read per request).
+/// Returns `false`, changing nothing, when it would leave no active admin.
 pub async fn set_role(db: &Db, id: UserId, role: Role) -> Result<bool, sqlx::Error> {
-    let sql = "UPDATE users SET role = $1, updated_at = $2 WHERE id = $3";
-    let n = on_pool!(db, p => sqlx::query(sql).bind(role.as_str()).bind(Utc::now()).bind(id.0)
-        .execute(p).await?.rows_affected());
-    Ok(n == 1)
+    guarded_change(db, id, AccountChange::Role(role)).await
 }
 
-/// Disables or enables an account. Bumps the session epoch, so every session ends at once.
+/// Disables (bumping the session epoch, so every session ends at once) or enables an
+/// account. Returns `false`, changing nothing, when it would leave no active admin.
 pub async fn set_disabled(db: &Db, id: UserId, disabled: bool) -> Result<bool, sqlx::Error> {
-    let sql = "UPDATE users SET disabled = $1, session_epoch = session_epoch + 1, updated_at = $2 WHERE id = $3";
-    let n = on_pool!(db, p => sqlx::query(sql).bind(disabled).bind(Utc::now()).bind(id.0)
-        .execute(p).await?.rows_affected());
-    Ok(n == 1)
+    guarded_change(db, id, AccountChange::Disabled(disabled)).await
+}
+
+#[derive(Clone, Copy)]
+enum AccountChange {
+    Role(Role),
+    Disabled(bool),
+}
+
+/// Applies a role or status change in one transaction that first locks every admin row (a
+/// write lock on SQLite), then refuses to remove the last active admin. Two admins demoting
+/// each other at once cannot both succeed.
+async fn guarded_change(db: &Db, id: UserId, change: AccountChange) -> Result<bool, sqlx::Error> {
+    let removes_admin = matches!(change, AccountChange::Role(r) if r != Role::Admin)
+        || matches!(change, AccountChange::Disabled(true));
+    let now = Utc::now();
+    on_pool!(db, p => {
+        let mut tx = p.begin().await?;
+        if removes_admin {
+            sqlx::query("UPDATE users SET updated_at = updated_at WHERE role = 'admin'").execute(&mut *tx).await?;
+            let target_is_active_admin: Option<bool> =
+                sqlx::query_scalar("SELECT role = 'admin' AND disabled = FALSE FROM users WHERE id = $1")
+                    .bind(id.0).fetch_optional(&mut *tx).await?;
+            let others: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = FALSE AND id <> $1")
+                .bind(id.0).fetch_one(&mut *tx).await?;
+            if target_is_active_admin == Some(true) && others == 0 {
+                return Ok(false);
+            }
+        }
+        let done = match change {
+            AccountChange::Role(role) => sqlx::query("UPDATE users SET role = $1, updated_at = $2 WHERE id = $3")
+                .bind(role.as_str()).bind(now).bind(id.0).execute(&mut *tx).await?,
+            AccountChange::Disabled(d) => sqlx::query(
+                "UPDATE users SET disabled = $1, session_epoch = session_epoch + 1, updated_at = $2 WHERE id = $3")
+                .bind(d).bind(now).bind(id.0).execute(&mut *tx).await?,
+        };
+        if done.rows_affected() != 1 {
+            return Err(sqlx::Error::RowNotFound);
+        }
+        tx.commit().await?;
+        Ok(true)
+    })
 }
 
 /// Stores a new password hash and ends every session of the account (returns the new epoch).
@@ -144,10 +182,11 @@ pub async fn set_password(db: &Db, id: UserId, hash: &str) -> Result<Option<i64>
         .fetch_optional(p).await)
 }
 
-/// Replaces the hash without ending sessions (a transparent rehash at sign-in).
-pub async fn rehash(db: &Db, id: UserId, hash: &str) -> Result<(), sqlx::Error> {
-    on_pool!(db, p => sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
-        .bind(hash).bind(id.0).execute(p).await.map(|_| ()))
+/// Replaces the hash without ending sessions (a transparent rehash at sign-in), unless the
+/// password changed in the meantime.
+pub async fn rehash(db: &Db, id: UserId, old: &str, new: &str) -> Result<(), sqlx::Error> {
+    on_pool!(db, p => sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2 AND password_hash = $3")
+        .bind(new).bind(id.0).bind(old).execute(p).await.map(|_| ()))
 }
 
 pub async fn touch_login(db: &Db, id: UserId) -> Result<(), sqlx::Error> {

@@ -1,0 +1,280 @@
+//! Connection settings as typed fields per kind. A connection string is parsed into the same
+//! fields and validated; no user string ever reaches a driver as is.
+use crate::error::{AppError, FieldError};
+use serde::{Deserialize, Serialize};
+
+/// TLS requirement for PostgreSQL and MySQL connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SslMode {
+    Disable,
+    #[default]
+    Prefer,
+    Require,
+    VerifyCa,
+    VerifyFull,
+}
+
+impl SslMode {
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "disable" => SslMode::Disable,
+            "prefer" | "allow" => SslMode::Prefer,
+            "require" => SslMode::Require,
+            "verify-ca" => SslMode::VerifyCa,
+            "verify-full" => SslMode::VerifyFull,
+            _ => return None,
+        })
+    }
+}
+
+/// Host-based settings shared by PostgreSQL and MySQL/MariaDB.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct NetworkConfig {
+    pub host: String,
+    pub port: u16,
+    pub database: String,
+    pub user: String,
+    /// Write-only: filled when saving, never sent back to the browser.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    #[serde(default)]
+    pub ssl_mode: SslMode,
+}
+
+impl std::fmt::Debug for NetworkConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NetworkConfig")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("database", &self.database)
+            .field("user", &self.user)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("ssl_mode", &self.ssl_mode)
+            .finish()
+    }
+}
+
+/// What a connection points at.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum ConnectionConfig {
+    Postgres(NetworkConfig),
+    Mysql(NetworkConfig),
+    Sqlite { path: String },
+}
+
+impl ConnectionConfig {
+    pub fn kind_label(&self) -> &'static str {
+        match self {
+            ConnectionConfig::Postgres(_) => "PostgreSQL",
+            ConnectionConfig::Mysql(_) => "MySQL/MariaDB",
+            ConnectionConfig::Sqlite { .. } => "SQLite",
+        }
+    }
+
+    /// Parses `postgres://user:pass@host:port/db?sslmode=…`, `mysql://…` (or `mariadb://…`),
+    /// or `sqlite:///absolute/path.db` into typed fields, then validates them. Only the
+    /// `sslmode` option is accepted; anything else is refused rather than passed on.
+    pub fn from_url(raw: &str) -> Result<Self, AppError> {
+        let bad = |m: &str| AppError::field("url", m.to_string());
+        let url = url::Url::parse(raw.trim())
+            .map_err(|_| bad("That is not a connection URL, e.g. postgres://user@host:5432/db."))?;
+        let cfg = match url.scheme() {
+            "postgres" | "postgresql" | "mysql" | "mariadb" => {
+                let pg = matches!(url.scheme(), "postgres" | "postgresql");
+                let mut ssl_mode = SslMode::default();
+                for (k, v) in url.query_pairs() {
+                    match k.as_ref() {
+                        "sslmode" | "ssl-mode" => {
+                            ssl_mode = SslMode::parse(&v.to_ascii_lowercase())
+                                .ok_or_else(|| bad("sslmode must be disable, prefer, require, verify-ca or verify-full."))?
+                        }
+                        other => return Err(bad(&format!("The option '{other}' is not supported; only sslmode is."))),
+                    }
+                }
+                let decode = |s: &str| {
+                    percent_decode(s).ok_or_else(|| bad("The URL has an invalid %-escape."))
+                };
+                let net = NetworkConfig {
+                    host: url
+                        .host_str()
+                        .unwrap_or("")
+                        .trim_start_matches('[')
+                        .trim_end_matches(']')
+                        .to_string(),
+                    port: url.port().unwrap_or(if pg { 5432 } else { 3306 }),
+                    database: decode(url.path().trim_start_matches('/'))?,
+                    user: decode(url.username())?,
+                    password: url.password().map(decode).transpose()?,
+                    ssl_mode,
+                };
+                if pg {
+                    ConnectionConfig::Postgres(net)
+                } else {
+                    ConnectionConfig::Mysql(net)
+                }
+            }
+            "sqlite" => {
+                if url.query().is_some() {
+                    return Err(bad(
+                        "SQLite URLs take no options: sqlite:///path/to/file.db",
+                    ));
+                }
+                ConnectionConfig::Sqlite {
+                    path: percent_decode(url.path())
+                        .ok_or_else(|| bad("The URL has an invalid %-escape."))?,
+                }
+            }
+            other => {
+                return Err(bad(&format!(
+                    "Unsupported kind '{other}': use postgres://, mysql:// or sqlite://."
+                )))
+            }
+        };
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Field checks: no separators or control characters that could smuggle options into a
+    /// driver, sane lengths, a port.
+    pub fn validate(&self) -> Result<(), AppError> {
+        let mut errs = Vec::new();
+        match self {
+            ConnectionConfig::Postgres(n) | ConnectionConfig::Mysql(n) => {
+                let forbidden = |s: &str| {
+                    s.chars()
+                        .any(|c| c.is_control() || c.is_whitespace() || "=;?&#/\\'\"".contains(c))
+                };
+                if n.host.is_empty()
+                    || n.host.len() > 253
+                    || forbidden(&n.host)
+                    || n.host.starts_with('-')
+                {
+                    errs.push(FieldError::new("host", "Enter a host name or IP address."));
+                }
+                if n.port == 0 {
+                    errs.push(FieldError::new("port", "Enter a port between 1 and 65535."));
+                }
+                if n.database.is_empty() || n.database.len() > 128 || forbidden(&n.database) {
+                    errs.push(FieldError::new(
+                        "database",
+                        "Enter a database name (no spaces, quotes or ; = ? & / characters).",
+                    ));
+                }
+                if n.user.is_empty() || n.user.len() > 128 || forbidden(&n.user) {
+                    errs.push(FieldError::new(
+                        "user",
+                        "Enter a user name (no spaces, quotes or ; = ? & / characters).",
+                    ));
+                }
+                if n.password
+                    .as_deref()
+                    .is_some_and(|p| p.contains('\0') || p.len() > 1024)
+                {
+                    errs.push(FieldError::new(
+                        "password",
+                        "The password may not contain NUL characters.",
+                    ));
+                }
+            }
+            ConnectionConfig::Sqlite { path } => {
+                if !path.starts_with('/')
+                    || path.contains('\0')
+                    || path.contains('?')
+                    || path.len() > 4096
+                {
+                    errs.push(FieldError::new(
+                        "path",
+                        "Enter the absolute path of a SQLite file.",
+                    ));
+                }
+            }
+        }
+        if errs.is_empty() {
+            Ok(())
+        } else {
+            Err(AppError::Validation(errs))
+        }
+    }
+}
+
+/// Decodes %-escapes; `None` when an escape is malformed or the result is not UTF-8.
+fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let h = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(h, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_parse_into_typed_fields() {
+        let c = ConnectionConfig::from_url(
+            "postgres://ann:p%40ss@db.example.com:6543/shop?sslmode=require",
+        )
+        .unwrap();
+        assert_eq!(
+            c,
+            ConnectionConfig::Postgres(NetworkConfig {
+                host: "db.example.com".into(),
+                port: 6543,
+                database: "shop".into(),
+                user: "ann".into(),
+                password: Some("p@ss".into()),
+                ssl_mode: SslMode::Require,
+            })
+        );
+        assert!(
+            matches!(ConnectionConfig::from_url("mariadb://root@127.0.0.1/test").unwrap(),
+            ConnectionConfig::Mysql(n) if n.port == 3306 && n.password.is_none())
+        );
+        assert_eq!(
+            ConnectionConfig::from_url("sqlite:///var/data/demo.db").unwrap(),
+            ConnectionConfig::Sqlite {
+                path: "/var/data/demo.db".into()
+            }
+        );
+    }
+
+    #[test]
+    fn injection_through_fields_or_options_is_refused() {
+        for bad in [
+            "postgres://u@h/db?options=-c%20statement_timeout%3D0",
+            "postgres://u@h/db?sslrootcert=/etc/passwd",
+            "postgres://u@h/db%3Bhost%3Devil",
+            "postgres://u@h/db%20host=evil",
+            "postgres://u%3Dx@h/db",
+            "postgres://u@h/db%00",
+            "mysql://u@h/db?allowLoadLocalInfile=true",
+            "sqlite:///etc/passwd?mode=rwc",
+            "sqlite::memory:",
+            "file:/etc/passwd",
+            "postgres://u@/db",
+        ] {
+            assert!(
+                ConnectionConfig::from_url(bad).is_err(),
+                "{bad} must be refused"
+            );
+        }
+    }
+
+    #[test]
+    fn debug_output_hides_the_password() {
+        let c = ConnectionConfig::from_url("postgres://ann:hunter2secret@h/db").unwrap();
+        assert!(!format!("{c:?}").contains("hunter2secret"));
+    }
+}

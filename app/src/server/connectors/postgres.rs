@@ -1,0 +1,446 @@
+//! PostgreSQL: `BEGIN READ ONLY` + `SET LOCAL statement_timeout` around exactly one statement
+//! sent through the extended protocol, always rolled back unless writable; type mapping.
+use super::{map_sqlx, ConnectorError, Param, PoolOptions, RowSink, RunLimits, RunSummary};
+use crate::model::{
+    connection::{NetworkConfig, SslMode},
+    query::{Column, Value},
+};
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, SecondsFormat, Utc};
+use futures::TryStreamExt;
+use sqlx::{
+    encode::IsNull,
+    error::BoxDynError,
+    postgres::{
+        types::{PgInterval, PgTimeTz},
+        PgArgumentBuffer, PgArguments, PgConnectOptions, PgPool, PgPoolOptions, PgRow, PgSslMode,
+        PgTypeInfo, PgTypeKind, PgValueRef,
+    },
+    Arguments, Column as _, Either, Executor, Postgres, Row, TypeInfo, ValueRef,
+};
+use std::{str::FromStr, time::Instant};
+
+pub struct Pg {
+    pub(super) pool: PgPool,
+    cap: u32,
+}
+
+impl Pg {
+    pub fn open(n: &NetworkConfig, pool: &PoolOptions) -> Self {
+        let mut opts = PgConnectOptions::new_without_pgpass()
+            .host(&n.host)
+            .port(n.port)
+            .database(&n.database)
+            .username(&n.user)
+            .application_name("sightline")
+            .ssl_mode(match n.ssl_mode {
+                SslMode::Disable => PgSslMode::Disable,
+                SslMode::Prefer => PgSslMode::Prefer,
+                SslMode::Require => PgSslMode::Require,
+                SslMode::VerifyCa => PgSslMode::VerifyCa,
+                SslMode::VerifyFull => PgSslMode::VerifyFull,
+            });
+        if let Some(pw) = &n.password {
+            opts = opts.password(pw);
+        }
+        let cap = pool.max_connections;
+        let pool = PgPoolOptions::new()
+            .max_connections(pool.max_connections)
+            .acquire_timeout(pool.acquire_timeout)
+            .test_before_acquire(true)
+            .connect_lazy_with(opts);
+        Pg { pool, cap }
+    }
+
+    pub async fn test(&self) -> Result<String, ConnectorError> {
+        super::test_direct!(self.pool, "SELECT version()")
+    }
+
+    pub async fn run(
+        &self,
+        sql: &str,
+        params: &[Param],
+        limits: &RunLimits,
+        sink: &mut dyn RowSink,
+    ) -> Result<RunSummary, ConnectorError> {
+        let start = Instant::now();
+        let err = |e| map_sqlx(e, limits.timeout, self.cap);
+        let mut conn = super::acquire(&self.pool, self.cap, limits.timeout).await?;
+        let ms = limits.timeout.as_millis().max(1);
+        let begin = if limits.writable {
+            "BEGIN"
+        } else {
+            "BEGIN READ ONLY"
+        };
+        let result = async {
+            sqlx::query(begin).execute(&mut *conn).await?;
+            // Our own integers, not user input; SET LOCAL ends with the transaction.
+            sqlx::query(&format!("SET LOCAL statement_timeout = {ms}"))
+                .execute(&mut *conn)
+                .await?;
+            sqlx::query(&format!(
+                "SET LOCAL idle_in_transaction_session_timeout = {}",
+                ms + 5000
+            ))
+            .execute(&mut *conn)
+            .await?;
+            let described = (&mut *conn).describe(sql).await?;
+            let columns: Vec<Column> = described
+                .columns()
+                .iter()
+                .map(|c| Column {
+                    name: c.name().to_string(),
+                    type_name: c.type_info().name().to_string(),
+                })
+                .collect();
+            let types: Vec<PgTypeInfo> = match described.parameters() {
+                Some(Either::Left(t)) => t.to_vec(),
+                _ => vec![],
+            };
+            Ok::<_, sqlx::Error>((columns, types))
+        }
+        .await;
+        let (columns, types) = match result {
+            Ok(v) => v,
+            Err(e) => {
+                let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+                return Err(err(e));
+            }
+        };
+        let args = match bind(params, &types) {
+            Ok(a) => a,
+            Err(e) => {
+                let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+                return Err(e);
+            }
+        };
+        sink.columns(&columns)?;
+
+        let mut count = 0u64;
+        let mut truncated = false;
+        let streamed: Result<(), ConnectorError> = async {
+            let mut rows = sqlx::query_with(sql, args)
+                .persistent(false)
+                .fetch(&mut *conn);
+            while let Some(row) = rows.try_next().await.map_err(err)? {
+                if count >= limits.max_rows {
+                    truncated = true;
+                    break;
+                }
+                sink.row(decode_row(&row))?;
+                count += 1;
+            }
+            Ok(())
+        }
+        .await;
+        let end = if limits.writable && streamed.is_ok() {
+            "COMMIT"
+        } else {
+            "ROLLBACK"
+        };
+        if let Err(e) = sqlx::query(end).execute(&mut *conn).await {
+            // A connection we cannot bring back to a clean state is closed, not pooled.
+            conn.detach();
+            streamed?;
+            return Err(err(e));
+        }
+        streamed?;
+        Ok(RunSummary {
+            row_count: count,
+            truncated,
+            rows_affected: None,
+            elapsed: start.elapsed(),
+        })
+    }
+}
+
+/// Converts text parameters to the types the server inferred for `$1, $2, …`.
+fn bind(params: &[Param], types: &[PgTypeInfo]) -> Result<PgArguments, ConnectorError> {
+    if params.len() != types.len() {
+        return Err(ConnectorError::Param {
+            index: params.len().min(types.len()) + 1,
+            message: format!(
+                "the query has {} parameter(s) but {} value(s) were given",
+                types.len(),
+                params.len()
+            ),
+        });
+    }
+    let mut args = PgArguments::default();
+    for (i, (p, ty)) in params.iter().zip(types).enumerate() {
+        let bad = |what: &str| ConnectorError::Param {
+            index: i + 1,
+            message: format!("expected {what} ({})", ty.name()),
+        };
+        let text = match p {
+            Param::Null => {
+                args.add(Untyped {
+                    text: None,
+                    ty: ty.clone(),
+                })
+                .map_err(|e| bad(&e.to_string()))?;
+                continue;
+            }
+            Param::Text(t) => t.as_str(),
+        };
+        let added = match ty.name() {
+            "BOOL" => args.add(parse_bool(text).ok_or_else(|| bad("true or false"))?),
+            "INT2" => args.add(text.trim().parse::<i16>().map_err(|_| bad("a whole number"))?),
+            "INT4" => args.add(text.trim().parse::<i32>().map_err(|_| bad("a whole number"))?),
+            "INT8" => args.add(text.trim().parse::<i64>().map_err(|_| bad("a whole number"))?),
+            "FLOAT4" => args.add(text.trim().parse::<f32>().map_err(|_| bad("a number"))?),
+            "FLOAT8" => args.add(text.trim().parse::<f64>().map_err(|_| bad("a number"))?),
+            "NUMERIC" => args.add(bigdecimal::BigDecimal::from_str(text.trim()).map_err(|_| bad("a number"))?),
+            "DATE" => args.add(NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map_err(|_| bad("a date like 2024-05-01"))?),
+            "TIME" => args.add(NaiveTime::from_str(text.trim()).map_err(|_| bad("a time like 13:45:00"))?),
+            "TIMESTAMP" => args.add(parse_naive_datetime(text).ok_or_else(|| bad("a timestamp like 2024-05-01T13:45:00"))?),
+            "TIMESTAMPTZ" => args.add(parse_datetime_tz(text).ok_or_else(|| bad("a timestamp like 2024-05-01T13:45:00Z"))?),
+            "UUID" => args.add(uuid::Uuid::parse_str(text.trim()).map_err(|_| bad("a UUID"))?),
+            "JSON" | "JSONB" => args.add(serde_json::from_str::<serde_json::Value>(text).map_err(|_| bad("JSON"))?),
+            "TEXT" | "VARCHAR" | "BPCHAR" | "NAME" | "CITEXT" | "UNKNOWN" => args.add(text.to_string()),
+            _ if matches!(ty.kind(), PgTypeKind::Enum(_)) => args.add(Untyped { text: Some(text.to_string()), ty: ty.clone() }),
+            other => {
+                return Err(ConnectorError::Param {
+                    index: i + 1,
+                    message: format!("values of type {other} cannot be passed as parameters yet; cast it, e.g. ${}::text", i + 1),
+                })
+            }
+        };
+        added.map_err(|e| bad(&e.to_string()))?;
+    }
+    Ok(args)
+}
+
+/// A value whose binary form is its text (enum labels) or NULL, sent with the exact type the
+/// server inferred for the placeholder.
+struct Untyped {
+    text: Option<String>,
+    ty: PgTypeInfo,
+}
+
+impl sqlx::Type<Postgres> for Untyped {
+    fn type_info() -> PgTypeInfo {
+        PgTypeInfo::with_name("text")
+    }
+    fn compatible(_: &PgTypeInfo) -> bool {
+        true
+    }
+}
+
+impl sqlx::Encode<'_, Postgres> for Untyped {
+    fn encode_by_ref(&self, buf: &mut PgArgumentBuffer) -> Result<IsNull, BoxDynError> {
+        match &self.text {
+            Some(t) => {
+                buf.extend_from_slice(t.as_bytes());
+                Ok(IsNull::No)
+            }
+            None => Ok(IsNull::Yes),
+        }
+    }
+    fn produces(&self) -> Option<PgTypeInfo> {
+        Some(self.ty.clone())
+    }
+}
+
+fn parse_bool(t: &str) -> Option<bool> {
+    match t.trim().to_ascii_lowercase().as_str() {
+        "true" | "t" | "1" | "yes" | "y" | "on" => Some(true),
+        "false" | "f" | "0" | "no" | "n" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+pub(crate) fn parse_naive_datetime(t: &str) -> Option<NaiveDateTime> {
+    let t = t.trim();
+    NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S%.f")
+        .or_else(|_| NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S%.f"))
+        .or_else(|_| NaiveDate::parse_from_str(t, "%Y-%m-%d").map(|d| d.and_time(NaiveTime::MIN)))
+        .ok()
+}
+
+fn parse_datetime_tz(t: &str) -> Option<DateTime<FixedOffset>> {
+    DateTime::parse_from_rfc3339(t.trim())
+        .ok()
+        .or_else(|| parse_naive_datetime(t).map(|n| n.and_utc().fixed_offset()))
+}
+
+/// One row as typed values.
+fn decode_row(row: &PgRow) -> Vec<Value> {
+    (0..row.columns().len()).map(|i| decode(row, i)).collect()
+}
+
+fn decode(row: &PgRow, i: usize) -> Value {
+    let raw = match row.try_get_raw(i) {
+        Ok(r) => r,
+        Err(_) => return Value::Null,
+    };
+    if raw.is_null() {
+        return Value::Null;
+    }
+    let ty = raw.type_info().into_owned();
+    let name = ty.name().to_string();
+    macro_rules! get {
+        ($t:ty) => {
+            row.try_get::<$t, _>(i)
+        };
+    }
+    let v: Result<Value, sqlx::Error> = match name.as_str() {
+        "BOOL" => get!(bool).map(Value::Bool),
+        "INT2" => get!(i16).map(|v| Value::Int(v.into())),
+        "INT4" => get!(i32).map(|v| Value::Int(v.into())),
+        "INT8" => get!(i64).map(Value::Int),
+        "OID" => get!(sqlx::postgres::types::Oid).map(|v| Value::UInt(v.0.into())),
+        "FLOAT4" => get!(f32).map(|v| Value::Float(v.into())),
+        "FLOAT8" => get!(f64).map(Value::Float),
+        "NUMERIC" => Ok(numeric(&raw, row, i)),
+        "TEXT" | "VARCHAR" | "BPCHAR" | "NAME" | "CITEXT" | "CHAR" | "XML" => {
+            get!(String).map(Value::Text)
+        }
+        "UUID" => get!(uuid::Uuid).map(|u| Value::Uuid(u.to_string())),
+        "JSON" | "JSONB" => get!(serde_json::Value).map(Value::Json),
+        "BYTEA" => get!(Vec<u8>).map(Value::Bytes),
+        "DATE" => get!(NaiveDate).map(|d| Value::Date(d.format("%Y-%m-%d").to_string())),
+        "TIME" => get!(NaiveTime).map(|t| Value::Time(t.format("%H:%M:%S%.f").to_string())),
+        "TIMETZ" => get!(PgTimeTz<NaiveTime, FixedOffset>)
+            .map(|t| Value::Time(format!("{}{}", t.time.format("%H:%M:%S%.f"), t.offset))),
+        "TIMESTAMP" => get!(NaiveDateTime)
+            .map(|t| Value::Timestamp(t.format("%Y-%m-%dT%H:%M:%S%.f").to_string())),
+        "TIMESTAMPTZ" => get!(DateTime<Utc>)
+            .map(|t| Value::TimestampTz(t.to_rfc3339_opts(SecondsFormat::AutoSi, true))),
+        "INTERVAL" => get!(PgInterval).map(|iv| Value::Interval(iso_duration(&iv))),
+        "BOOL[]" => get!(Vec<Option<bool>>).map(|v| arr(v, Value::Bool)),
+        "INT2[]" => get!(Vec<Option<i16>>).map(|v| arr(v, |x| Value::Int(x.into()))),
+        "INT4[]" => get!(Vec<Option<i32>>).map(|v| arr(v, |x| Value::Int(x.into()))),
+        "INT8[]" => get!(Vec<Option<i64>>).map(|v| arr(v, Value::Int)),
+        "FLOAT4[]" => get!(Vec<Option<f32>>).map(|v| arr(v, |x| Value::Float(x.into()))),
+        "FLOAT8[]" => get!(Vec<Option<f64>>).map(|v| arr(v, Value::Float)),
+        "NUMERIC[]" => get!(Vec<Option<bigdecimal::BigDecimal>>)
+            .map(|v| arr(v, |d| Value::Decimal(d.to_plain_string()))),
+        "TEXT[]" | "VARCHAR[]" | "BPCHAR[]" | "NAME[]" => {
+            get!(Vec<Option<String>>).map(|v| arr(v, Value::Text))
+        }
+        "UUID[]" => get!(Vec<Option<uuid::Uuid>>).map(|v| arr(v, |u| Value::Uuid(u.to_string()))),
+        "DATE[]" => get!(Vec<Option<NaiveDate>>)
+            .map(|v| arr(v, |d| Value::Date(d.format("%Y-%m-%d").to_string()))),
+        "TIMESTAMPTZ[]" => get!(Vec<Option<DateTime<Utc>>>).map(|v| {
+            arr(v, |t| {
+                Value::TimestampTz(t.to_rfc3339_opts(SecondsFormat::AutoSi, true))
+            })
+        }),
+        "JSONB[]" | "JSON[]" => get!(Vec<Option<serde_json::Value>>).map(|v| arr(v, Value::Json)),
+        _ => Err(sqlx::Error::Decode("unmapped".into())),
+    };
+    v.unwrap_or_else(|_| fallback(&raw, &ty))
+}
+
+fn arr<T>(items: Vec<Option<T>>, f: impl Fn(T) -> Value) -> Value {
+    Value::Array(
+        items
+            .into_iter()
+            .map(|x| x.map(&f).unwrap_or(Value::Null))
+            .collect(),
+    )
+}
+
+/// `numeric` exactly, including NaN and ±Infinity (which BigDecimal cannot hold).
+fn numeric(raw: &PgValueRef<'_>, row: &PgRow, i: usize) -> Value {
+    if let Ok(d) = row.try_get::<bigdecimal::BigDecimal, _>(i) {
+        return Value::Decimal(d.to_plain_string());
+    }
+    // Binary numeric header: ndigits, weight, sign, dscale (each 2 bytes).
+    let special = raw
+        .as_bytes()
+        .ok()
+        .and_then(|b| b.get(4..6))
+        .map(|s| u16::from_be_bytes([s[0], s[1]]));
+    Value::Decimal(
+        match special {
+            Some(0xC000) => "NaN",
+            Some(0xD000) => "Infinity",
+            Some(0xF000) => "-Infinity",
+            _ => "NaN",
+        }
+        .into(),
+    )
+}
+
+/// Types without a mapping: enum labels and other text-like values read as text; anything
+/// else is shown as its raw bytes.
+fn fallback(raw: &PgValueRef<'_>, ty: &PgTypeInfo) -> Value {
+    let bytes = raw.as_bytes().unwrap_or_default();
+    match (ty.kind(), std::str::from_utf8(bytes)) {
+        (PgTypeKind::Enum(_), Ok(s)) => Value::Text(s.to_string()),
+        (_, Ok(s)) if !s.chars().any(|c| c.is_control()) => Value::Text(s.to_string()),
+        _ => Value::Bytes(bytes.to_vec()),
+    }
+}
+
+/// ISO 8601 duration from PostgreSQL's (months, days, microseconds).
+fn iso_duration(iv: &PgInterval) -> String {
+    let (y, mo) = (iv.months / 12, iv.months % 12);
+    let us = iv.microseconds;
+    let neg = us < 0;
+    let us = us.unsigned_abs();
+    let (h, rem) = (us / 3_600_000_000, us % 3_600_000_000);
+    let (m, rem) = (rem / 60_000_000, rem % 60_000_000);
+    let (s, frac) = (rem / 1_000_000, rem % 1_000_000);
+    let mut out = String::from("P");
+    if y != 0 {
+        out += &format!("{y}Y");
+    }
+    if mo != 0 {
+        out += &format!("{mo}M");
+    }
+    if iv.days != 0 {
+        out += &format!("{}D", iv.days);
+    }
+    if us != 0 {
+        let sign = if neg { "-" } else { "" };
+        out.push('T');
+        if h != 0 {
+            out += &format!("{sign}{h}H");
+        }
+        if m != 0 {
+            out += &format!("{sign}{m}M");
+        }
+        if s != 0 || frac != 0 {
+            let secs = if frac == 0 {
+                s.to_string()
+            } else {
+                format!("{s}.{frac:06}").trim_end_matches('0').to_string()
+            };
+            out += &format!("{sign}{secs}S");
+        }
+    }
+    if out == "P" {
+        out += "T0S";
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn intervals_print_as_iso_8601() {
+        let iv = |months, days, microseconds| {
+            iso_duration(&PgInterval {
+                months,
+                days,
+                microseconds,
+            })
+        };
+        assert_eq!(
+            iv(14, 3, 4 * 3_600_000_000 + 5 * 60_000_000 + 6_500_000),
+            "P1Y2M3DT4H5M6.5S"
+        );
+        assert_eq!(iv(0, 0, 0), "PT0S");
+        assert_eq!(iv(0, -1, -90_000_000), "P-1DT-1M-30S");
+    }
+
+    #[test]
+    fn parameter_counts_must_match() {
+        let e = bind(&[Param::Text("1".into())], &[]).unwrap_err();
+        assert!(matches!(e, ConnectorError::Param { .. }), "{e:?}");
+    }
+}

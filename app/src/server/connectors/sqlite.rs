@@ -1,0 +1,243 @@
+//! SQLite files, opened read-only with `query_only`, an authorizer that allows reading only
+//! (no ATTACH, no writes, no PRAGMA assignments, no load_extension), and no attached
+//! databases. A progress handler enforces the time limit.
+use super::{map_sqlx, ConnectorError, Param, PoolOptions, RowSink, RunLimits, RunSummary};
+use crate::model::query::{Column, Value};
+use futures::TryStreamExt;
+use libsqlite3_sys as ffi;
+use sqlx::{
+    sqlite::{SqliteArguments, SqliteConnectOptions, SqlitePool, SqlitePoolOptions, SqliteRow},
+    Arguments, Column as _, Row, TypeInfo, ValueRef,
+};
+use std::{
+    ffi::{c_char, c_int, c_void, CStr},
+    time::Instant,
+};
+
+pub struct Lite {
+    pub(super) pool: SqlitePool,
+    path: String,
+    cap: u32,
+}
+
+impl Lite {
+    pub fn open(path: &str, pool: &PoolOptions) -> Result<Self, ConnectorError> {
+        let max = pool.max_connections;
+        let opts = SqliteConnectOptions::new()
+            .filename(path)
+            .read_only(true)
+            .create_if_missing(false)
+            .pragma("query_only", "ON")
+            .busy_timeout(std::time::Duration::from_secs(5));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(pool.max_connections)
+            .acquire_timeout(pool.acquire_timeout)
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    let mut h = conn.lock_handle().await?;
+                    let db = h.as_raw_handle().as_ptr();
+                    // SAFETY: `db` is the live handle of this connection, locked for us; both
+                    // calls only set per-connection state.
+                    unsafe {
+                        ffi::sqlite3_limit(db, ffi::SQLITE_LIMIT_ATTACHED, 0);
+                        ffi::sqlite3_set_authorizer(
+                            db,
+                            Some(read_only_authorizer),
+                            std::ptr::null_mut(),
+                        );
+                    }
+                    Ok(())
+                })
+            })
+            .connect_lazy_with(opts);
+        Ok(Lite {
+            pool,
+            path: path.to_string(),
+            cap: max,
+        })
+    }
+
+    pub async fn test(&self) -> Result<String, ConnectorError> {
+        if !std::path::Path::new(&self.path).is_file() {
+            return Err(ConnectorError::Connect(
+                "the SQLite file does not exist".into(),
+            ));
+        }
+        let v: String = sqlx::query_scalar("SELECT sqlite_version()")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|e| map_sqlx(e, Default::default(), 0))?;
+        Ok(format!("SQLite {v}"))
+    }
+
+    pub async fn run(
+        &self,
+        sql: &str,
+        params: &[Param],
+        limits: &RunLimits,
+        sink: &mut dyn RowSink,
+    ) -> Result<RunSummary, ConnectorError> {
+        if limits.writable {
+            return Err(ConnectorError::ReadOnly(
+                "SQLite files are always opened read-only".into(),
+            ));
+        }
+        let start = Instant::now();
+        let err = |e| map_sqlx(e, limits.timeout, 0);
+        let mut conn = super::acquire(&self.pool, self.cap, limits.timeout).await?;
+        // Interrupts the statement once the deadline has passed.
+        let deadline = start + limits.timeout;
+        conn.lock_handle()
+            .await
+            .map_err(err)?
+            .set_progress_handler(10_000, move || Instant::now() < deadline);
+
+        let mut args = SqliteArguments::default();
+        for p in params {
+            let added = match p {
+                Param::Null => args.add(Option::<String>::None),
+                Param::Text(t) => args.add(t.clone()),
+            };
+            added.map_err(|e| ConnectorError::Param {
+                index: 1,
+                message: e.to_string(),
+            })?;
+        }
+        let mut count = 0u64;
+        let mut truncated = false;
+        let mut sent_columns = false;
+        let result: Result<(), ConnectorError> = async {
+            let mut rows = sqlx::query_with(sql, args)
+                .persistent(false)
+                .fetch(&mut *conn);
+            while let Some(row) = rows.try_next().await.map_err(|e| {
+                if Instant::now() >= deadline {
+                    ConnectorError::Timeout(limits.timeout.as_secs())
+                } else {
+                    err(e)
+                }
+            })? {
+                if !sent_columns {
+                    sink.columns(&columns_of(&row))?;
+                    sent_columns = true;
+                }
+                if count >= limits.max_rows {
+                    truncated = true;
+                    break;
+                }
+                sink.row(decode_row(&row))?;
+                count += 1;
+            }
+            Ok(())
+        }
+        .await;
+        if let Ok(mut h) = conn.lock_handle().await {
+            h.remove_progress_handler();
+        }
+        result?;
+        if !sent_columns {
+            // No rows: the column names still matter (an empty table is an answer).
+            let d = sqlx::Executor::describe(&mut *conn, sql)
+                .await
+                .map_err(err)?;
+            sink.columns(
+                &d.columns()
+                    .iter()
+                    .map(|c| Column {
+                        name: c.name().into(),
+                        type_name: c.type_info().name().into(),
+                    })
+                    .collect::<Vec<_>>(),
+            )?;
+        }
+        Ok(RunSummary {
+            row_count: count,
+            truncated,
+            rows_affected: None,
+            elapsed: start.elapsed(),
+        })
+    }
+}
+
+/// Allows reads and read-only functions and pragmas; denies everything else.
+extern "C" fn read_only_authorizer(
+    _: *mut c_void,
+    action: c_int,
+    a: *const c_char,
+    b: *const c_char,
+    _db: *const c_char,
+    _trigger: *const c_char,
+) -> c_int {
+    let text = |p: *const c_char| {
+        // SAFETY: SQLite passes NULL or a NUL-terminated string valid for this call.
+        (!p.is_null()).then(|| {
+            unsafe { CStr::from_ptr(p) }
+                .to_string_lossy()
+                .to_ascii_lowercase()
+        })
+    };
+    let allow = match action {
+        ffi::SQLITE_SELECT | ffi::SQLITE_READ | ffi::SQLITE_RECURSIVE => true,
+        ffi::SQLITE_FUNCTION => !matches!(
+            text(b).as_deref(),
+            Some("load_extension" | "readfile" | "writefile" | "edit" | "fts3_tokenizer")
+        ),
+        ffi::SQLITE_PRAGMA => {
+            b.is_null()
+                && matches!(
+                    text(a).as_deref(),
+                    Some(
+                        "table_info"
+                            | "table_xinfo"
+                            | "table_list"
+                            | "index_list"
+                            | "index_info"
+                            | "index_xinfo"
+                            | "foreign_key_list"
+                            | "collation_list"
+                            | "function_list"
+                            | "pragma_list"
+                            | "query_only"
+                    )
+                )
+        }
+        _ => false,
+    };
+    if allow {
+        ffi::SQLITE_OK
+    } else {
+        ffi::SQLITE_DENY
+    }
+}
+
+fn columns_of(row: &SqliteRow) -> Vec<Column> {
+    row.columns()
+        .iter()
+        .map(|c| Column {
+            name: c.name().to_string(),
+            type_name: c.type_info().name().to_string(),
+        })
+        .collect()
+}
+
+fn decode_row(row: &SqliteRow) -> Vec<Value> {
+    (0..row.columns().len())
+        .map(|i| {
+            let Ok(raw) = row.try_get_raw(i) else {
+                return Value::Null;
+            };
+            if raw.is_null() {
+                return Value::Null;
+            }
+            // SQLite types values, not columns: map the value's storage class.
+            let class = raw.type_info().name().to_string();
+            let v = match class.as_str() {
+                "INTEGER" => row.try_get::<i64, _>(i).map(Value::Int),
+                "REAL" => row.try_get::<f64, _>(i).map(Value::Float),
+                "BLOB" => row.try_get::<Vec<u8>, _>(i).map(Value::Bytes),
+                _ => row.try_get::<String, _>(i).map(Value::Text),
+            };
+            v.unwrap_or(Value::Null)
+        })
+        .collect()
+}

@@ -221,12 +221,14 @@ pub(crate) fn map_sqlx(e: sqlx::Error, timeout: Duration, acquire_cap: u32) -> C
                 Some("25000") if message.to_ascii_lowercase().contains("read only") => {
                     ConnectorError::ReadOnly(message)
                 }
-                Some("HY000")
+                // MySQL (3024, HY000) and MariaDB (1969, 70100): the execution-time limit hit.
+                Some("HY000" | "70100")
                     if message.contains("max_statement_time")
                         || message.contains("maximum statement execution time") =>
                 {
                     ConnectorError::Timeout(timeout.as_secs())
                 }
+                Some("70100") => ConnectorError::Cancelled,
                 _ => {
                     let position = d
                         .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()

@@ -20,7 +20,13 @@ export async function newPage(browser, options = {}) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, ...options });
   const page = await context.newPage();
   page.problems = [];
-  page.on('console', (m) => { if (m.type() === 'error') page.problems.push(`console: ${m.text()}`); });
+  // Chromium logs every 4xx answer as a console error; 400 (invalid input, shown next to the
+  // field), 401 (not signed in, wrong password) and 429 are answers the app expects and
+  // shows, so only other errors count.
+  const expected = /Failed to load resource: the server responded with a status of (400|401|429)/;
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !expected.test(m.text())) page.problems.push(`console: ${m.text()}`);
+  });
   page.on('pageerror', (e) => page.problems.push(`page error: ${e.message}`));
   return page;
 }

@@ -48,7 +48,7 @@ test('first-run setup, sign in, users admin, sign out, wrong password', async ()
   await page.fill('input[name="input[email]"]', 'viewer@example.com');
   await page.selectOption('select[name="input[role]"]', 'viewer');
   await page.fill('input[name="input[password]"]', 'a viewer password');
-  await page.click('form button[type="submit"]');
+  await page.getByRole('button', { name: 'Add user' }).click();
   await page.locator('[data-test="users-table"]', { hasText: 'viewer@example.com' }).waitFor();
   await page.getByText('Created viewer@example.com.').waitFor();
   await shot(page, '04-users');
@@ -92,7 +92,7 @@ test('phone-width layout keeps navigation and sign-out reachable', async () => {
   await page.waitForURL(BASE + '/');
   await page.getByRole('heading', { name: 'Overview' }).waitFor();
   assert.ok(await page.locator('[data-test="sign-out"]').isVisible());
+  await shot(page, '07-phone');
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);
   assert.equal(overflow, false, 'no horizontal scrolling at phone width');
-  await shot(page, '07-phone');
 });

@@ -213,3 +213,97 @@ fn help_documents_every_command() {
         "{t}"
     );
 }
+
+const PG: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+#[test]
+fn query_prints_typed_json() {
+    let o = sightline(
+        &["query", "--url", PG, "--sql",
+          "select 1 as a, null::text as b, 1.50::numeric as c, '2024-05-01 10:00:00+00'::timestamptz as d, 'x' as e"],
+        &[],
+        None,
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        v["columns"][0],
+        serde_json::json!({"name": "a", "type": "INT4"})
+    );
+    assert_eq!(
+        v["rows"],
+        serde_json::json!([[1, null, 1.50, "2024-05-01T10:00:00Z", "x"]])
+    );
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains(",1.50,"),
+        "numeric keeps its digits"
+    );
+    assert_eq!(v["row_count"], 1);
+    assert!(v["elapsed_ms"].is_u64());
+}
+
+#[test]
+fn query_streams_csv_and_ndjson_and_takes_params_from_env() {
+    let sql = "select g as n, case when g = 2 then null else 'v,' || g end as s from generate_series(1, $1::int) g";
+    let o = sightline(
+        &[
+            "query", "--url", PG, "--sql", sql, "--param", "3", "--format", "csv",
+        ],
+        &[],
+        None,
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        "n,s\n1,\"v,1\"\n2,\n3,\"v,3\"\n"
+    );
+
+    let o = sightline(
+        &["query", "--url", PG, "--sql", sql, "--format", "ndjson"],
+        &[("SIGHTLINE_PARAM_1", "2")],
+        None,
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        "{\"n\":1,\"s\":\"v,1\"}\n{\"n\":2,\"s\":null}\n"
+    );
+}
+
+#[test]
+fn query_failures_exit_non_zero_with_one_line_on_stderr() {
+    for (args, expect) in [
+        (vec!["--sql", "select nope from nowhere"], "nowhere"),
+        (
+            vec!["--sql", "create table sl_cli_should_not_exist (a int)"],
+            "read-only",
+        ),
+        (vec!["--sql", "select 1; select 2"], "one statement"),
+        (
+            vec!["--sql", "select $1::int", "--param", "x"],
+            "parameter $1",
+        ),
+    ] {
+        let mut all = vec!["query", "--url", PG];
+        all.extend(args);
+        let o = sightline(&all, &[], None);
+        assert!(!o.status.success());
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        assert!(err.to_lowercase().contains(expect), "{expect} in {err}");
+        assert!(o.stdout.is_empty() || !String::from_utf8_lossy(&o.stdout).contains("row_count"));
+    }
+    let o = sightline(
+        &[
+            "query",
+            "--url",
+            "postgres://u:topsecretpw@127.0.0.1:1/x",
+            "--sql",
+            "select 1",
+        ],
+        &[],
+        None,
+    );
+    assert!(!o.status.success());
+    assert!(!text(&o).contains("topsecretpw"), "{}", text(&o));
+}

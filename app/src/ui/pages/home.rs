@@ -40,6 +40,7 @@ pub fn HomePage() -> impl IntoView {
                         match sign_ins.await {
                             Ok(events) if events.is_empty() => view! { <p>"No sign-ins yet."</p> }.into_any(),
                             Ok(events) => view! {
+                                <div class="table-wrap">
                                 <table class="table compact">
                                     <thead><tr><th>"When (UTC)"</th><th>"What"</th><th>"From"</th></tr></thead>
                                     <tbody>
@@ -52,6 +53,7 @@ pub fn HomePage() -> impl IntoView {
                                         }).collect_view()}
                                     </tbody>
                                 </table>
+                                </div>
                             }.into_any(),
                             Err(e) => view! { <p class="note error">{e.to_string()}</p> }.into_any(),
                         }

@@ -494,3 +494,59 @@ async fn pages_need_a_session_and_send_security_headers() {
         "password hashes never reach the page"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_sign_ins_does_not_starve_other_requests() {
+    // SECURITY case 27: hashing runs on the blocking pool behind a semaphore, so 100 parallel
+    // sign-ins (from 100 addresses behind a trusted proxy) leave /healthz responsive.
+    let app = common::spawn_app_with(common::Store::Sqlite, |a| a.trust_proxy_headers = true).await;
+    let base = app.base.clone();
+    let logins: Vec<_> = (0..100)
+        .map(|i| {
+            let url = format!("{base}/api/login");
+            tokio::spawn(async move {
+                reqwest::Client::new()
+                    .post(url)
+                    .header("x-forwarded-for", format!("198.51.100.{i}"))
+                    .form(&[
+                        ("email", format!("user{i}@example.com")),
+                        ("password", "wrong password".into()),
+                    ])
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+            })
+        })
+        .collect();
+    let probe = reqwest::Client::new();
+    let mut latencies = vec![];
+    for _ in 0..40 {
+        let t = std::time::Instant::now();
+        assert_eq!(
+            probe
+                .get(format!("{base}/healthz"))
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            200
+        );
+        latencies.push(t.elapsed());
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    let mut statuses = vec![];
+    for l in logins {
+        statuses.push(l.await.unwrap().as_u16());
+    }
+    assert!(
+        statuses.iter().all(|s| *s == 401),
+        "every attempt was answered: {statuses:?}"
+    );
+    latencies.sort();
+    let p95 = latencies[latencies.len() * 95 / 100];
+    assert!(
+        p95 < std::time::Duration::from_millis(200),
+        "healthz p95 {p95:?}"
+    );
+}

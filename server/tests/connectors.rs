@@ -112,6 +112,14 @@ async fn postgres_types_map_faithfully() {
     )
     .await
     .unwrap();
+    let exact = run(&c, "SELECT 1.50::numeric, (-12.30)::numeric(10,2), 100::numeric, 0.001::numeric, 1e-20::numeric", &[])
+        .await
+        .unwrap();
+    assert_eq!(
+        json(&exact.rows[0]),
+        "[1.50,-12.30,100,0.001,0.00000000000000000001]",
+        "numeric as psql shows it"
+    );
     let types: Vec<&str> = r.columns.iter().map(|c| c.type_name.as_str()).collect();
     assert_eq!(&types[..4], ["INT2", "INT4", "INT8", "NUMERIC"]);
     assert_eq!(r.columns[0].name, "a");

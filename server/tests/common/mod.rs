@@ -64,6 +64,11 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_on(store: Store) -> TestApp {
+    spawn_app_with(store, |_| {}).await
+}
+
+/// A test app whose serve arguments the caller may adjust.
+pub async fn spawn_app_with(store: Store, adjust: impl FnOnce(&mut ServeArgs)) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let (database_url, pg_database) = match store {
         Store::Sqlite => (None, None),
@@ -82,6 +87,8 @@ pub async fn spawn_app_on(store: Store) -> TestApp {
         trust_proxy_headers: false,
         site_root: dir.path().join("site"),
     };
+    let mut args = args;
+    adjust(&mut args);
     let app = Application::build(args).await.expect("app builds");
     let base = format!("http://{}", app.addr);
     let state = app.state.clone();

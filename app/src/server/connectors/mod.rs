@@ -157,6 +157,53 @@ impl Connector {
     }
 }
 
+/// Parameters as text (or NULL), for engines that convert text to the column's type
+/// themselves (MySQL, SQLite).
+pub(crate) fn text_args<'q, DB: sqlx::Database>(
+    params: &[Param],
+) -> Result<DB::Arguments<'q>, ConnectorError>
+where
+    Option<String>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    use sqlx::Arguments;
+    let mut args = DB::Arguments::default();
+    for (i, p) in params.iter().enumerate() {
+        let v = match p {
+            Param::Null => None,
+            Param::Text(t) => Some(t.clone()),
+        };
+        args.add(v).map_err(|e| ConnectorError::Param {
+            index: i + 1,
+            message: e.to_string(),
+        })?;
+    }
+    Ok(args)
+}
+
+/// Feeds a row stream into the sink until it ends or `max_rows` is reached; returns the
+/// rows written and whether the cap stopped it.
+pub(crate) async fn drain<R, S>(
+    mut rows: S,
+    sink: &mut dyn RowSink,
+    max_rows: u64,
+    decode: impl Fn(&R) -> Vec<Value>,
+    mut err: impl FnMut(sqlx::Error) -> ConnectorError,
+) -> Result<(u64, bool), ConnectorError>
+where
+    S: futures::Stream<Item = Result<R, sqlx::Error>> + Unpin,
+{
+    use futures::TryStreamExt;
+    let mut count = 0u64;
+    while let Some(row) = rows.try_next().await.map_err(&mut err)? {
+        if count >= max_rows {
+            return Ok((count, true));
+        }
+        sink.row(decode(&row))?;
+        count += 1;
+    }
+    Ok((count, false))
+}
+
 /// Acquires a pooled connection. When the pool times out while it still had room, the
 /// reason is a failing connect, which one direct attempt reveals (instead of "busy").
 pub(crate) async fn acquire<DB: sqlx::Database>(

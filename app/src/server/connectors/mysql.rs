@@ -7,13 +7,11 @@ use crate::model::{
     query::{Column, Value},
 };
 use chrono::{DateTime, NaiveDate, NaiveDateTime, SecondsFormat, Utc};
-use futures::TryStreamExt;
 use sqlx::{
     mysql::{
-        types::MySqlTime, MySqlArguments, MySqlConnectOptions, MySqlPool, MySqlPoolOptions,
-        MySqlRow, MySqlSslMode,
+        types::MySqlTime, MySqlConnectOptions, MySqlPool, MySqlPoolOptions, MySqlRow, MySqlSslMode,
     },
-    Arguments, Column as _, Either, Executor, Row, TypeInfo, ValueRef,
+    Column as _, Either, Executor, Row, TypeInfo, ValueRef,
 };
 use std::time::Instant;
 
@@ -127,36 +125,14 @@ impl My {
                 ),
             });
         }
-        let mut args = MySqlArguments::default();
-        for p in params {
-            let added = match p {
-                Param::Null => args.add(Option::<String>::None),
-                Param::Text(t) => args.add(t.clone()),
-            };
-            added.map_err(|e| ConnectorError::Param {
-                index: 1,
-                message: e.to_string(),
-            })?;
-        }
+        let args = super::text_args::<sqlx::MySql>(params)?;
         sink.columns(&columns)?;
-        let mut count = 0u64;
-        let mut truncated = false;
         // The server's limit covers SELECTs only; past it (plus a grace second) we kill the
         // statement from another connection.
-        let work = async {
-            let mut rows = sqlx::query_with(sql, args)
-                .persistent(false)
-                .fetch(&mut *conn);
-            while let Some(row) = rows.try_next().await.map_err(err)? {
-                if count >= limits.max_rows {
-                    truncated = true;
-                    break;
-                }
-                sink.row(decode_row(&row))?;
-                count += 1;
-            }
-            Ok::<(), ConnectorError>(())
-        };
+        let rows = sqlx::query_with(sql, args)
+            .persistent(false)
+            .fetch(&mut *conn);
+        let work = super::drain(rows, sink, limits.max_rows, decode_row, err);
         let streamed =
             match tokio::time::timeout(limits.timeout + std::time::Duration::from_secs(1), work)
                 .await
@@ -180,7 +156,7 @@ impl My {
             streamed?;
             return Err(err(e));
         }
-        streamed?;
+        let (count, truncated) = streamed?;
         Ok(RunSummary {
             row_count: count,
             truncated,

@@ -6,7 +6,6 @@ use crate::model::{
     query::{Column, Value},
 };
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, SecondsFormat, Utc};
-use futures::TryStreamExt;
 use sqlx::{
     encode::IsNull,
     error::BoxDynError,
@@ -115,23 +114,10 @@ impl Pg {
         };
         sink.columns(&columns)?;
 
-        let mut count = 0u64;
-        let mut truncated = false;
-        let streamed: Result<(), ConnectorError> = async {
-            let mut rows = sqlx::query_with(sql, args)
-                .persistent(false)
-                .fetch(&mut *conn);
-            while let Some(row) = rows.try_next().await.map_err(err)? {
-                if count >= limits.max_rows {
-                    truncated = true;
-                    break;
-                }
-                sink.row(decode_row(&row))?;
-                count += 1;
-            }
-            Ok(())
-        }
-        .await;
+        let rows = sqlx::query_with(sql, args)
+            .persistent(false)
+            .fetch(&mut *conn);
+        let streamed = super::drain(rows, sink, limits.max_rows, decode_row, err).await;
         let end = if limits.writable && streamed.is_ok() {
             "COMMIT"
         } else {
@@ -143,7 +129,7 @@ impl Pg {
             streamed?;
             return Err(err(e));
         }
-        streamed?;
+        let (count, truncated) = streamed?;
         Ok(RunSummary {
             row_count: count,
             truncated,
@@ -343,15 +329,23 @@ fn arr<T>(items: Vec<Option<T>>, f: impl Fn(T) -> Value) -> Value {
 
 /// `numeric` exactly, including NaN and ±Infinity (which BigDecimal cannot hold).
 fn numeric(raw: &PgValueRef<'_>, row: &PgRow, i: usize) -> Value {
+    // Binary numeric header: ndigits, weight, sign, dscale (each 2 bytes). sqlx's BigDecimal
+    // ignores dscale (1.50 comes back as 1.5000), so we apply it, as psql does.
+    let header = raw.as_bytes().ok().and_then(|b| b.get(..8)).map(|h| {
+        (
+            u16::from_be_bytes([h[4], h[5]]),
+            i64::from(u16::from_be_bytes([h[6], h[7]])),
+        )
+    });
     if let Ok(d) = row.try_get::<bigdecimal::BigDecimal, _>(i) {
+        let d = match header {
+            Some((_, dscale)) => d.with_scale(dscale),
+            None => d,
+        };
         return Value::Decimal(d.to_plain_string());
     }
     // Binary numeric header: ndigits, weight, sign, dscale (each 2 bytes).
-    let special = raw
-        .as_bytes()
-        .ok()
-        .and_then(|b| b.get(4..6))
-        .map(|s| u16::from_be_bytes([s[0], s[1]]));
+    let special = header.map(|(sign, _)| sign);
     Value::Decimal(
         match special {
             Some(0xC000) => "NaN",

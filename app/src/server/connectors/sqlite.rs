@@ -3,11 +3,10 @@
 //! databases. A progress handler enforces the time limit.
 use super::{map_sqlx, ConnectorError, Param, PoolOptions, RowSink, RunLimits, RunSummary};
 use crate::model::query::{Column, Value};
-use futures::TryStreamExt;
 use libsqlite3_sys as ffi;
 use sqlx::{
-    sqlite::{SqliteArguments, SqliteConnectOptions, SqlitePool, SqlitePoolOptions, SqliteRow},
-    Arguments, Column as _, Row, TypeInfo, ValueRef,
+    sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions, SqliteRow},
+    Column as _, Row, TypeInfo, ValueRef,
 };
 use std::{
     ffi::{c_char, c_int, c_void, CStr},
@@ -92,64 +91,34 @@ impl Lite {
             .map_err(err)?
             .set_progress_handler(10_000, move || Instant::now() < deadline);
 
-        let mut args = SqliteArguments::default();
-        for p in params {
-            let added = match p {
-                Param::Null => args.add(Option::<String>::None),
-                Param::Text(t) => args.add(t.clone()),
-            };
-            added.map_err(|e| ConnectorError::Param {
-                index: 1,
-                message: e.to_string(),
-            })?;
-        }
-        let mut count = 0u64;
-        let mut truncated = false;
-        let mut sent_columns = false;
-        let result: Result<(), ConnectorError> = async {
-            let mut rows = sqlx::query_with(sql, args)
-                .persistent(false)
-                .fetch(&mut *conn);
-            while let Some(row) = rows.try_next().await.map_err(|e| {
-                if Instant::now() >= deadline {
-                    ConnectorError::Timeout(limits.timeout.as_secs())
-                } else {
-                    err(e)
-                }
-            })? {
-                if !sent_columns {
-                    sink.columns(&columns_of(&row))?;
-                    sent_columns = true;
-                }
-                if count >= limits.max_rows {
-                    truncated = true;
-                    break;
-                }
-                sink.row(decode_row(&row))?;
-                count += 1;
+        let args = super::text_args::<sqlx::Sqlite>(params)?;
+        let described = sqlx::Executor::describe(&mut *conn, sql)
+            .await
+            .map_err(err)?;
+        let columns: Vec<Column> = described
+            .columns()
+            .iter()
+            .map(|c| Column {
+                name: c.name().into(),
+                type_name: c.type_info().name().into(),
+            })
+            .collect();
+        sink.columns(&columns)?;
+        let rows = sqlx::query_with(sql, args)
+            .persistent(false)
+            .fetch(&mut *conn);
+        let timed_out = |e| {
+            if Instant::now() >= deadline {
+                ConnectorError::Timeout(limits.timeout.as_secs())
+            } else {
+                err(e)
             }
-            Ok(())
-        }
-        .await;
+        };
+        let result = super::drain(rows, sink, limits.max_rows, decode_row, timed_out).await;
         if let Ok(mut h) = conn.lock_handle().await {
             h.remove_progress_handler();
         }
-        result?;
-        if !sent_columns {
-            // No rows: the column names still matter (an empty table is an answer).
-            let d = sqlx::Executor::describe(&mut *conn, sql)
-                .await
-                .map_err(err)?;
-            sink.columns(
-                &d.columns()
-                    .iter()
-                    .map(|c| Column {
-                        name: c.name().into(),
-                        type_name: c.type_info().name().into(),
-                    })
-                    .collect::<Vec<_>>(),
-            )?;
-        }
+        let (count, truncated) = result?;
         Ok(RunSummary {
             row_count: count,
             truncated,
@@ -208,16 +177,6 @@ extern "C" fn read_only_authorizer(
     } else {
         ffi::SQLITE_DENY
     }
-}
-
-fn columns_of(row: &SqliteRow) -> Vec<Column> {
-    row.columns()
-        .iter()
-        .map(|c| Column {
-            name: c.name().to_string(),
-            type_name: c.type_info().name().to_string(),
-        })
-        .collect()
 }
 
 fn decode_row(row: &SqliteRow) -> Vec<Value> {

@@ -4,7 +4,7 @@ use tracing_subscriber::{fmt, prelude::*, EnvFilter};
 
 pub fn init(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        EnvFilter::new("info,sqlx=warn,tower_sessions=warn,tower_sessions_core=warn")
+        EnvFilter::new("info,sqlx=error,tower_sessions=warn,tower_sessions_core=warn")
     });
     let registry = tracing_subscriber::registry().with(filter);
     let _ = match format {

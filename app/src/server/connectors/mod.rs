@@ -157,6 +157,18 @@ impl Connector {
     }
 }
 
+/// Our column descriptions from the driver's.
+pub(crate) fn column_meta<C: sqlx::Column>(columns: &[C]) -> Vec<Column> {
+    use sqlx::TypeInfo;
+    columns
+        .iter()
+        .map(|c| Column {
+            name: c.name().to_string(),
+            type_name: c.type_info().name().to_string(),
+        })
+        .collect()
+}
+
 /// Parameters as text (or NULL), for engines that convert text to the column's type
 /// themselves (MySQL, SQLite).
 pub(crate) fn text_args<'q, DB: sqlx::Database>(

@@ -4,14 +4,14 @@
 use super::{map_sqlx, ConnectorError, Param, PoolOptions, RowSink, RunLimits, RunSummary};
 use crate::model::{
     connection::{NetworkConfig, SslMode},
-    query::{Column, Value},
+    query::Value,
 };
 use chrono::{DateTime, NaiveDate, NaiveDateTime, SecondsFormat, Utc};
 use sqlx::{
     mysql::{
         types::MySqlTime, MySqlConnectOptions, MySqlPool, MySqlPoolOptions, MySqlRow, MySqlSslMode,
     },
-    Column as _, Either, Executor, Row, TypeInfo, ValueRef,
+    Either, Executor, Row, TypeInfo, ValueRef,
 };
 use std::time::Instant;
 
@@ -97,14 +97,7 @@ impl My {
                 Some(Either::Left(t)) => t.len(),
                 None => 0,
             };
-            let cols = d
-                .columns()
-                .iter()
-                .map(|c| Column {
-                    name: c.name().to_string(),
-                    type_name: c.type_info().name().to_string(),
-                })
-                .collect::<Vec<_>>();
+            let cols = super::column_meta(d.columns());
             Ok::<_, sqlx::Error>((cols, n))
         }
         .await;

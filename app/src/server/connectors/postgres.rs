@@ -14,7 +14,7 @@ use sqlx::{
         PgArgumentBuffer, PgArguments, PgConnectOptions, PgPool, PgPoolOptions, PgRow, PgSslMode,
         PgTypeInfo, PgTypeKind, PgValueRef,
     },
-    Arguments, Column as _, Either, Executor, Postgres, Row, TypeInfo, ValueRef,
+    Arguments, Either, Executor, Postgres, Row, TypeInfo, ValueRef,
 };
 use std::{str::FromStr, time::Instant};
 
@@ -83,14 +83,7 @@ impl Pg {
             .execute(&mut *conn)
             .await?;
             let described = (&mut *conn).describe(sql).await?;
-            let columns: Vec<Column> = described
-                .columns()
-                .iter()
-                .map(|c| Column {
-                    name: c.name().to_string(),
-                    type_name: c.type_info().name().to_string(),
-                })
-                .collect();
+            let columns: Vec<Column> = super::column_meta(described.columns());
             let types: Vec<PgTypeInfo> = match described.parameters() {
                 Some(Either::Left(t)) => t.to_vec(),
                 _ => vec![],

@@ -6,7 +6,7 @@ use crate::model::query::{Column, Value};
 use libsqlite3_sys as ffi;
 use sqlx::{
     sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions, SqliteRow},
-    Column as _, Row, TypeInfo, ValueRef,
+    Row, TypeInfo, ValueRef,
 };
 use std::{
     ffi::{c_char, c_int, c_void, CStr},
@@ -95,14 +95,7 @@ impl Lite {
         let described = sqlx::Executor::describe(&mut *conn, sql)
             .await
             .map_err(err)?;
-        let columns: Vec<Column> = described
-            .columns()
-            .iter()
-            .map(|c| Column {
-                name: c.name().into(),
-                type_name: c.type_info().name().into(),
-            })
-            .collect();
+        let columns: Vec<Column> = super::column_meta(described.columns());
         sink.columns(&columns)?;
         let rows = sqlx::query_with(sql, args)
             .persistent(false)

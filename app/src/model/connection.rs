@@ -65,14 +65,6 @@ pub enum ConnectionConfig {
 }
 
 impl ConnectionConfig {
-    pub fn kind_label(&self) -> &'static str {
-        match self {
-            ConnectionConfig::Postgres(_) => "PostgreSQL",
-            ConnectionConfig::Mysql(_) => "MySQL/MariaDB",
-            ConnectionConfig::Sqlite { .. } => "SQLite",
-        }
-    }
-
     /// Parses `postgres://user:pass@host:port/db?sslmode=…`, `mysql://…` (or `mariadb://…`),
     /// or `sqlite:///absolute/path.db` into typed fields, then validates them. Only the
     /// `sslmode` option is accepted; anything else is refused rather than passed on.

@@ -126,15 +126,6 @@ impl Serialize for Value {
     }
 }
 
-/// The CLI's JSON document: `{"columns":[…],"rows":[[…]],"row_count":N,"elapsed_ms":N}`.
-#[derive(Debug, Clone, Serialize)]
-pub struct QueryOutput {
-    pub columns: Vec<Column>,
-    pub rows: Vec<Vec<Value>>,
-    pub row_count: u64,
-    pub elapsed_ms: u64,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

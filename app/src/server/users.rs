@@ -54,10 +54,10 @@ pub async fn set_role(
     let target = users::get(&state.db, id)
         .await?
         .ok_or_else(|| AppError::NotFound("User".into()))?;
-    if target.role() == Role::Admin && role != Role::Admin && !target.disabled {
-        ensure_another_admin(state).await?;
+    // The repository checks and changes in one locked transaction.
+    if !users::set_role(&state.db, id, role).await? {
+        return Err(last_admin());
     }
-    users::set_role(&state.db, id, role).await?;
     audit::record(
         &state.db,
         me.user_id,
@@ -85,10 +85,9 @@ pub async fn set_disabled(
     let target = users::get(&state.db, id)
         .await?
         .ok_or_else(|| AppError::NotFound("User".into()))?;
-    if disabled && target.role() == Role::Admin && !target.disabled {
-        ensure_another_admin(state).await?;
+    if !users::set_disabled(&state.db, id, disabled).await? {
+        return Err(last_admin());
     }
-    users::set_disabled(&state.db, id, disabled).await?;
     let action = if disabled {
         "user_disabled"
     } else {
@@ -118,11 +117,6 @@ pub async fn reset_password(
     Ok(())
 }
 
-async fn ensure_another_admin(state: &AppState) -> Result<(), AppError> {
-    if users::count_active_admins(&state.db).await? <= 1 {
-        return Err(AppError::Conflict(
-            "Sightline needs at least one active admin.".into(),
-        ));
-    }
-    Ok(())
+fn last_admin() -> AppError {
+    AppError::Conflict("Sightline needs at least one active admin.".into())
 }

@@ -81,8 +81,6 @@ pub struct RunSummary {
     pub row_count: u64,
     /// True when `max_rows` stopped the run.
     pub truncated: bool,
-    /// Rows changed by a statement that returns none (writable connections).
-    pub rows_affected: Option<u64>,
     pub elapsed: Duration,
 }
 
@@ -91,7 +89,6 @@ pub struct RunSummary {
 pub struct PoolOptions {
     pub max_connections: u32,
     pub acquire_timeout: Duration,
-    pub connect_timeout: Duration,
 }
 
 impl Default for PoolOptions {
@@ -99,7 +96,6 @@ impl Default for PoolOptions {
         PoolOptions {
             max_connections: 5,
             acquire_timeout: Duration::from_secs(5),
-            connect_timeout: Duration::from_secs(10),
         }
     }
 }

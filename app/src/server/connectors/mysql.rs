@@ -153,7 +153,6 @@ impl My {
         Ok(RunSummary {
             row_count: count,
             truncated,
-            rows_affected: None,
             elapsed: start.elapsed(),
         })
     }

@@ -126,7 +126,6 @@ impl Pg {
         Ok(RunSummary {
             row_count: count,
             truncated,
-            rows_affected: None,
             elapsed: start.elapsed(),
         })
     }

@@ -115,7 +115,6 @@ impl Lite {
         Ok(RunSummary {
             row_count: count,
             truncated,
-            rows_affected: None,
             elapsed: start.elapsed(),
         })
     }

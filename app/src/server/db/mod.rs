@@ -70,14 +70,6 @@ impl StoreLocation {
             Some(_) => Err("DATABASE_URL must start with postgres:// or sqlite://".into()),
         }
     }
-
-    /// The SQLite file, if the store is one (so connections can never open it).
-    pub fn sqlite_file(&self) -> Option<&Path> {
-        match self {
-            StoreLocation::SqliteFile(p) => Some(p),
-            StoreLocation::Postgres(_) => None,
-        }
-    }
 }
 
 impl Db {

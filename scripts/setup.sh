@@ -35,9 +35,18 @@ if ! wasm-bindgen --version 2>/dev/null | grep -q "$WBG_VERSION"; then
   cargo install wasm-bindgen-cli --version "$WBG_VERSION"
 fi
 
-# binaryen from npm (Debian's wasm-opt 108 corrupts the release wasm) and playwright-core.
-if [ ! -x node_modules/.bin/wasm-opt ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+# binaryen from npm (Debian's wasm-opt 108 corrupts the release wasm), playwright-core, and
+# esbuild + CodeMirror for the SQL editor bundle.
+if [ ! -x node_modules/.bin/wasm-opt ] || [ ! -x node_modules/.bin/esbuild ] \
+  || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   log "installing npm packages"; npm ci --no-audit --no-fund --loglevel=error
+fi
+# The SQL editor (CodeMirror 6) bundled into public/vendor/ (git-ignored), served from our own
+# origin. The source is absent in the Dockerfile's tools-only stage: then this waits for the full run.
+EDITOR_JS=public/vendor/sightline-editor.js
+if [ -f frontend/editor/editor.js ] && { [ ! -f $EDITOR_JS ] || [ frontend/editor/editor.js -nt $EDITOR_JS ] \
+  || [ package-lock.json -nt $EDITOR_JS ]; }; then
+  log "building the SQL editor bundle"; npm run --silent build:editor
 fi
 export PATH="$PWD/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 

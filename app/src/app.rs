@@ -3,8 +3,9 @@ use crate::ui::{
     components::layout::Shell,
     context::auth::provide_auth,
     pages::{
-        account::AccountPage, admin::users::UsersPage, home::HomePage, login::LoginPage,
-        not_found::NotFound, setup::SetupPage,
+        account::AccountPage, admin::users::UsersPage, connections::ConnectionsPage,
+        home::HomePage, login::LoginPage, not_found::NotFound, setup::SetupPage,
+        workbench::WorkbenchPage,
     },
 };
 use leptos::prelude::*;
@@ -54,6 +55,8 @@ pub fn App() -> impl IntoView {
                 <ParentRoute path=path!("") view=Shell ssr=SsrMode::Async>
                     <Route path=path!("") view=HomePage ssr=SsrMode::Async/>
                     <Route path=path!("account") view=AccountPage ssr=SsrMode::Async/>
+                    <Route path=path!("connections") view=ConnectionsPage ssr=SsrMode::Async/>
+                    <Route path=path!("workbench") view=WorkbenchPage ssr=SsrMode::Async/>
                     <Route path=path!("admin/users") view=UsersPage ssr=SsrMode::Async/>
                 </ParentRoute>
             </Routes>

@@ -45,6 +45,9 @@ pub enum AppError {
     Internal(String),
     #[error("Could not reach the server: {0}")]
     Transport(String),
+    /// A data source could not serve the request (unreachable, busy): 503.
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 fn first_message(errors: &[FieldError]) -> String {
@@ -82,6 +85,7 @@ impl AppError {
             AppError::RateLimited(_) => 429,
             AppError::Internal(_) => 500,
             AppError::Transport(_) => 502,
+            AppError::Unavailable(_) => 503,
         }
     }
 }

@@ -1,5 +1,5 @@
 //! Sightline's Leptos application: shared model, server functions, UI, and (ssr only) the engine.
-#![recursion_limit = "256"]
+#![recursion_limit = "512"]
 
 pub mod api;
 pub mod app;

@@ -1,3 +1,4 @@
+#![recursion_limit = "512"]
 //! Browser entry point: hydrates the server-rendered page.
 use wasm_bindgen::prelude::wasm_bindgen;
 

@@ -66,8 +66,14 @@ pub fn read_password_stdin() -> Result<String> {
     Ok(pw)
 }
 
-async fn cli_state(store: &StoreArgs) -> Result<AppState> {
+pub async fn cli_state(store: &StoreArgs) -> Result<AppState> {
+    crate::startup::create_private_dir(&store.data_dir)?;
+    let keys = crate::secrets::load(&store.data_dir).context("loading keys")?;
     let (db, _) = open_store(store).await?;
     let options = LeptosOptions::builder().output_name("sightline").build();
-    Ok(AppState::new(options, db, Settings::default()))
+    let settings = Settings {
+        data_dir: store.data_dir.clone(),
+        ..Settings::default()
+    };
+    Ok(AppState::new(options, db, settings, &keys.encryption))
 }

@@ -93,6 +93,57 @@ pub struct ServeArgs {
     /// Directory with the built site assets (pkg/ with wasm, JS and CSS).
     #[arg(long, env = "SIGHTLINE_SITE_ROOT", default_value = "target/site")]
     pub site_root: PathBuf,
+    #[command(flatten)]
+    pub engine: EngineArgs,
+}
+
+/// Where connections may point and the limits every query runs under.
+#[derive(Args, Debug, Clone)]
+pub struct EngineArgs {
+    /// Allow SQLite connections to files under this directory (off when unset).
+    #[arg(long, env = "SIGHTLINE_SQLITE_DIR")]
+    pub sqlite_dir: Option<PathBuf>,
+    /// Refuse connections to loopback and private addresses (link-local and cloud-metadata
+    /// addresses are always refused).
+    #[arg(long, env = "SIGHTLINE_DENY_PRIVATE_HOSTS", default_value_t = false)]
+    pub deny_private_hosts: bool,
+    /// Hosts allowed despite --deny-private-hosts (comma-separated).
+    #[arg(long, env = "SIGHTLINE_ALLOW_HOSTS", value_delimiter = ',')]
+    pub allow_hosts: Vec<String>,
+    /// Statement timeout of a query, in seconds.
+    #[arg(long, env = "SIGHTLINE_QUERY_TIMEOUT", default_value_t = 300)]
+    pub query_timeout: u64,
+    /// Rows kept of one result at most (reaching it is shown).
+    #[arg(long, env = "SIGHTLINE_MAX_ROWS", default_value_t = 1_000_000)]
+    pub max_rows: u64,
+    /// Connections (and queries at once) per data source.
+    #[arg(long, env = "SIGHTLINE_POOL_SIZE", default_value_t = 5)]
+    pub pool_size: u32,
+    /// Seconds a query may wait for a free connection before it is refused as busy.
+    #[arg(long, env = "SIGHTLINE_QUEUE_TIMEOUT", default_value_t = 10)]
+    pub queue_timeout: u64,
+    /// Minutes a result stays available for paging after it was last read.
+    #[arg(long, env = "SIGHTLINE_RESULT_TTL", default_value_t = 60)]
+    pub result_ttl: u64,
+    /// Do not create the "Demo" sample database on first start.
+    #[arg(long, env = "SIGHTLINE_NO_DEMO", default_value_t = false)]
+    pub no_demo: bool,
+}
+
+impl Default for EngineArgs {
+    fn default() -> Self {
+        EngineArgs {
+            sqlite_dir: None,
+            deny_private_hosts: false,
+            allow_hosts: vec![],
+            query_timeout: 300,
+            max_rows: 1_000_000,
+            pool_size: 5,
+            queue_timeout: 10,
+            result_ttl: 60,
+            no_demo: false,
+        }
+    }
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]

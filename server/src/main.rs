@@ -1,3 +1,4 @@
+#![recursion_limit = "512"]
 //! `sightline`: one binary for the web server and the command-line tools.
 use clap::Parser;
 use sightline_server::{

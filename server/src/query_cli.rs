@@ -19,8 +19,20 @@ use std::{
 pub struct QueryArgs {
     /// Database URL: postgres://user[:pass]@host[:port]/db[?sslmode=…], mysql://… (MariaDB
     /// too), or sqlite:///absolute/path.db. The password may also come from the URL's env.
-    #[arg(long, env = "SIGHTLINE_QUERY_URL", hide_env_values = true)]
-    pub url: String,
+    #[arg(
+        long,
+        env = "SIGHTLINE_QUERY_URL",
+        hide_env_values = true,
+        conflicts_with = "connection",
+        required_unless_present = "connection"
+    )]
+    pub url: Option<String>,
+    /// The name of a connection saved in Sightline (uses its stored credentials; the
+    /// metadata store is found with --data-dir / DATABASE_URL).
+    #[arg(long)]
+    pub connection: Option<String>,
+    #[command(flatten)]
+    pub store: crate::config::StoreArgs,
     /// The SQL to run (one statement). Positional parameters: $1, $2, … (PostgreSQL), ?
     /// (MySQL, SQLite).
     #[arg(long, conflicts_with = "file", required_unless_present = "file")]
@@ -46,6 +58,22 @@ pub struct QueryArgs {
     pub max_rows: Option<u64>,
 }
 
+/// A saved connection's settings with its password, checked against the same policy the
+/// server applies (the operator at the shell is trusted with the store's credentials anyway).
+async fn saved_connection(
+    store: &crate::config::StoreArgs,
+    name: &str,
+) -> Result<ConnectionConfig> {
+    let state = crate::commands::cli_state(store).await?;
+    let row = app::server::db::connections::get_by_name(&state.db, name)
+        .await?
+        .with_context(|| format!("no saved connection is named '{name}'"))?;
+    let cfg =
+        app::server::connections::full_config(&state, &row).map_err(|e| anyhow::anyhow!("{e}"))?;
+    state.db.close().await;
+    Ok(cfg)
+}
+
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     Json,
@@ -66,7 +94,13 @@ pub async fn run(args: QueryArgs) -> Result<()> {
     } else {
         args.params.iter().cloned().map(Param::Text).collect()
     };
-    let cfg = ConnectionConfig::from_url(&args.url).map_err(|e| anyhow::anyhow!("--url: {e}"))?;
+    let cfg = match (&args.url, &args.connection) {
+        (Some(url), _) => {
+            ConnectionConfig::from_url(url).map_err(|e| anyhow::anyhow!("--url: {e}"))?
+        }
+        (None, Some(name)) => saved_connection(&args.store, name).await?,
+        (None, None) => bail!("give --url or --connection"),
+    };
     let connector = Connector::open(
         &cfg,
         &PoolOptions {
@@ -79,6 +113,7 @@ pub async fn run(args: QueryArgs) -> Result<()> {
         timeout: Duration::from_secs(args.timeout.max(1)),
         max_rows: args.max_rows.unwrap_or(u64::MAX),
         writable: args.write,
+        cancel: Default::default(),
     };
     let out = BufWriter::with_capacity(1 << 16, std::io::stdout());
     let started = Instant::now();

@@ -3,12 +3,14 @@
 use crate::{config::ServeArgs, routes, secrets};
 use anyhow::{Context, Result};
 use app::server::{
-    db::{sessions::MetaSessionStore, Db, StoreLocation},
-    settings::Settings,
+    connections,
+    db::{runs, sessions::MetaSessionStore, Db, StoreLocation},
+    egress::EgressPolicy,
+    settings::{RunSettings, Settings, StoreTarget},
     setup, AppState,
 };
 use leptos::config::LeptosOptions;
-use std::{net::SocketAddr, time::Duration};
+use std::{net::SocketAddr, str::FromStr, time::Duration};
 use tokio::net::TcpListener;
 use tower_sessions::{
     cookie::{Key, SameSite},
@@ -26,6 +28,21 @@ pub struct Application {
 }
 
 /// Opens and migrates the metadata store named by the arguments.
+/// The metadata store as a connection target, so it can be refused as a data source.
+fn store_target(location: &StoreLocation) -> Option<StoreTarget> {
+    match location {
+        StoreLocation::SqliteFile(p) => Some(StoreTarget::SqliteFile(p.clone())),
+        StoreLocation::Postgres(url) => {
+            let o = sqlx::postgres::PgConnectOptions::from_str(url).ok()?;
+            Some(StoreTarget::Postgres {
+                host: o.get_host().to_string(),
+                port: o.get_port(),
+                database: o.get_database().unwrap_or(o.get_username()).to_string(),
+            })
+        }
+    }
+}
+
 pub async fn open_store(store: &crate::config::StoreArgs) -> Result<(Db, StoreLocation)> {
     let location = StoreLocation::resolve(store.database_url.as_deref(), &store.data_dir)
         .map_err(anyhow::Error::msg)?;
@@ -79,11 +96,53 @@ impl Application {
             .site_pkg_dir("pkg")
             .site_addr(addr)
             .build();
+        let e = &args.engine;
         let settings = Settings {
             trust_proxy_headers: args.trust_proxy_headers,
             public_url,
+            data_dir: args.store.data_dir.clone(),
+            sqlite_dir: e.sqlite_dir.clone(),
+            egress: EgressPolicy {
+                deny_private: e.deny_private_hosts,
+                allow_hosts: e
+                    .allow_hosts
+                    .iter()
+                    .map(|h| h.trim().to_string())
+                    .filter(|h| !h.is_empty())
+                    .collect(),
+            },
+            store_target: store_target(&location),
+            runs: RunSettings {
+                timeout: Duration::from_secs(e.query_timeout.max(1)),
+                max_rows: e.max_rows.max(1),
+                pool_size: e.pool_size.clamp(1, 100),
+                queue_timeout: Duration::from_secs(e.queue_timeout),
+                snapshot_ttl: Duration::from_secs(e.result_ttl.max(1) * 60),
+            },
         };
-        let state = AppState::new(leptos_options, db.clone(), settings);
+        let state = AppState::new(leptos_options, db.clone(), settings, &keys.encryption);
+        if matches!(location, StoreLocation::SqliteFile(_)) {
+            // One process owns an embedded store: runs it left unfinished ended with it.
+            runs::fail_unfinished(&db)
+                .await
+                .context("closing unfinished runs")?;
+        }
+        if !e.no_demo {
+            if let Err(err) = connections::ensure_demo(&state).await {
+                tracing::warn!(error = %err, "could not create the demo database");
+            }
+        }
+        tokio::spawn({
+            let engine = state.engine.clone();
+            async move {
+                let mut every = tokio::time::interval(Duration::from_secs(15));
+                loop {
+                    every.tick().await;
+                    // Runs nobody has asked about for 2 minutes were left by a closed tab.
+                    engine.expire(Duration::from_secs(120));
+                }
+            }
+        });
         tracing::info!(store = ?location, "metadata store ready");
 
         let store = MetaSessionStore::new(db);
@@ -142,7 +201,7 @@ impl Application {
 }
 
 /// The data directory holds the store and keys: only its owner may enter it.
-fn create_private_dir(dir: &std::path::Path) -> Result<()> {
+pub fn create_private_dir(dir: &std::path::Path) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
     std::fs::create_dir_all(dir)
         .with_context(|| format!("creating the data directory {}", dir.display()))?;

@@ -1,3 +1,4 @@
+#![recursion_limit = "512"]
 //! Sign-in, sessions, setup, roles and cross-site refusal, over real HTTP.
 mod common;
 

@@ -1,3 +1,4 @@
+#![recursion_limit = "512"]
 //! Every registered server function is in this matrix, and every one that is not meant for
 //! anonymous callers refuses them. A new server function fails this test until it is added,
 //! so none can ship unguarded.
@@ -13,8 +14,47 @@ enum Access {
     Anonymous,
     /// Any signed-in user.
     SignedIn,
+    /// Editors and admins (connections, ad-hoc SQL).
+    Editor,
     /// Admins only.
     Admin,
+}
+
+/// Functions that take a JSON body (the rest are form-encoded), with a minimal body.
+const JSON: &[(&str, &str)] = &[
+    (
+        "run_sql",
+        r#"{"request":{"connection_id":999999,"sql":"select 1","params":[],"page_size":10}}"#,
+    ),
+    (
+        "run_status",
+        r#"{"id":"00000000-0000-0000-0000-000000000000","wait_ms":0}"#,
+    ),
+    (
+        "fetch_rows",
+        r#"{"id":"00000000-0000-0000-0000-000000000000","offset":0,"limit":10,"sort":null}"#,
+    ),
+    (
+        "cancel_run",
+        r#"{"id":"00000000-0000-0000-0000-000000000000"}"#,
+    ),
+    ("reset_session", r#"{"connection_id":999999}"#),
+    ("query_history", r#"{"search":null}"#),
+];
+
+async fn invoke(
+    app: &common::TestApp,
+    c: &reqwest::Client,
+    name: &str,
+    form: &[(&str, &str)],
+) -> (http::StatusCode, String) {
+    match JSON.iter().find(|(n, _)| *n == name) {
+        Some((_, body)) => {
+            app.call_json(c, name, &serde_json::from_str(body).unwrap())
+                .await
+        }
+        None => app.call(c, name, form).await,
+    }
 }
 
 /// (function, minimal well-formed body, who may call it)
@@ -65,6 +105,41 @@ const MATRIX: &[(&str, &[(&str, &str)], Access)] = &[
         &[("id", "1"), ("disabled", "true")],
         Access::Admin,
     ),
+    ("list_connections", &[], Access::SignedIn),
+    ("get_connection", &[("id", "999999")], Access::Editor),
+    (
+        "save_connection",
+        &[
+            ("form[name]", "x"),
+            ("form[kind]", "postgres"),
+            ("form[host]", "127.0.0.1"),
+            ("form[database]", "test"),
+            ("form[user]", "nobody"),
+        ],
+        Access::Editor,
+    ),
+    (
+        "test_connection",
+        &[
+            ("form[name]", "x"),
+            ("form[kind]", "sqlite"),
+            ("form[path]", "/nonexistent.db"),
+        ],
+        Access::Editor,
+    ),
+    (
+        "set_connection_active",
+        &[("id", "999999"), ("active", "false")],
+        Access::Editor,
+    ),
+    ("delete_connection", &[("id", "999999")], Access::Editor),
+    ("connection_schema", &[("id", "999999")], Access::Editor),
+    ("run_sql", &[], Access::Editor),
+    ("run_status", &[], Access::Editor),
+    ("fetch_rows", &[], Access::Editor),
+    ("cancel_run", &[], Access::Editor),
+    ("reset_session", &[], Access::Editor),
+    ("query_history", &[], Access::Editor),
 ];
 
 #[tokio::test]
@@ -87,7 +162,7 @@ async fn anonymous_callers_are_refused_everything_but_sign_in_and_setup() {
     let app = spawn_app().await;
     let c = app.client();
     for (name, body, access) in MATRIX {
-        let (status, text) = app.call(&c, name, body).await;
+        let (status, text) = invoke(&app, &c, name, body).await;
         match access {
             Access::Anonymous => assert!(
                 !status.is_success(),
@@ -104,8 +179,10 @@ async fn admin_functions_refuse_editors_and_viewers() {
     for role in [Role::Editor, Role::Viewer] {
         let (c, _) = app.signed_in(role).await;
         for (name, body, access) in MATRIX {
-            if *access == Access::Admin {
-                let (status, text) = app.call(&c, name, body).await;
+            let refused =
+                *access == Access::Admin || (*access == Access::Editor && role == Role::Viewer);
+            if refused {
+                let (status, text) = invoke(&app, &c, name, body).await;
                 assert_eq!(status, 403, "{name} as {role}: {text}");
             }
         }

@@ -1,3 +1,4 @@
+#![recursion_limit = "512"]
 //! Connectors against the real local PostgreSQL, MariaDB and SQLite: type mapping, the
 //! read-only guarantees (SECURITY cases 2, 7, 8, 9), timeouts (case 30), parameter binding.
 mod common;
@@ -434,4 +435,75 @@ async fn connection_failures_are_clear_and_contain_no_password() {
     assert!(!e.to_string().contains("sekret-pw-123"));
     let c = connector("sqlite:///definitely/not/here.db");
     assert!(c.test().await.is_err());
+}
+
+#[tokio::test]
+async fn procedures_and_set_returning_functions_run_with_bound_arguments() {
+    let (name, url) = pg_fixture().await;
+    let mut admin = sqlx::PgConnection::connect(&url).await.unwrap();
+    for stmt in [
+        "CREATE PROCEDURE double_it(INOUT n int) LANGUAGE plpgsql AS $$ BEGIN n := n * 2; END $$",
+        "CREATE PROCEDURE add_row(id int) LANGUAGE sql AS $$ INSERT INTO t VALUES (id, 'added', 'ok') $$",
+        "CREATE FUNCTION evens(upto int) RETURNS SETOF int LANGUAGE sql AS $$ SELECT g FROM generate_series(2, upto, 2) g $$",
+    ] {
+        sqlx::query(stmt).execute(&mut admin).await.unwrap();
+    }
+    let c = connector(&url);
+    // CALL with a bound argument returns its INOUT values as a row.
+    let r = run(&c, "CALL double_it($1)", &["21"]).await.unwrap();
+    assert_eq!(json(&r.rows[0]), "[42]");
+    // A set-returning function reads like a table.
+    let r = run(&c, "SELECT * FROM evens($1)", &["10"]).await.unwrap();
+    assert_eq!(r.rows.len(), 5);
+    // A procedure that modifies data is refused on a read-only connection…
+    let err = run(&c, "CALL add_row($1)", &["1000"]).await.unwrap_err();
+    assert!(matches!(err, ConnectorError::ReadOnly(_)), "{err:?}");
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM t")
+        .fetch_one(&mut admin)
+        .await
+        .unwrap();
+    assert_eq!(n, 50);
+    // …and runs (committed) on one an admin marked writable.
+    let writable = RunLimits {
+        timeout: Duration::from_secs(10),
+        writable: true,
+        ..Default::default()
+    };
+    run_with(&c, "CALL add_row($1)", &["1000"], &writable)
+        .await
+        .unwrap();
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM t")
+        .fetch_one(&mut admin)
+        .await
+        .unwrap();
+    assert_eq!(n, 51);
+    c.close().await;
+    admin.close().await.unwrap();
+    common::drop_pg_database(&name).await;
+}
+
+#[tokio::test]
+async fn mariadb_call_returns_the_procedures_result_set() {
+    let mut admin = sqlx::MySqlConnection::connect(MARIADB_URL).await.unwrap();
+    let proc_name = format!("sl_double_{}", std::process::id());
+    sqlx::raw_sql(&format!("DROP PROCEDURE IF EXISTS {proc_name}"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    sqlx::raw_sql(&format!(
+        "CREATE PROCEDURE {proc_name}(IN x INT) SELECT x * 2 AS doubled, 'ok' AS note"
+    ))
+    .execute(&mut admin)
+    .await
+    .unwrap();
+    let c = connector(MARIADB_URL);
+    let r = run(&c, &format!("CALL {proc_name}(?)"), &["21"]).await;
+    sqlx::raw_sql(&format!("DROP PROCEDURE {proc_name}"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let r = r.unwrap();
+    assert_eq!(r.rows.len(), 1);
+    assert_eq!(json(&r.rows[0]), r#"[42,"ok"]"#);
+    c.close().await;
 }

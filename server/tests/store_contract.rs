@@ -1,3 +1,4 @@
+#![recursion_limit = "512"]
 //! The metadata-store contract: the same stories against SQLite and the local PostgreSQL.
 mod common;
 

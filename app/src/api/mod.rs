@@ -1,5 +1,7 @@
 //! Server functions only: each gets its context, calls one service, and returns.
 //! Every one is a public HTTP endpoint under `/api/`.
 pub mod auth;
+pub mod connections;
 pub mod setup;
 pub mod users;
+pub mod workbench;

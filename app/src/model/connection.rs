@@ -191,6 +191,235 @@ impl ConnectionConfig {
     }
 }
 
+impl ConnectionConfig {
+    pub fn kind(&self) -> ConnectionKind {
+        match self {
+            ConnectionConfig::Postgres(_) => ConnectionKind::Postgres,
+            ConnectionConfig::Mysql(_) => ConnectionKind::Mysql,
+            ConnectionConfig::Sqlite { .. } => ConnectionKind::Sqlite,
+        }
+    }
+
+    /// Where it points, without secrets: `user@host:port/db` or the file path.
+    pub fn target(&self) -> String {
+        match self {
+            ConnectionConfig::Postgres(n) | ConnectionConfig::Mysql(n) => {
+                let host = if n.host.contains(':') {
+                    format!("[{}]", n.host)
+                } else {
+                    n.host.clone()
+                };
+                format!("{}@{}:{}/{}", n.user, host, n.port, n.database)
+            }
+            ConnectionConfig::Sqlite { path } => path.clone(),
+        }
+    }
+
+    pub fn network(&self) -> Option<&NetworkConfig> {
+        match self {
+            ConnectionConfig::Postgres(n) | ConnectionConfig::Mysql(n) => Some(n),
+            ConnectionConfig::Sqlite { .. } => None,
+        }
+    }
+
+    pub fn network_mut(&mut self) -> Option<&mut NetworkConfig> {
+        match self {
+            ConnectionConfig::Postgres(n) | ConnectionConfig::Mysql(n) => Some(n),
+            ConnectionConfig::Sqlite { .. } => None,
+        }
+    }
+}
+
+/// Id of a saved connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+#[cfg_attr(feature = "ssr", derive(sqlx::Type), sqlx(transparent))]
+pub struct ConnectionId(pub i64);
+
+impl std::fmt::Display for ConnectionId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// The database engine of a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ConnectionKind {
+    Postgres,
+    Mysql,
+    Sqlite,
+}
+
+impl ConnectionKind {
+    pub const ALL: [ConnectionKind; 3] = [
+        ConnectionKind::Postgres,
+        ConnectionKind::Mysql,
+        ConnectionKind::Sqlite,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConnectionKind::Postgres => "postgres",
+            ConnectionKind::Mysql => "mysql",
+            ConnectionKind::Sqlite => "sqlite",
+        }
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            ConnectionKind::Postgres => "PostgreSQL",
+            ConnectionKind::Mysql => "MySQL / MariaDB",
+            ConnectionKind::Sqlite => "SQLite",
+        }
+    }
+    pub fn default_port(self) -> u16 {
+        match self {
+            ConnectionKind::Postgres => 5432,
+            ConnectionKind::Mysql => 3306,
+            ConnectionKind::Sqlite => 0,
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// The colors a connection can be tagged with (a CSS class each).
+pub const COLORS: [&str; 8] = [
+    "slate", "blue", "green", "amber", "red", "violet", "teal", "pink",
+];
+
+/// A connection as listed. `target` and `warning` are only filled for people who may manage
+/// connections; viewers see name, kind, color and status.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConnectionSummary {
+    pub id: ConnectionId,
+    pub name: String,
+    pub kind: ConnectionKind,
+    pub color: String,
+    pub active: bool,
+    pub writable: bool,
+    pub demo: bool,
+    pub target: Option<String>,
+}
+
+/// A connection opened for editing (editors and admins): its settings without the password.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConnectionEdit {
+    pub id: ConnectionId,
+    pub name: String,
+    pub color: String,
+    pub active: bool,
+    pub writable: bool,
+    pub demo: bool,
+    /// Settings with `password` always `None`.
+    pub config: ConnectionConfig,
+    pub has_password: bool,
+}
+
+/// The fields of the connection form, flat so a plain HTML form can post them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ConnectionForm {
+    #[serde(default)]
+    pub id: Option<ConnectionId>,
+    pub name: String,
+    #[serde(default)]
+    pub color: String,
+    /// postgres, mysql or sqlite; ignored when `url` is given.
+    #[serde(default)]
+    pub kind: String,
+    /// A connection string, parsed into the fields below when not empty.
+    #[serde(default)]
+    pub url: String,
+    #[serde(default)]
+    pub host: String,
+    #[serde(default)]
+    pub port: String,
+    #[serde(default)]
+    pub database: String,
+    #[serde(default)]
+    pub user: String,
+    /// Empty keeps the stored password (only allowed while host, port and database stay).
+    #[serde(default)]
+    pub password: String,
+    #[serde(default)]
+    pub ssl_mode: String,
+    #[serde(default)]
+    pub path: String,
+    #[serde(default)]
+    pub writable: bool,
+}
+
+impl ConnectionForm {
+    /// The typed settings the form describes (validated).
+    pub fn config(&self) -> Result<ConnectionConfig, AppError> {
+        if !self.url.trim().is_empty() {
+            return ConnectionConfig::from_url(&self.url);
+        }
+        let kind = ConnectionKind::parse(self.kind.trim()).ok_or_else(|| {
+            AppError::field("kind", "Choose PostgreSQL, MySQL / MariaDB or SQLite.")
+        })?;
+        let cfg = match kind {
+            ConnectionKind::Sqlite => ConnectionConfig::Sqlite {
+                path: self.path.trim().to_string(),
+            },
+            _ => {
+                let port = if self.port.trim().is_empty() {
+                    kind.default_port()
+                } else {
+                    self.port
+                        .trim()
+                        .parse::<u16>()
+                        .ok()
+                        .filter(|p| *p > 0)
+                        .ok_or_else(|| {
+                            AppError::field("port", "Enter a port between 1 and 65535.")
+                        })?
+                };
+                let ssl_mode = if self.ssl_mode.trim().is_empty() {
+                    SslMode::default()
+                } else {
+                    SslMode::parse(self.ssl_mode.trim())
+                        .ok_or_else(|| AppError::field("ssl_mode", "Choose an SSL mode."))?
+                };
+                let net = NetworkConfig {
+                    host: self.host.trim().to_string(),
+                    port,
+                    database: self.database.trim().to_string(),
+                    user: self.user.trim().to_string(),
+                    password: (!self.password.is_empty()).then(|| self.password.clone()),
+                    ssl_mode,
+                };
+                if kind == ConnectionKind::Postgres {
+                    ConnectionConfig::Postgres(net)
+                } else {
+                    ConnectionConfig::Mysql(net)
+                }
+            }
+        };
+        cfg.validate()?;
+        Ok(cfg)
+    }
+}
+
+/// What "Test" found.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TestOutcome {
+    /// The server's version text.
+    pub version: String,
+    /// Round trip of the test, in milliseconds.
+    pub elapsed_ms: u64,
+    /// Set when the account can do more than reading (superuser, file access, …).
+    pub warning: Option<String>,
+}
+
+/// A table or view of a connection and its columns (for autocomplete and the schema list).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SchemaTable {
+    /// `schema.table`, or `table` for the default schema.
+    pub name: String,
+    pub columns: Vec<String>,
+}
+
 /// Decodes %-escapes; `None` when an escape is malformed or the result is not UTF-8.
 fn percent_decode(s: &str) -> Option<String> {
     let bytes = s.as_bytes();

@@ -3,6 +3,7 @@ pub mod connection;
 pub mod ids;
 pub mod query;
 pub mod rbac;
+pub mod run;
 pub mod user;
 pub mod validate;
 

@@ -1,11 +1,17 @@
 //! The engine (ssr only): metadata store, authentication, services. Knows nothing of views.
 pub mod auth;
+pub mod connections;
 pub mod connectors;
+pub mod crypto;
 pub mod db;
+pub mod demo;
+pub mod egress;
+pub mod engine;
 pub mod settings;
 pub mod setup;
 pub mod state;
 pub mod users;
+pub mod workbench;
 
 pub use auth::rbac::Principal;
 pub use state::AppState;

@@ -1,7 +1,9 @@
 //! `AppState`: everything a request handler or job needs, cheap to clone.
 use super::{
     auth::{password::Passwords, throttle::LoginThrottle},
+    crypto::SecretBox,
     db::Db,
+    engine::Engine,
     settings::Settings,
     setup::SetupToken,
 };
@@ -17,11 +19,23 @@ pub struct AppState {
     pub passwords: Arc<Passwords>,
     pub throttle: Arc<LoginThrottle>,
     pub setup: Arc<SetupToken>,
+    /// Seals and opens stored credentials.
+    pub secrets: Arc<SecretBox>,
+    /// Pools, runs and result snapshots.
+    pub engine: Arc<Engine>,
 }
 
 impl AppState {
-    pub fn new(leptos_options: LeptosOptions, db: Db, settings: Settings) -> Self {
+    pub fn new(
+        leptos_options: LeptosOptions,
+        db: Db,
+        settings: Settings,
+        encryption_key: &[u8],
+    ) -> Self {
+        let engine = Engine::new(settings.data_dir.join("results"), settings.runs.clone());
         Self {
+            secrets: Arc::new(SecretBox::new(encryption_key)),
+            engine: Arc::new(engine),
             leptos_options,
             db,
             settings: Arc::new(settings),

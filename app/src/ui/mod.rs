@@ -1,4 +1,5 @@
 //! Pages, components and context providers.
 pub mod components;
 pub mod context;
+pub mod js;
 pub mod pages;

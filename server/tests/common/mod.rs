@@ -6,7 +6,7 @@ use app::{
 };
 use reqwest::{Client, StatusCode};
 use sightline_server::{
-    config::{ServeArgs, StoreArgs},
+    config::{EngineArgs, ServeArgs, StoreArgs},
     startup::Application,
 };
 use std::sync::Arc;
@@ -86,6 +86,11 @@ pub async fn spawn_app_with(store: Store, adjust: impl FnOnce(&mut ServeArgs)) -
         public_url: None,
         trust_proxy_headers: false,
         site_root: dir.path().join("site"),
+        engine: EngineArgs {
+            // Most tests do not need the sample database; the ones that do turn it on.
+            no_demo: true,
+            ..EngineArgs::default()
+        },
     };
     let mut args = args;
     adjust(&mut args);
@@ -165,6 +170,24 @@ impl TestApp {
             .post(format!("{}/api/{name}", self.base))
             .header("origin", &self.base)
             .form(form)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        (status, r.text().await.unwrap())
+    }
+
+    /// Calls a server function that takes a JSON body (the workbench functions).
+    pub async fn call_json(
+        &self,
+        c: &Client,
+        name: &str,
+        body: &serde_json::Value,
+    ) -> (StatusCode, String) {
+        let r = c
+            .post(format!("{}/api/{name}", self.base))
+            .header("origin", &self.base)
+            .json(body)
             .send()
             .await
             .unwrap();

@@ -10,7 +10,9 @@ use crate::model::{
     connection::ConnectionConfig,
     query::{Column, Value},
 };
-use std::time::Duration;
+use futures::future::BoxFuture;
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
 
 /// Why a run or a connection test failed. `Display` is what the user sees: the database's own
 /// message for their SQL, our words for everything else; never a URL or a password.
@@ -49,6 +51,8 @@ pub struct RunLimits {
     pub max_rows: u64,
     /// Allow statements that modify data (only on connections an admin marked writable).
     pub writable: bool,
+    /// Cancelling it stops the statement in the database (the "Cancel" button).
+    pub cancel: CancellationToken,
 }
 
 impl Default for RunLimits {
@@ -57,6 +61,7 @@ impl Default for RunLimits {
             timeout: Duration::from_secs(30),
             max_rows: 1_000_000,
             writable: false,
+            cancel: CancellationToken::new(),
         }
     }
 }
@@ -73,6 +78,11 @@ pub enum Param {
 pub trait RowSink: Send {
     fn columns(&mut self, columns: &[Column]) -> Result<(), ConnectorError>;
     fn row(&mut self, row: Vec<Value>) -> Result<(), ConnectorError>;
+    /// Called every few hundred rows (and at the end): a sink that hands rows to another
+    /// thread waits here, which holds the database back instead of buffering without bound.
+    fn flush(&mut self) -> BoxFuture<'_, Result<(), ConnectorError>> {
+        Box::pin(async { Ok(()) })
+    }
 }
 
 /// How a run ended.
@@ -144,6 +154,102 @@ impl Connector {
         }
     }
 
+    /// A warning when the account can do more than read: superuser or server file and
+    /// program access on PostgreSQL; FILE, SUPER or all privileges on MySQL/MariaDB.
+    pub async fn privilege_warning(&self) -> Option<String> {
+        match self {
+            Connector::Postgres(c) => {
+                let row: Option<(bool, bool, bool, bool)> = sqlx::query_as(
+                    "SELECT r.rolsuper, \
+                     pg_has_role(current_user, 'pg_execute_server_program', 'member'), \
+                     pg_has_role(current_user, 'pg_read_server_files', 'member'), \
+                     pg_has_role(current_user, 'pg_write_server_files', 'member') \
+                     FROM pg_roles r WHERE r.rolname = current_user",
+                )
+                .fetch_optional(&c.pool)
+                .await
+                .ok()
+                .flatten();
+                let (sup, prog, read, write) = row?;
+                let mut what = vec![];
+                if sup {
+                    what.push("is a superuser");
+                }
+                if prog && !sup {
+                    what.push("may run programs on the server (pg_execute_server_program)");
+                }
+                if (read || write) && !sup {
+                    what.push("may read or write server files");
+                }
+                (!what.is_empty()).then(|| {
+                    format!(
+                        "This account {}. Sightline runs queries read-only, but a role with only the privileges it needs (e.g. pg_read_all_data) is safer.",
+                        what.join(" and ")
+                    )
+                })
+            }
+            Connector::Mysql(c) => {
+                let grants: Vec<String> = sqlx::query_scalar("SHOW GRANTS")
+                    .fetch_all(&c.pool)
+                    .await
+                    .ok()?;
+                let all = grants.join("\n").to_ascii_uppercase();
+                let risky = all.contains("ALL PRIVILEGES ON *.*")
+                    || all.contains(" FILE")
+                    || all.contains(",FILE")
+                    || all.contains(" SUPER");
+                risky.then(|| {
+                    "This account has FILE, SUPER or all privileges. Sightline runs queries read-only, but an account with only SELECT on the schemas you need is safer.".to_string()
+                })
+            }
+            Connector::Sqlite(_) => None,
+        }
+    }
+
+    /// Tables and views with their columns (for autocomplete), at most 20,000 columns.
+    pub async fn schema(
+        &self,
+    ) -> Result<Vec<crate::model::connection::SchemaTable>, ConnectorError> {
+        let rows: Vec<(String, String)> = match self {
+            Connector::Postgres(c) => sqlx::query_as(
+                "SELECT CASE WHEN table_schema = current_schema() THEN table_name \
+                 ELSE table_schema || '.' || table_name END, column_name::text \
+                 FROM information_schema.columns \
+                 WHERE table_schema NOT IN ('pg_catalog', 'information_schema') \
+                 ORDER BY table_schema <> current_schema(), table_schema, table_name, ordinal_position LIMIT 20000",
+            )
+            .fetch_all(&c.pool)
+            .await
+            .map_err(|e| map_sqlx(e, Duration::ZERO, c.cap))?,
+            Connector::Mysql(c) => sqlx::query_as(
+                "SELECT CAST(table_name AS CHAR), CAST(column_name AS CHAR) FROM information_schema.columns \
+                 WHERE table_schema = DATABASE() ORDER BY table_name, ordinal_position LIMIT 20000",
+            )
+            .fetch_all(&c.pool)
+            .await
+            .map_err(|e| map_sqlx(e, Duration::ZERO, c.cap))?,
+            Connector::Sqlite(c) => sqlx::query_as(
+                "SELECT m.name, p.name FROM sqlite_schema m JOIN pragma_table_info(m.name) p \
+                 WHERE m.type IN ('table', 'view') AND m.name NOT LIKE 'sqlite_%' \
+                 ORDER BY m.name, p.cid LIMIT 20000",
+            )
+            .fetch_all(&c.pool)
+            .await
+            .map_err(|e| map_sqlx(e, Duration::ZERO, 0))?,
+        };
+        let mut out: Vec<crate::model::connection::SchemaTable> = vec![];
+        for (table, column) in rows {
+            match out.last_mut() {
+                Some(t) if t.name == table => t.columns.push(column),
+                _ => out.push(crate::model::connection::SchemaTable {
+                    name: table,
+                    columns: vec![column],
+                }),
+            }
+        }
+        Ok(out)
+    }
+
     pub async fn close(&self) {
         match self {
             Connector::Postgres(c) => c.pool.close().await,
@@ -189,28 +295,160 @@ where
 }
 
 /// Feeds a row stream into the sink until it ends or `max_rows` is reached; returns the
-/// rows written and whether the cap stopped it.
+/// rows written and whether the cap stopped it. When the run is cancelled, or runs 1 s past
+/// the deadline (the database's own timeout failed to stop it), `kill` asks the database to
+/// stop the statement (on its own task) and the stream is read to its end so the connection
+/// stays usable; a statement that does not stop within 3 s more (a database that went away)
+/// ends with `Abandoned`, and the caller must close that connection.
 pub(crate) async fn drain<R, S>(
     mut rows: S,
+    columns: Vec<Column>,
     sink: &mut dyn RowSink,
-    max_rows: u64,
+    limits: &RunLimits,
+    started: Instant,
     decode: impl Fn(&R) -> Vec<Value>,
     mut err: impl FnMut(sqlx::Error) -> ConnectorError,
-) -> Result<(u64, bool), ConnectorError>
+    kill: BoxFuture<'static, ()>,
+) -> Result<(u64, bool), Stop>
 where
+    R: sqlx::Row,
     S: futures::Stream<Item = Result<R, sqlx::Error>> + Unpin,
 {
     use futures::TryStreamExt;
-    let mut count = 0u64;
-    while let Some(row) = rows.try_next().await.map_err(&mut err)? {
-        if count >= max_rows {
-            return Ok((count, true));
+    // Columns are announced with the first row: a MySQL `CALL` describes none up front.
+    let mut announced = false;
+    let mut announce = |sink: &mut dyn RowSink, row: Option<&R>| -> Result<(), Stop> {
+        if announced {
+            return Ok(());
         }
-        sink.row(decode(&row))?;
-        count += 1;
+        announced = true;
+        let cols = match row {
+            Some(r) if columns.is_empty() => column_meta(r.columns()),
+            _ => columns.clone(),
+        };
+        sink.columns(&cols).map_err(Stop::Error)
+    };
+    let deadline =
+        tokio::time::Instant::from_std(started + limits.timeout + Duration::from_secs(1));
+    let mut kill = Some(kill);
+    let mut stopped: Option<ConnectorError> = None;
+    let mut count = 0u64;
+    let mut pending = 0u32;
+    let mut last_flush = Instant::now();
+    loop {
+        let next = match &stopped {
+            None => tokio::select! {
+                biased;
+                _ = limits.cancel.cancelled() => {
+                    stopped = Some(ConnectorError::Cancelled);
+                    if let Some(k) = kill.take() { tokio::spawn(k); }
+                    continue;
+                }
+                _ = tokio::time::sleep_until(deadline) => {
+                    stopped = Some(ConnectorError::Timeout(limits.timeout.as_secs()));
+                    if let Some(k) = kill.take() { tokio::spawn(k); }
+                    continue;
+                }
+                r = rows.try_next() => r,
+            },
+            Some(why) => {
+                match tokio::time::timeout(Duration::from_secs(3), rows.try_next()).await {
+                    Ok(r) => r,
+                    Err(_) => return Err(Stop::Abandoned(why.clone())),
+                }
+            }
+        };
+        match next {
+            Err(e) => return Err(Stop::Error(stopped.unwrap_or_else(|| err(e)))),
+            Ok(None) => {
+                if let Some(why) = stopped {
+                    return Err(Stop::Error(why));
+                }
+                announce(sink, None)?;
+                sink.flush().await.map_err(Stop::Error)?;
+                return Ok((count, false));
+            }
+            Ok(Some(_)) if stopped.is_some() => {}
+            Ok(Some(row)) => {
+                announce(sink, Some(&row))?;
+                if count >= limits.max_rows {
+                    sink.flush().await.map_err(Stop::Error)?;
+                    return Ok((count, true));
+                }
+                sink.row(decode(&row)).map_err(Stop::Error)?;
+                count += 1;
+                pending += 1;
+                if pending >= 256
+                    || (pending > 0 && last_flush.elapsed() > Duration::from_millis(50))
+                {
+                    sink.flush().await.map_err(Stop::Error)?;
+                    pending = 0;
+                    last_flush = Instant::now();
+                }
+            }
+        }
     }
-    Ok((count, false))
 }
+
+/// Why draining stopped early.
+#[derive(Debug)]
+pub(crate) enum Stop {
+    /// The run failed (or was cancelled) and the connection is in a known state.
+    Error(ConnectorError),
+    /// The statement did not stop when asked: the connection must be closed, not pooled.
+    Abandoned(ConnectorError),
+}
+
+/// Ends a run's transaction: COMMIT for a successful writable run, ROLLBACK otherwise. A
+/// connection that cannot be brought back to a clean state, or whose statement never
+/// stopped, is closed instead of going back to the pool. (A macro rather than a generic
+/// function: sqlx's higher-ranked executor bounds make generic versions non-`Send`.)
+macro_rules! finish {
+    ($conn:ident, $writable:expr, $streamed:expr, $started:expr, $err:expr) => {{
+        match $streamed {
+            Err(super::Stop::Abandoned(e)) => {
+                drop($conn.detach());
+                Err(e)
+            }
+            streamed => {
+                let streamed = streamed.map_err(|s| match s {
+                    super::Stop::Error(e) | super::Stop::Abandoned(e) => e,
+                });
+                let end = if $writable && streamed.is_ok() {
+                    "COMMIT"
+                } else {
+                    "ROLLBACK"
+                };
+                match sqlx::query(end).execute(&mut *$conn).await {
+                    Err(e) => {
+                        drop($conn.detach());
+                        streamed?;
+                        Err($err(e))
+                    }
+                    Ok(_) => {
+                        let (row_count, truncated) = streamed?;
+                        Ok(super::RunSummary {
+                            row_count,
+                            truncated,
+                            elapsed: $started.elapsed(),
+                        })
+                    }
+                }
+            }
+        }
+    }};
+}
+pub(crate) use finish;
+
+/// Rolls back after a failure before the statement ran and evaluates to the error.
+macro_rules! abort {
+    ($conn:ident, $e:expr) => {{
+        let e = $e;
+        let _ = sqlx::query("ROLLBACK").execute(&mut *$conn).await;
+        e
+    }};
+}
+pub(crate) use abort;
 
 /// Acquires a pooled connection. When the pool times out while it still had room, the
 /// reason is a failing connect, which one direct attempt reveals (instead of "busy").

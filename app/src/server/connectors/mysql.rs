@@ -17,7 +17,7 @@ use std::time::Instant;
 
 pub struct My {
     pub(super) pool: MySqlPool,
-    cap: u32,
+    pub(super) cap: u32,
 }
 
 impl My {
@@ -83,13 +83,19 @@ impl My {
                 limits.timeout.as_millis()
             )
         };
-        let prepared = async {
+        let prepared = futures::FutureExt::boxed(async {
             sqlx::query(&limit).execute(&mut *conn).await?;
-            let begin = if limits.writable {
-                "START TRANSACTION"
+            // The session too: DDL commits the open transaction implicitly, and what runs
+            // after that must still be read-only.
+            let (session, begin) = if limits.writable {
+                ("SET SESSION TRANSACTION READ WRITE", "START TRANSACTION")
             } else {
-                "START TRANSACTION READ ONLY"
+                (
+                    "SET SESSION TRANSACTION READ ONLY",
+                    "START TRANSACTION READ ONLY",
+                )
             };
+            sqlx::query(session).execute(&mut *conn).await?;
             sqlx::query(begin).execute(&mut *conn).await?;
             let d = (&mut *conn).describe(sql).await?;
             let n = match d.parameters() {
@@ -99,62 +105,48 @@ impl My {
             };
             let cols = super::column_meta(d.columns());
             Ok::<_, sqlx::Error>((cols, n))
-        }
+        })
         .await;
         let (columns, n) = match prepared {
             Ok(v) => v,
-            Err(e) => {
-                let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
-                return Err(err(e));
-            }
+            Err(e) => return Err(super::abort!(conn, err(e))),
         };
         if n != params.len() {
-            let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
-            return Err(ConnectorError::Param {
+            let e = ConnectorError::Param {
                 index: n.min(params.len()) + 1,
                 message: format!(
                     "the query has {n} parameter(s) but {} value(s) were given",
                     params.len()
                 ),
-            });
+            };
+            return Err(super::abort!(conn, e));
         }
-        let args = super::text_args::<sqlx::MySql>(params)?;
-        sink.columns(&columns)?;
-        // The server's limit covers SELECTs only; past it (plus a grace second) we kill the
+        let args = match super::text_args::<sqlx::MySql>(params) {
+            Ok(a) => a,
+            Err(e) => return Err(super::abort!(conn, e)),
+        };
+        if limits.cancel.is_cancelled() {
+            return Err(super::abort!(conn, ConnectorError::Cancelled));
+        }
+        // The server's limit covers SELECTs only; past it, and on cancel, we kill the
         // statement from another connection.
+        let options = self.pool.connect_options();
+        let kill = futures::FutureExt::boxed(async move {
+            use sqlx::{ConnectOptions, Connection};
+            if let Ok(Ok(mut c)) =
+                tokio::time::timeout(std::time::Duration::from_secs(5), options.connect()).await
+            {
+                // Our own integer, not user input.
+                let _ = sqlx::Executor::execute(&mut c, format!("KILL QUERY {id}").as_str()).await;
+                let _ = c.close().await;
+            }
+        });
         let rows = sqlx::query_with(sql, args)
             .persistent(false)
             .fetch(&mut *conn);
-        let work = super::drain(rows, sink, limits.max_rows, decode_row, err);
         let streamed =
-            match tokio::time::timeout(limits.timeout + std::time::Duration::from_secs(1), work)
-                .await
-            {
-                Ok(r) => r,
-                Err(_) => {
-                    let _ = sqlx::query(&format!("KILL QUERY {id}"))
-                        .execute(&self.pool)
-                        .await;
-                    conn.detach();
-                    return Err(ConnectorError::Timeout(limits.timeout.as_secs()));
-                }
-            };
-        let end = if limits.writable && streamed.is_ok() {
-            "COMMIT"
-        } else {
-            "ROLLBACK"
-        };
-        if let Err(e) = sqlx::query(end).execute(&mut *conn).await {
-            conn.detach();
-            streamed?;
-            return Err(err(e));
-        }
-        let (count, truncated) = streamed?;
-        Ok(RunSummary {
-            row_count: count,
-            truncated,
-            elapsed: start.elapsed(),
-        })
+            super::drain(rows, columns, sink, limits, start, decode_row, err, kill).await;
+        super::finish!(conn, limits.writable, streamed, start, err)
     }
 }
 

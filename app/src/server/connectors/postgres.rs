@@ -20,7 +20,7 @@ use std::{str::FromStr, time::Instant};
 
 pub struct Pg {
     pub(super) pool: PgPool,
-    cap: u32,
+    pub(super) cap: u32,
 }
 
 impl Pg {
@@ -70,64 +70,56 @@ impl Pg {
         } else {
             "BEGIN READ ONLY"
         };
-        let result = async {
-            sqlx::query(begin).execute(&mut *conn).await?;
-            // Our own integers, not user input; SET LOCAL ends with the transaction.
-            sqlx::query(&format!("SET LOCAL statement_timeout = {ms}"))
-                .execute(&mut *conn)
-                .await?;
-            sqlx::query(&format!(
-                "SET LOCAL idle_in_transaction_session_timeout = {}",
-                ms + 5000
-            ))
-            .execute(&mut *conn)
-            .await?;
+        // One round trip of our own fixed text (integers only); the user's statement goes
+        // alone through the extended protocol afterwards, so it cannot lift these settings.
+        let setup = format!(
+            "{begin}; SET LOCAL statement_timeout = {ms}; \
+             SET LOCAL idle_in_transaction_session_timeout = {}; SELECT pg_backend_pid()",
+            ms + 5000
+        );
+        let prepared = futures::FutureExt::boxed(async {
+            // A plain string runs as one simple-protocol query (several statements).
+            let pid: i32 = (&mut *conn).fetch_one(setup.as_str()).await?.try_get(0)?;
             let described = (&mut *conn).describe(sql).await?;
             let columns: Vec<Column> = super::column_meta(described.columns());
             let types: Vec<PgTypeInfo> = match described.parameters() {
                 Some(Either::Left(t)) => t.to_vec(),
                 _ => vec![],
             };
-            Ok::<_, sqlx::Error>((columns, types))
-        }
+            Ok::<_, sqlx::Error>((pid, columns, types))
+        })
         .await;
-        let (columns, types) = match result {
+        let (pid, columns, types) = match prepared {
             Ok(v) => v,
-            Err(e) => {
-                let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
-                return Err(err(e));
-            }
+            Err(e) => return Err(super::abort!(conn, err(e))),
         };
         let args = match bind(params, &types) {
             Ok(a) => a,
-            Err(e) => {
-                let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
-                return Err(e);
-            }
+            Err(e) => return Err(super::abort!(conn, e)),
         };
-        sink.columns(&columns)?;
-
+        if limits.cancel.is_cancelled() {
+            return Err(super::abort!(conn, ConnectorError::Cancelled));
+        }
+        let options = self.pool.connect_options();
+        let kill = futures::FutureExt::boxed(async move {
+            // A separate connection asks the server to cancel the statement.
+            use sqlx::{ConnectOptions, Connection};
+            if let Ok(Ok(mut c)) =
+                tokio::time::timeout(std::time::Duration::from_secs(5), options.connect()).await
+            {
+                let _ = sqlx::query("SELECT pg_cancel_backend($1)")
+                    .bind(pid)
+                    .execute(&mut c)
+                    .await;
+                let _ = c.close().await;
+            }
+        });
         let rows = sqlx::query_with(sql, args)
             .persistent(false)
             .fetch(&mut *conn);
-        let streamed = super::drain(rows, sink, limits.max_rows, decode_row, err).await;
-        let end = if limits.writable && streamed.is_ok() {
-            "COMMIT"
-        } else {
-            "ROLLBACK"
-        };
-        if let Err(e) = sqlx::query(end).execute(&mut *conn).await {
-            // A connection we cannot bring back to a clean state is closed, not pooled.
-            conn.detach();
-            streamed?;
-            return Err(err(e));
-        }
-        let (count, truncated) = streamed?;
-        Ok(RunSummary {
-            row_count: count,
-            truncated,
-            elapsed: start.elapsed(),
-        })
+        let streamed =
+            super::drain(rows, columns, sink, limits, start, decode_row, err, kill).await;
+        super::finish!(conn, limits.writable, streamed, start, err)
     }
 }
 

@@ -51,6 +51,16 @@ pub fn keywords(sql: &str) -> String {
             b'\'' | b'"' | b'`' => skip_quoted(b, i),
             b'-' if b.get(i + 1) == Some(&b'-') => skip_line(b, i),
             b'#' => skip_line(b, i),
+            // MySQL executable comments (`/*! … */`, `/*!50100 … */`, `/*M! … */`) run their
+            // content: it is read as code, not skipped.
+            b'/' if b.get(i + 1) == Some(&b'*') && executable_comment(&b[i + 2..]).is_some() => {
+                i += 2 + executable_comment(&b[i + 2..]).unwrap_or(0);
+                if !out.ends_with(' ') {
+                    out.push(' ');
+                }
+                continue;
+            }
+            b'*' if b.get(i + 1) == Some(&b'/') => i + 2,
             b'/' if b.get(i + 1) == Some(&b'*') => skip_block(b, i),
             b'$' => skip_dollar(b, i),
             c => {
@@ -90,6 +100,23 @@ pub fn mysql_server_file_access(sql: &str) -> Option<&'static str> {
     .into_iter()
     .find(|(needle, _)| k.contains(needle))
     .map(|(_, what)| what)
+}
+
+/// The length of an executable comment's marker (`!`, `!50100`, `M!`, `M!100000`) at the
+/// start of a block comment's body, or `None` for an ordinary comment.
+fn executable_comment(body: &[u8]) -> Option<usize> {
+    let marker = match body {
+        [b'!', ..] => 1,
+        [b'M', b'!', ..] => 2,
+        _ => return None,
+    };
+    Some(
+        marker
+            + body[marker..]
+                .iter()
+                .take_while(|c| c.is_ascii_digit())
+                .count(),
+    )
 }
 
 fn is_only_comments(s: &str) -> bool {
@@ -179,6 +206,22 @@ fn skip_dollar(b: &[u8], start: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn executable_comments_are_read_as_code() {
+        for sql in [
+            "SELECT 1 /*! INTO OUTFILE '/tmp/x' */",
+            "SELECT /*!50000 LOAD_FILE('/etc/passwd') */",
+            "SELECT 1 /*M!100000 INTO DUMPFILE '/tmp/y' */",
+        ] {
+            assert!(mysql_server_file_access(sql).is_some(), "{sql}");
+        }
+        // Ordinary comments still hide what they say.
+        assert_eq!(
+            mysql_server_file_access("SELECT 1 /* INTO OUTFILE */"),
+            None
+        );
+    }
 
     #[test]
     fn one_statement_passes_with_trailing_semicolons() {

@@ -16,7 +16,7 @@ use std::{
 pub struct Lite {
     pub(super) pool: SqlitePool,
     path: String,
-    cap: u32,
+    pub(super) cap: u32,
 }
 
 impl Lite {
@@ -84,33 +84,51 @@ impl Lite {
         let start = Instant::now();
         let err = |e| map_sqlx(e, limits.timeout, 0);
         let mut conn = super::acquire(&self.pool, self.cap, limits.timeout).await?;
-        // Interrupts the statement once the deadline has passed.
+        // Interrupts the statement once the deadline has passed or the run is cancelled.
         let deadline = start + limits.timeout;
+        let cancel = limits.cancel.clone();
         conn.lock_handle()
             .await
             .map_err(err)?
-            .set_progress_handler(10_000, move || Instant::now() < deadline);
+            .set_progress_handler(10_000, move || {
+                Instant::now() < deadline && !cancel.is_cancelled()
+            });
 
         let args = super::text_args::<sqlx::Sqlite>(params)?;
         let described = sqlx::Executor::describe(&mut *conn, sql)
             .await
             .map_err(err)?;
         let columns: Vec<Column> = super::column_meta(described.columns());
-        sink.columns(&columns)?;
         let rows = sqlx::query_with(sql, args)
             .persistent(false)
             .fetch(&mut *conn);
         let timed_out = |e| {
-            if Instant::now() >= deadline {
+            if limits.cancel.is_cancelled() {
+                ConnectorError::Cancelled
+            } else if Instant::now() >= deadline {
                 ConnectorError::Timeout(limits.timeout.as_secs())
             } else {
                 err(e)
             }
         };
-        let result = super::drain(rows, sink, limits.max_rows, decode_row, timed_out).await;
+        // The progress handler interrupts the statement itself; nothing else to send.
+        let result = super::drain(
+            rows,
+            columns,
+            sink,
+            limits,
+            start,
+            decode_row,
+            timed_out,
+            Box::pin(async {}),
+        )
+        .await;
         if let Ok(mut h) = conn.lock_handle().await {
             h.remove_progress_handler();
         }
+        let result = result.map_err(|s| match s {
+            super::Stop::Error(e) | super::Stop::Abandoned(e) => e,
+        });
         let (count, truncated) = result?;
         Ok(RunSummary {
             row_count: count,
@@ -143,25 +161,18 @@ extern "C" fn read_only_authorizer(
             text(b).as_deref(),
             Some("load_extension" | "readfile" | "writefile" | "edit" | "fts3_tokenizer")
         ),
-        ffi::SQLITE_PRAGMA => {
-            b.is_null()
-                && matches!(
-                    text(a).as_deref(),
-                    Some(
-                        "table_info"
-                            | "table_xinfo"
-                            | "table_list"
-                            | "index_list"
-                            | "index_info"
-                            | "index_xinfo"
-                            | "foreign_key_list"
-                            | "collation_list"
-                            | "function_list"
-                            | "pragma_list"
-                            | "query_only"
-                    )
-                )
-        }
+        ffi::SQLITE_PRAGMA => match text(a).as_deref() {
+            // Introspection, also as table-valued functions (`pragma_table_info('t')`, where
+            // the argument is the table name).
+            Some(
+                "table_info" | "table_xinfo" | "table_list" | "index_list" | "index_info"
+                | "index_xinfo" | "foreign_key_list" | "collation_list" | "function_list"
+                | "pragma_list",
+            ) => true,
+            // Reading query_only is fine; setting it is not.
+            Some("query_only") => b.is_null(),
+            _ => false,
+        },
         _ => false,
     };
     if allow {

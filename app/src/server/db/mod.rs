@@ -1,6 +1,8 @@
 //! The metadata store: SQLite by default, PostgreSQL for scale-out. One repository layer
 //! whose queries run unchanged on both (`$n` placeholders work in both dialects).
 pub mod audit;
+pub mod connections;
+pub mod runs;
 pub mod sessions;
 pub mod users;
 

@@ -39,12 +39,17 @@ pub fn Shell() -> impl IntoView {
 fn Frame(me: Me) -> impl IntoView {
     let auth = use_auth();
     let is_admin = me.role == Role::Admin;
+    let can_sql = me.role.can(crate::model::Permission::EditInsights);
     view! {
         <div class="app">
             <header class="topbar">
                 <a class="brand" href="/">"Sightline"</a>
                 <nav class="mainnav" aria-label="Main">
                     <A href="/" exact=true>"Overview"</A>
+                    <Show when=move || can_sql>
+                        <A href="/workbench">"SQL"</A>
+                    </Show>
+                    <A href="/connections">"Connections"</A>
                     <Show when=move || is_admin>
                         <A href="/admin/users">"Users"</A>
                     </Show>

@@ -1,7 +1,9 @@
 //! One file per route component.
 pub mod account;
 pub mod admin;
+pub mod connections;
 pub mod home;
 pub mod login;
 pub mod not_found;
 pub mod setup;
+pub mod workbench;

@@ -1,0 +1,125 @@
+//! Query runs as the workbench sees them: state, timings, columns and pages of the result.
+use super::{connection::ConnectionId, query::Column};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Id of one run (a random UUID: runs are also scoped to their owner).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RunId(pub String);
+
+impl std::fmt::Display for RunId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunState {
+    Queued,
+    Running,
+    Done,
+    Failed,
+    Cancelled,
+}
+
+impl RunState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunState::Queued => "queued",
+            RunState::Running => "running",
+            RunState::Done => "done",
+            RunState::Failed => "failed",
+            RunState::Cancelled => "cancelled",
+        }
+    }
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "queued" => RunState::Queued,
+            "running" => RunState::Running,
+            "done" => RunState::Done,
+            "cancelled" => RunState::Cancelled,
+            _ => RunState::Failed,
+        }
+    }
+    pub fn finished(self) -> bool {
+        matches!(
+            self,
+            RunState::Done | RunState::Failed | RunState::Cancelled
+        )
+    }
+}
+
+/// An error of a run, in words the user can act on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunError {
+    pub message: String,
+    /// SQLSTATE or the engine's code, when the database gave one.
+    pub code: Option<String>,
+    /// 1-based character position in the SQL, when the database gave one.
+    pub position: Option<u32>,
+}
+
+/// What a run looks like right now.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunView {
+    pub id: RunId,
+    pub state: RunState,
+    /// Runs ahead of this one in its connection's queue (while queued).
+    pub queue_position: Option<u32>,
+    pub columns: Vec<Column>,
+    /// Rows in the snapshot so far (all of them once done).
+    pub row_count: u64,
+    /// The row cap stopped the run; `row_count` is the cap.
+    pub truncated: bool,
+    pub elapsed_ms: u64,
+    pub error: Option<RunError>,
+    /// The first page, when asked for and available.
+    pub page: Option<Page>,
+}
+
+/// Server-side sort of a snapshot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sort {
+    pub column: u32,
+    pub descending: bool,
+}
+
+/// A slice of a result: cells as display text, `None` for NULL.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Page {
+    pub offset: u64,
+    pub rows: Vec<Vec<Option<String>>>,
+}
+
+/// What the workbench sends to run SQL.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunRequest {
+    pub connection_id: ConnectionId,
+    pub sql: String,
+    /// Values for `$1, $2, …` (`None` is NULL).
+    #[serde(default)]
+    pub params: Vec<Option<String>>,
+    /// Rows of the first page to return with the answer (0..=1000).
+    #[serde(default)]
+    pub page_size: u32,
+}
+
+/// One entry of a user's query history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    pub id: RunId,
+    pub connection_id: Option<ConnectionId>,
+    pub connection_name: String,
+    pub sql: String,
+    pub params: Vec<Option<String>>,
+    pub state: RunState,
+    pub error: Option<String>,
+    pub row_count: Option<u64>,
+    pub elapsed_ms: Option<u64>,
+    pub started_at: DateTime<Utc>,
+}
+
+/// The largest first page or page a client may ask for.
+pub const MAX_PAGE: u32 = 1000;

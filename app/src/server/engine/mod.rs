@@ -1,0 +1,532 @@
+//! The execution engine: one pool per connection with a concurrency cap and a visible queue,
+//! runs that stream into server-side snapshots, cancellation that reaches the database, and
+//! expiry of old results.
+pub mod snapshot;
+
+use crate::{
+    error::AppError,
+    model::{
+        connection::ConnectionId,
+        run::{Page, RunError, RunId, RunState, RunView, Sort},
+        UserId,
+    },
+    server::{
+        connections,
+        connectors::{Connector, ConnectorError, Param, RunLimits},
+        db::{audit, connections::ConnectionRow, runs as runs_repo},
+        settings::RunSettings,
+        AppState,
+    },
+};
+use chrono::{DateTime, Utc};
+use snapshot::{Snapshot, SnapshotSink};
+use std::{
+    collections::HashMap,
+    path::PathBuf,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+use tokio::sync::{Notify, Semaphore};
+use tokio_util::sync::CancellationToken;
+
+/// An open data source: its pool, the cap on runs at once, and who waits for a turn.
+pub struct PoolEntry {
+    pub connector: Connector,
+    permits: Arc<Semaphore>,
+    queue: Mutex<Vec<RunId>>,
+    /// The connection's `updated_at` when opened: a newer row means reopen.
+    stamp: DateTime<Utc>,
+}
+
+impl PoolEntry {
+    fn position(&self, id: &RunId) -> Option<u32> {
+        self.queue
+            .lock()
+            .ok()?
+            .iter()
+            .position(|q| q == id)
+            .map(|p| p as u32)
+    }
+}
+
+struct Status {
+    state: RunState,
+    error: Option<RunError>,
+    row_count: u64,
+    truncated: bool,
+    started: Instant,
+    elapsed: Option<Duration>,
+}
+
+/// One run, alive while its snapshot is.
+pub struct RunHandle {
+    pub id: RunId,
+    pub owner: UserId,
+    pub connection: ConnectionId,
+    status: Mutex<Status>,
+    cancel: CancellationToken,
+    snapshot: Mutex<Option<Arc<Snapshot>>>,
+    pool: Arc<PoolEntry>,
+    last_access: Mutex<Instant>,
+    changed: Notify,
+}
+
+impl RunHandle {
+    fn touch(&self) {
+        if let Ok(mut t) = self.last_access.lock() {
+            *t = Instant::now();
+        }
+    }
+
+    fn set(&self, f: impl FnOnce(&mut Status)) {
+        if let Ok(mut s) = self.status.lock() {
+            f(&mut s);
+        }
+        self.changed.notify_waiters();
+    }
+
+    pub fn view(&self) -> RunView {
+        let snapshot = self.snapshot.lock().ok().and_then(|s| s.clone());
+        let s = self.status.lock().expect("run status lock");
+        let (columns, rows) = match &snapshot {
+            Some(snap) => (snap.columns(), snap.rows()),
+            None => (vec![], 0),
+        };
+        RunView {
+            id: self.id.clone(),
+            state: s.state,
+            queue_position: (s.state == RunState::Queued)
+                .then(|| self.pool.position(&self.id))
+                .flatten(),
+            columns,
+            row_count: if s.state.finished() {
+                s.row_count.max(rows)
+            } else {
+                rows
+            },
+            truncated: s.truncated,
+            elapsed_ms: s.elapsed.unwrap_or_else(|| s.started.elapsed()).as_millis() as u64,
+            error: s.error.clone(),
+            page: None,
+        }
+    }
+
+    fn state(&self) -> RunState {
+        self.status
+            .lock()
+            .map(|s| s.state)
+            .unwrap_or(RunState::Failed)
+    }
+}
+
+/// Finished results kept per user (each is a file in the data directory).
+const KEEP_PER_USER: usize = 10;
+
+pub struct Engine {
+    pools: tokio::sync::Mutex<HashMap<ConnectionId, Arc<PoolEntry>>>,
+    runs: Mutex<HashMap<RunId, Arc<RunHandle>>>,
+    dir: PathBuf,
+    settings: RunSettings,
+}
+
+impl Engine {
+    /// `dir` holds the snapshots; whatever a previous process left there is removed.
+    pub fn new(dir: PathBuf, settings: RunSettings) -> Self {
+        if let Ok(entries) = std::fs::read_dir(&dir) {
+            for e in entries.flatten() {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+        let _ = std::fs::create_dir_all(&dir);
+        Engine {
+            pools: tokio::sync::Mutex::new(HashMap::new()),
+            runs: Mutex::new(HashMap::new()),
+            dir,
+            settings,
+        }
+    }
+
+    pub fn settings(&self) -> &RunSettings {
+        &self.settings
+    }
+
+    /// The pool of a connection, opened on first use (after the policy checks) and reopened
+    /// when the connection's settings changed.
+    pub async fn pool(
+        &self,
+        state: &AppState,
+        row: &ConnectionRow,
+    ) -> Result<Arc<PoolEntry>, AppError> {
+        let id = ConnectionId(row.id);
+        let mut pools = self.pools.lock().await;
+        if let Some(p) = pools.get(&id) {
+            if p.stamp == row.updated_at {
+                return Ok(p.clone());
+            }
+        }
+        let cfg = connections::full_config(state, row)?;
+        let demo = row.builtin.as_deref() == Some(connections::DEMO);
+        let connector = connections::open(&state.settings, &cfg, demo).await?;
+        let entry = Arc::new(PoolEntry {
+            connector,
+            permits: Arc::new(Semaphore::new(self.settings.pool_size.max(1) as usize)),
+            queue: Mutex::new(vec![]),
+            stamp: row.updated_at,
+        });
+        if let Some(old) = pools.insert(id, entry.clone()) {
+            tokio::spawn(async move { old.connector.close().await });
+        }
+        Ok(entry)
+    }
+
+    /// Drops a connection's pool so the next run starts on fresh connections. The runs of
+    /// `only` (or everyone's, when `None`) on it are cancelled; others finish on the old pool,
+    /// which closes once they are done.
+    pub async fn reset(&self, id: ConnectionId, only: Option<UserId>) {
+        let handles: Vec<Arc<RunHandle>> = self
+            .runs
+            .lock()
+            .map(|r| {
+                r.values()
+                    .filter(|h| h.connection == id && only.is_none_or(|u| h.owner == u))
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default();
+        for h in handles {
+            h.cancel.cancel();
+        }
+        if let Some(old) = self.pools.lock().await.remove(&id) {
+            tokio::spawn(async move { old.connector.close().await });
+        }
+    }
+
+    /// Starts a run; it waits for a turn on its connection, then streams into a snapshot.
+    pub async fn start(
+        &self,
+        state: &AppState,
+        owner: UserId,
+        row: &ConnectionRow,
+        sql: String,
+        params: Vec<Option<String>>,
+        writable: bool,
+    ) -> Result<Arc<RunHandle>, AppError> {
+        let pool = self.pool(state, row).await?;
+        let id = RunId(uuid::Uuid::new_v4().to_string());
+        runs_repo::insert(
+            &state.db,
+            runs_repo::NewRun {
+                id: &id,
+                user: owner,
+                connection: ConnectionId(row.id),
+                connection_name: &row.name,
+                sql: &sql,
+                params: &params,
+            },
+        )
+        .await?;
+        let handle = Arc::new(RunHandle {
+            id: id.clone(),
+            owner,
+            connection: ConnectionId(row.id),
+            status: Mutex::new(Status {
+                state: RunState::Queued,
+                error: None,
+                row_count: 0,
+                truncated: false,
+                started: Instant::now(),
+                elapsed: None,
+            }),
+            cancel: CancellationToken::new(),
+            snapshot: Mutex::new(None),
+            pool: pool.clone(),
+            last_access: Mutex::new(Instant::now()),
+            changed: Notify::new(),
+        });
+        if let Ok(mut q) = pool.queue.lock() {
+            q.push(id.clone());
+        }
+        if let Ok(mut runs) = self.runs.lock() {
+            runs.insert(id.clone(), handle.clone());
+            // Each user keeps their newest finished results; older snapshots are deleted.
+            let mut finished: Vec<(Instant, RunId)> = runs
+                .values()
+                .filter(|h| h.owner == owner && h.state().finished())
+                .map(|h| {
+                    (
+                        h.last_access
+                            .lock()
+                            .map(|t| *t)
+                            .unwrap_or_else(|_| Instant::now()),
+                        h.id.clone(),
+                    )
+                })
+                .collect();
+            if finished.len() > KEEP_PER_USER {
+                finished.sort_by_key(|(t, _)| *t);
+                for (_, old) in &finished[..finished.len() - KEEP_PER_USER] {
+                    runs.remove(old);
+                }
+            }
+        }
+        let task = RunTask {
+            state: state.clone(),
+            handle: handle.clone(),
+            pool,
+            sql,
+            params,
+            writable,
+            connection_name: row.name.clone(),
+            path: self.dir.join(format!("{id}.sqlite")),
+            settings: self.settings.clone(),
+        };
+        tokio::spawn(task.run());
+        Ok(handle)
+    }
+
+    /// A run of this user (others' runs look missing).
+    pub fn get(&self, owner: UserId, id: &RunId) -> Result<Arc<RunHandle>, AppError> {
+        let h = self
+            .runs
+            .lock()
+            .ok()
+            .and_then(|r| r.get(id).cloned())
+            .filter(|h| h.owner == owner)
+            .ok_or_else(|| {
+                AppError::NotFound(
+                    "That result expired or never existed; run the query again. A result".into(),
+                )
+            })?;
+        h.touch();
+        Ok(h)
+    }
+
+    /// Waits until the run finished, `rows` rows are readable, or `wait` passed.
+    pub async fn wait(&self, h: &RunHandle, rows: u64, wait: Duration) {
+        let until = tokio::time::Instant::now() + wait;
+        loop {
+            let notified = h.changed.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let v = h.view();
+            if v.state.finished() || (rows > 0 && v.row_count >= rows) {
+                return;
+            }
+            tokio::select! {
+                _ = &mut notified => {}
+                // Rows arrive without a notification per batch; look again shortly.
+                _ = tokio::time::sleep(Duration::from_millis(10)) => {}
+            }
+            if tokio::time::Instant::now() >= until {
+                return;
+            }
+        }
+    }
+
+    pub async fn page(
+        &self,
+        h: &RunHandle,
+        offset: u64,
+        limit: u32,
+        sort: Option<Sort>,
+    ) -> Result<Page, AppError> {
+        let Some(snapshot) = h.snapshot.lock().ok().and_then(|s| s.clone()) else {
+            return Ok(Page {
+                offset,
+                rows: vec![],
+            });
+        };
+        tokio::task::spawn_blocking(move || snapshot.page(offset, limit, sort))
+            .await
+            .map_err(crate::error::internal)?
+            .map_err(crate::error::internal)
+    }
+
+    /// Asks a run to stop; returns once the database confirmed (or 10 s passed).
+    pub async fn cancel(&self, h: &RunHandle) -> RunView {
+        h.cancel.cancel();
+        self.wait(h, 0, Duration::from_secs(10)).await;
+        h.view()
+    }
+
+    /// Removes results nobody read for the TTL, and cancels running queries whose owner
+    /// stopped asking about them (the browser tab was closed).
+    pub fn expire(&self, abandoned_after: Duration) {
+        let now = Instant::now();
+        let mut expired = vec![];
+        if let Ok(mut runs) = self.runs.lock() {
+            runs.retain(|_, h| {
+                let idle = h.last_access.lock().map(|t| now - *t).unwrap_or_default();
+                let finished = h.state().finished();
+                if !finished && idle > abandoned_after {
+                    h.cancel.cancel();
+                }
+                let keep = !finished || idle < self.settings.snapshot_ttl;
+                if !keep {
+                    expired.push(h.clone());
+                }
+                keep
+            });
+        }
+        drop(expired);
+    }
+}
+
+struct RunTask {
+    state: AppState,
+    handle: Arc<RunHandle>,
+    pool: Arc<PoolEntry>,
+    sql: String,
+    params: Vec<Option<String>>,
+    writable: bool,
+    connection_name: String,
+    path: PathBuf,
+    settings: RunSettings,
+}
+
+impl RunTask {
+    async fn run(self) {
+        let h = self.handle.clone();
+        let outcome = self.execute().await;
+        let (state, error, summary) = match outcome {
+            Ok(s) => (RunState::Done, None, Some(s)),
+            Err(ConnectorError::Cancelled) => (
+                RunState::Cancelled,
+                Some(RunError {
+                    message: ConnectorError::Cancelled.to_string(),
+                    code: None,
+                    position: None,
+                }),
+                None,
+            ),
+            Err(e) => {
+                let (code, position) = match &e {
+                    ConnectorError::Sql { code, position, .. } => (code.clone(), *position),
+                    // The SQL standard's read_only_sql_transaction, as PostgreSQL and MySQL use it.
+                    ConnectorError::ReadOnly(_) => (Some("25006".to_string()), None),
+                    _ => (None, None),
+                };
+                (
+                    RunState::Failed,
+                    Some(RunError {
+                        message: e.to_string(),
+                        code,
+                        position,
+                    }),
+                    None,
+                )
+            }
+        };
+        let rows = h
+            .snapshot
+            .lock()
+            .ok()
+            .and_then(|s| s.as_ref().map(|s| s.rows()))
+            .unwrap_or(0);
+        let elapsed = h
+            .status
+            .lock()
+            .map(|s| s.started.elapsed())
+            .unwrap_or_default();
+        let truncated = summary.as_ref().is_some_and(|s| s.truncated);
+        h.set(|s| {
+            s.state = state;
+            s.error = error.clone();
+            s.row_count = rows;
+            s.truncated = truncated;
+            s.elapsed = Some(elapsed);
+        });
+        let message = error.as_ref().map(|e| e.message.as_str());
+        let elapsed_ms = elapsed.as_millis() as u64;
+        // Boxed: proves `Send` at this site (the repository's pool dispatch trips the
+        // compiler's higher-ranked `Send` check inside a spawned task otherwise).
+        if let Err(e) = futures::FutureExt::boxed(runs_repo::finish(
+            &self.state.db,
+            &h.id,
+            runs_repo::Finished {
+                state,
+                error: message,
+                row_count: Some(rows),
+                truncated,
+                elapsed_ms,
+            },
+        ))
+        .await
+        {
+            tracing::warn!(run = %h.id, error = %e, "could not record the end of a run");
+        }
+        let detail = serde_json::json!({
+            "run": h.id.0,
+            "connection": self.connection_name,
+            "sql": self.sql,
+            "params": self.params,
+            "state": state.as_str(),
+            "rows": rows,
+            "elapsed_ms": elapsed_ms,
+            "error": message,
+        });
+        let detail = detail.to_string();
+        if let Err(e) = futures::FutureExt::boxed(audit::record(
+            &self.state.db,
+            Some(h.owner),
+            "query_run",
+            None,
+            &detail,
+        ))
+        .await
+        {
+            tracing::warn!(run = %h.id, error = %e, "could not audit a run");
+        }
+    }
+
+    async fn execute(&self) -> Result<crate::server::connectors::RunSummary, ConnectorError> {
+        let h = &self.handle;
+        // Wait for a turn: the queue is bounded in time, and a cancel is honoured while waiting.
+        let permit = tokio::select! {
+            biased;
+            _ = h.cancel.cancelled() => None,
+            p = tokio::time::timeout(self.settings.queue_timeout, self.pool.permits.clone().acquire_owned()) => match p {
+                Ok(Ok(p)) => Some(p),
+                _ => {
+                    self.leave_queue();
+                    return Err(ConnectorError::Busy(self.settings.pool_size));
+                }
+            },
+        };
+        self.leave_queue();
+        let Some(_permit) = permit else {
+            return Err(ConnectorError::Cancelled);
+        };
+        h.set(|s| s.state = RunState::Running);
+        let (sink, snapshot) = SnapshotSink::create(self.path.clone());
+        if let Ok(mut s) = h.snapshot.lock() {
+            *s = Some(snapshot);
+        }
+        let limits = RunLimits {
+            timeout: self.settings.timeout,
+            max_rows: self.settings.max_rows,
+            writable: self.writable,
+            cancel: h.cancel.clone(),
+        };
+        let params: Vec<Param> = self
+            .params
+            .iter()
+            .map(|p| p.clone().map_or(Param::Null, Param::Text))
+            .collect();
+        let mut sink = sink;
+        let result = futures::FutureExt::boxed(
+            self.pool
+                .connector
+                .run(&self.sql, &params, &limits, &mut sink),
+        )
+        .await;
+        sink.close().await;
+        result
+    }
+
+    fn leave_queue(&self) {
+        if let Ok(mut q) = self.pool.queue.lock() {
+            q.retain(|id| id != &self.handle.id);
+        }
+    }
+}

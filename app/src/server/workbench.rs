@@ -1,0 +1,121 @@
+//! Workbench services: ad-hoc SQL for editors and admins, results paged from snapshots.
+use crate::{
+    error::AppError,
+    model::{
+        connection::ConnectionId,
+        run::{HistoryEntry, Page, RunId, RunRequest, RunView, Sort, MAX_PAGE},
+        Permission,
+    },
+    server::{connections, db::runs as runs_repo, AppState, Principal},
+};
+use std::time::Duration;
+
+fn owner(me: &Principal) -> Result<crate::model::UserId, AppError> {
+    me.user_id.ok_or(AppError::Unauthenticated)
+}
+
+pub async fn run(state: &AppState, me: &Principal, req: RunRequest) -> Result<RunView, AppError> {
+    me.require(Permission::EditInsights)?;
+    let user = owner(me)?;
+    if req.sql.trim().is_empty() {
+        return Err(AppError::field("sql", "Write a query to run."));
+    }
+    if req.sql.len() > 1_000_000 {
+        return Err(AppError::field("sql", "The query is longer than 1 MB."));
+    }
+    if req.params.len() > 100 || req.params.iter().flatten().any(|p| p.len() > 100_000) {
+        return Err(AppError::field(
+            "params",
+            "Too many or too long parameter values.",
+        ));
+    }
+    let row = connections::row(state, req.connection_id).await?;
+    if !row.active {
+        return Err(AppError::Conflict(format!(
+            "The connection '{}' is inactive; an editor can activate it on the Connections page.",
+            row.name
+        )));
+    }
+    let handle = state
+        .engine
+        .start(state, user, &row, req.sql, req.params, row.writable)
+        .await?;
+    let page_size = req.page_size.min(MAX_PAGE);
+    // Answer with the first page when it is quick to get; the browser follows up otherwise.
+    state
+        .engine
+        .wait(
+            &handle,
+            u64::from(page_size.max(1)),
+            Duration::from_millis(if page_size > 0 { 1000 } else { 250 }),
+        )
+        .await;
+    let mut view = handle.view();
+    if page_size > 0 && view.row_count > 0 {
+        view.page = Some(state.engine.page(&handle, 0, page_size, None).await?);
+    }
+    Ok(view)
+}
+
+pub async fn status(
+    state: &AppState,
+    me: &Principal,
+    id: &RunId,
+    wait_ms: u32,
+) -> Result<RunView, AppError> {
+    me.require(Permission::EditInsights)?;
+    let h = state.engine.get(owner(me)?, id)?;
+    if wait_ms > 0 {
+        let seen = h.view();
+        if !seen.state.finished() {
+            // Long-poll: answer when something changes, at most `wait_ms` (≤ 5 s) later.
+            state
+                .engine
+                .wait(
+                    &h,
+                    seen.row_count + 1,
+                    Duration::from_millis(u64::from(wait_ms.min(5000))),
+                )
+                .await;
+        }
+    }
+    Ok(h.view())
+}
+
+pub async fn rows(
+    state: &AppState,
+    me: &Principal,
+    id: &RunId,
+    offset: u64,
+    limit: u32,
+    sort: Option<Sort>,
+) -> Result<Page, AppError> {
+    me.require(Permission::EditInsights)?;
+    let h = state.engine.get(owner(me)?, id)?;
+    state
+        .engine
+        .page(&h, offset, limit.clamp(1, MAX_PAGE), sort)
+        .await
+}
+
+pub async fn cancel(state: &AppState, me: &Principal, id: &RunId) -> Result<RunView, AppError> {
+    me.require(Permission::EditInsights)?;
+    let h = state.engine.get(owner(me)?, id)?;
+    Ok(state.engine.cancel(&h).await)
+}
+
+pub async fn reset(state: &AppState, me: &Principal, id: ConnectionId) -> Result<(), AppError> {
+    me.require(Permission::EditInsights)?;
+    connections::row(state, id).await?;
+    state.engine.reset(id, Some(owner(me)?)).await;
+    Ok(())
+}
+
+pub async fn history(
+    state: &AppState,
+    me: &Principal,
+    search: Option<String>,
+) -> Result<Vec<HistoryEntry>, AppError> {
+    me.require(Permission::EditInsights)?;
+    Ok(runs_repo::history(&state.db, owner(me)?, search.as_deref(), 200).await?)
+}

@@ -111,6 +111,12 @@ test('connections and the SQL workbench', async () => {
     assert.equal(await page.evaluate(() => window.__noReload), true, 'no page reload happened');
     await shot(page, '03-reset');
 
+    // Loading the workbench directly (not through the app's links) hydrates too.
+    await page.reload();
+    await page.waitForSelector('body[data-hydrated="true"]');
+    await page.waitForSelector('.wb-editor[data-editor=ready]', { timeout: 15000 });
+    assert.match(await page.textContent('[data-test=connection-picker]'), /Local PG/);
+
     assert.deepEqual(page.problems, []);
   } finally {
     await browser.close();

@@ -12,7 +12,11 @@ use crate::{
         run::{HistoryEntry, RunId, RunRequest, RunState, RunView, Sort},
         Permission, Role,
     },
-    ui::{components::feedback::ErrorNote, context::auth::use_auth, js},
+    ui::{
+        components::feedback::{ErrorNote, Loading},
+        context::auth::use_auth,
+        js,
+    },
 };
 use leptos::{html, prelude::*};
 use leptos_meta::Title;
@@ -151,18 +155,30 @@ pub fn WorkbenchPage() -> impl IntoView {
 
 #[component]
 fn Workbench() -> impl IntoView {
-    let query = use_query_map();
+    // The connection list is awaited inside Suspense, so the server and the browser render
+    // the same page (reading a resource outside Suspense breaks hydration).
     let connections = Resource::new(|| (), |_| list_connections());
+    view! {
+        <Suspense fallback=|| view! { <Loading/> }>
+            {move || Suspend::new(async move {
+                match connections.await {
+                    Ok(list) => view! { <WorkbenchBody list/> }.into_any(),
+                    Err(e) => view! { <p class="note error" role="alert">{e.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn WorkbenchBody(list: Vec<ConnectionSummary>) -> impl IntoView {
+    let query = use_query_map();
     let conn_id = RwSignal::new(None::<ConnectionId>);
-    let conns = Signal::derive(move || {
-        connections
-            .get()
-            .and_then(|r| r.ok())
-            .unwrap_or_default()
-            .into_iter()
+    let conns = Signal::stored(
+        list.into_iter()
             .filter(|c| c.active)
-            .collect::<Vec<ConnectionSummary>>()
-    });
+            .collect::<Vec<ConnectionSummary>>(),
+    );
     // Pick the connection from the URL, else the first active one.
     Effect::new(move |_| {
         let list = conns.get();
@@ -596,11 +612,11 @@ fn ResultPanel(
             el.set_scroll_top(0);
         }
     });
-    // Column widths from the header and the first rows' values.
+    // Column widths from the header and the values of a loaded page.
     let widths = Memo::new(move |_| {
         columns.with(|cols| {
             pages.with(|m| {
-                let sample = m.get(&0);
+                let sample = m.get(&0).or_else(|| m.values().next());
                 cols.iter()
                     .enumerate()
                     .map(|(i, c)| {

@@ -4,6 +4,7 @@ use crate::ui::{
     context::auth::provide_auth,
     pages::{
         account::AccountPage, admin::users::UsersPage, connections::ConnectionsPage,
+        insight::InsightPage, insights::InsightsPage,
         home::HomePage, login::LoginPage, not_found::NotFound, setup::SetupPage,
         workbench::WorkbenchPage,
     },
@@ -57,6 +58,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("account") view=AccountPage ssr=SsrMode::Async/>
                     <Route path=path!("connections") view=ConnectionsPage ssr=SsrMode::Async/>
                     <Route path=path!("workbench") view=WorkbenchPage ssr=SsrMode::Async/>
+                    <Route path=path!("insights") view=InsightsPage ssr=SsrMode::Async/>
+                    <Route path=path!("insights/:id") view=InsightPage ssr=SsrMode::Async/>
                     <Route path=path!("admin/users") view=UsersPage ssr=SsrMode::Async/>
                 </ParentRoute>
             </Routes>

@@ -270,9 +270,24 @@ impl<W: Write + Send> RowSink for CsvSink<W> {
             .map_err(io_err)
     }
     fn row(&mut self, row: Vec<Value>) -> Result<(), ConnectorError> {
-        self.out
-            .write_record(row.iter().map(|v| v.display().unwrap_or_default()))
-            .map_err(io_err)
+        // Field by field, integers through a stack buffer: no String per cell.
+        let mut int = itoa::Buffer::new();
+        for v in &row {
+            let field: &[u8] = match v {
+                Value::Null => b"",
+                Value::Int(i) => int.format(*i).as_bytes(),
+                Value::UInt(u) => int.format(*u).as_bytes(),
+                other => match other.text() {
+                    Some(t) => {
+                        self.out.write_field(t.as_bytes()).map_err(io_err)?;
+                        continue;
+                    }
+                    None => b"",
+                },
+            };
+            self.out.write_field(field).map_err(io_err)?;
+        }
+        self.out.write_record(None::<&[u8]>).map_err(io_err)
     }
 }
 

@@ -32,6 +32,7 @@ where
 
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/insights/{id}/{file}", get(export_insight))
         .route(
             "/api/{*fn_name}",
             post(move |req: Request<Body>| {
@@ -65,5 +66,57 @@ async fn healthz(State(state): State<AppState>) -> Response {
             )
                 .into_response()
         }
+    }
+}
+
+/// `GET /insights/{id}/export.{csv|xlsx|json}?p_name=value…`: a plain URL a browser can
+/// download, with the same authorization as viewing the insight.
+async fn export_insight(
+    State(state): State<AppState>,
+    session: tower_sessions::Session,
+    axum::extract::Path((id, file)): axum::extract::Path<(String, String)>,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
+) -> Response {
+    use app::{
+        error::AppError,
+        model::insight::{InsightId, UrlValues},
+        server::{auth::service::principal, export::ExportFormat, insights},
+    };
+    let fail = |e: AppError| {
+        let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        (status, [("content-type", "text/plain; charset=utf-8")], e.to_string()).into_response()
+    };
+    let (Ok(id), Some(format)) = (
+        id.parse::<i64>(),
+        file.strip_prefix("export.").and_then(ExportFormat::from_extension),
+    ) else {
+        return fail(AppError::NotFound("That export".into()));
+    };
+    let me = match principal(&state, &session).await {
+        Ok(Some(me)) => me,
+        Ok(None) => {
+            let next = format!("/insights/{id}/{file}");
+            return axum::response::Redirect::to(&format!("/login?next={}", app::ui::components::layout::urlencode(&next))).into_response();
+        }
+        Err(e) => return fail(e),
+    };
+    let mut values = UrlValues::new();
+    for (k, v) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        if let Some(name) = k.strip_prefix("p_") {
+            values.entry(name.to_string()).or_default().push(v.into_owned());
+        }
+    }
+    match insights::export(&state, &me, InsightId(id), values, format).await {
+        Ok(d) => Response::builder()
+            .header("content-type", d.content_type)
+            .header(
+                "content-disposition",
+                format!("attachment; filename=\"{}\"", d.filename),
+            )
+            .header("cache-control", "no-store")
+            .header("x-content-type-options", "nosniff")
+            .body(Body::from_stream(d.body))
+            .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response()),
+        Err(e) => fail(e),
     }
 }

@@ -40,6 +40,21 @@ const JSON: &[(&str, &str)] = &[
     ),
     ("reset_session", r#"{"connection_id":999999}"#),
     ("query_history", r#"{"search":null}"#),
+    ("insight_tree", r#"{"search":null,"trash":false}"#),
+    ("get_insight", r#"{"id":999999}"#),
+    (
+        "save_insight",
+        r#"{"id":null,"base_version":null,"draft":{"name":"x","connection_id":999999,"sql":"select 1"}}"#,
+    ),
+    ("trash_insight", r#"{"id":999999,"trashed":true}"#),
+    ("move_insight", r#"{"id":999999,"folder":null}"#),
+    ("insight_versions", r#"{"id":999999}"#),
+    ("insight_version", r#"{"id":999999,"version":1}"#),
+    ("revert_insight", r#"{"id":999999,"version":1}"#),
+    ("save_folder", r#"{"id":null,"name":"x","parent":null}"#),
+    ("trash_folder", r#"{"id":999999,"trashed":true}"#),
+    ("run_insight", r#"{"id":999999,"values":{},"page_size":10}"#),
+    ("param_options", r#"{"id":999999,"name":"x","values":{}}"#),
 ];
 
 async fn invoke(
@@ -135,11 +150,24 @@ const MATRIX: &[(&str, &[(&str, &str)], Access)] = &[
     ("delete_connection", &[("id", "999999")], Access::Editor),
     ("connection_schema", &[("id", "999999")], Access::Editor),
     ("run_sql", &[], Access::Editor),
-    ("run_status", &[], Access::Editor),
-    ("fetch_rows", &[], Access::Editor),
-    ("cancel_run", &[], Access::Editor),
+    // Runs are scoped to their owner; viewers follow their own insight runs.
+    ("run_status", &[], Access::SignedIn),
+    ("fetch_rows", &[], Access::SignedIn),
+    ("cancel_run", &[], Access::SignedIn),
     ("reset_session", &[], Access::Editor),
     ("query_history", &[], Access::Editor),
+    ("insight_tree", &[], Access::SignedIn),
+    ("get_insight", &[], Access::SignedIn),
+    ("save_insight", &[], Access::Editor),
+    ("trash_insight", &[], Access::Editor),
+    ("move_insight", &[], Access::Editor),
+    ("insight_versions", &[], Access::SignedIn),
+    ("insight_version", &[], Access::SignedIn),
+    ("revert_insight", &[], Access::Editor),
+    ("save_folder", &[], Access::Editor),
+    ("trash_folder", &[], Access::Editor),
+    ("run_insight", &[], Access::SignedIn),
+    ("param_options", &[], Access::SignedIn),
 ];
 
 #[tokio::test]

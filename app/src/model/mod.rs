@@ -1,6 +1,8 @@
 //! Wire types shared by the browser and the server.
 pub mod connection;
 pub mod ids;
+pub mod insight;
+pub mod params;
 pub mod query;
 pub mod rbac;
 pub mod run;

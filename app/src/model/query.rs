@@ -1,6 +1,7 @@
 //! Query results as the browser and the CLI see them: columns with their database types and
 //! cells typed faithfully (numbers stay numbers, `numeric` stays exact, NULL stays null).
 use serde::{ser::SerializeSeq, Deserialize, Serialize, Serializer};
+use std::borrow::Cow;
 
 /// A result column: its name and the database's name for its type.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,12 +42,17 @@ pub enum Value {
 impl Value {
     /// The text a grid or CSV shows for this value (`None` for NULL).
     pub fn display(&self) -> Option<String> {
+        self.text().map(Cow::into_owned)
+    }
+
+    /// [`Value::display`] without copying text that is already held as text.
+    pub fn text(&self) -> Option<Cow<'_, str>> {
         Some(match self {
             Value::Null => return None,
-            Value::Bool(b) => b.to_string(),
-            Value::Int(i) => i.to_string(),
-            Value::UInt(u) => u.to_string(),
-            Value::Float(f) => float_text(*f),
+            Value::Bool(b) => Cow::Borrowed(if *b { "true" } else { "false" }),
+            Value::Int(i) => Cow::Owned(i.to_string()),
+            Value::UInt(u) => Cow::Owned(u.to_string()),
+            Value::Float(f) => Cow::Owned(float_text(*f)),
             Value::Decimal(s)
             | Value::Text(s)
             | Value::Date(s)
@@ -54,10 +60,10 @@ impl Value {
             | Value::Timestamp(s)
             | Value::TimestampTz(s)
             | Value::Interval(s)
-            | Value::Uuid(s) => s.clone(),
-            Value::Bytes(b) => hex(b),
-            Value::Json(j) => j.to_string(),
-            Value::Array(items) => serde_json::to_string(items).unwrap_or_default(),
+            | Value::Uuid(s) => Cow::Borrowed(s.as_str()),
+            Value::Bytes(b) => Cow::Owned(hex(b)),
+            Value::Json(j) => Cow::Owned(j.to_string()),
+            Value::Array(items) => Cow::Owned(serde_json::to_string(items).unwrap_or_default()),
         })
     }
 }

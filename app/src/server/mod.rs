@@ -7,6 +7,8 @@ pub mod db;
 pub mod demo;
 pub mod egress;
 pub mod engine;
+pub mod export;
+pub mod insights;
 pub mod settings;
 pub mod setup;
 pub mod state;

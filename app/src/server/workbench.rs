@@ -1,4 +1,6 @@
 //! Workbench services: ad-hoc SQL for editors and admins, results paged from snapshots.
+//! Following, paging and cancelling a run is open to every role (viewers run insights);
+//! runs are scoped to their owner, so nobody reaches another user's result.
 use crate::{
     error::AppError,
     model::{
@@ -6,7 +8,7 @@ use crate::{
         run::{HistoryEntry, Page, RunId, RunRequest, RunView, Sort, MAX_PAGE},
         Permission,
     },
-    server::{connections, db::runs as runs_repo, AppState, Principal},
+    server::{connections, connectors::Param, db::runs as runs_repo, AppState, Principal},
 };
 use std::time::Duration;
 
@@ -38,7 +40,17 @@ pub async fn run(state: &AppState, me: &Principal, req: RunRequest) -> Result<Ru
     }
     let handle = state
         .engine
-        .start(state, user, &row, req.sql, req.params, row.writable)
+        .start(
+            state,
+            user,
+            &row,
+            req.sql,
+            req.params
+                .into_iter()
+                .map(|p| p.map_or(Param::Null, Param::Text))
+                .collect(),
+            row.writable,
+        )
         .await?;
     let page_size = req.page_size.min(MAX_PAGE);
     // Answer with the first page when it is quick to get; the browser follows up otherwise.
@@ -63,7 +75,7 @@ pub async fn status(
     id: &RunId,
     wait_ms: u32,
 ) -> Result<RunView, AppError> {
-    me.require(Permission::EditInsights)?;
+    me.require(Permission::ViewInsights)?;
     let h = state.engine.get(owner(me)?, id)?;
     if wait_ms > 0 {
         let seen = h.view();
@@ -90,7 +102,7 @@ pub async fn rows(
     limit: u32,
     sort: Option<Sort>,
 ) -> Result<Page, AppError> {
-    me.require(Permission::EditInsights)?;
+    me.require(Permission::ViewInsights)?;
     let h = state.engine.get(owner(me)?, id)?;
     state
         .engine
@@ -99,7 +111,7 @@ pub async fn rows(
 }
 
 pub async fn cancel(state: &AppState, me: &Principal, id: &RunId) -> Result<RunView, AppError> {
-    me.require(Permission::EditInsights)?;
+    me.require(Permission::ViewInsights)?;
     let h = state.engine.get(owner(me)?, id)?;
     Ok(state.engine.cancel(&h).await)
 }

@@ -66,12 +66,37 @@ impl Default for RunLimits {
     }
 }
 
-/// A bound parameter value as given by a user or a config file: text the connector converts
-/// to the type the database expects for that placeholder.
-#[derive(Debug, Clone, PartialEq)]
+/// A bound parameter value. Text from a user or a config file is converted by the connector
+/// to the type the database expects for that placeholder; insight parameters arrive typed.
+/// Serializes as plain JSON (null, "text", 12, "12.50", true, [..]) for the audit trail.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(untagged)]
 pub enum Param {
     Null,
     Text(String),
+    Int(i64),
+    /// An exact decimal in plain notation.
+    Number(String),
+    Bool(bool),
+    /// A multi-select: bound as one array on PostgreSQL (`= ANY($1)`); MySQL and SQLite
+    /// get one placeholder per item instead, so a list never reaches them.
+    List(Vec<Param>),
+}
+
+impl Param {
+    /// The value as text (for drivers that convert text themselves); `None` for NULL.
+    pub fn text(&self) -> Option<String> {
+        match self {
+            Param::Null => None,
+            Param::Text(t) | Param::Number(t) => Some(t.clone()),
+            Param::Int(i) => Some(i.to_string()),
+            Param::Bool(b) => Some(b.to_string()),
+            Param::List(items) => Some(
+                serde_json::to_string(&items.iter().map(Param::text).collect::<Vec<_>>())
+                    .unwrap_or_default(),
+            ),
+        }
+    }
 }
 
 /// Where result rows go, one at a time, so results of any size stream in constant memory.
@@ -271,22 +296,39 @@ pub(crate) fn column_meta<C: sqlx::Column>(columns: &[C]) -> Vec<Column> {
         .collect()
 }
 
-/// Parameters as text (or NULL), for engines that convert text to the column's type
-/// themselves (MySQL, SQLite).
+/// Parameters for engines that convert text to the column's type themselves (MySQL,
+/// SQLite): text as text, integers and booleans as such, decimals as exact text (SQLite
+/// gets a float, its only fractional type).
 pub(crate) fn text_args<'q, DB: sqlx::Database>(
     params: &[Param],
+    decimals_as_float: bool,
 ) -> Result<DB::Arguments<'q>, ConnectorError>
 where
     Option<String>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    f64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    bool: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
 {
     use sqlx::Arguments;
     let mut args = DB::Arguments::default();
     for (i, p) in params.iter().enumerate() {
-        let v = match p {
-            Param::Null => None,
-            Param::Text(t) => Some(t.clone()),
+        let added = match p {
+            Param::Null => args.add(None::<String>),
+            Param::Text(t) => args.add(Some(t.clone())),
+            Param::Int(v) => args.add(*v),
+            Param::Bool(b) => args.add(*b),
+            Param::Number(t) => match t.parse::<f64>() {
+                Ok(f) if decimals_as_float => args.add(f),
+                _ => args.add(Some(t.clone())),
+            },
+            Param::List(_) => {
+                return Err(ConnectorError::Param {
+                    index: i + 1,
+                    message: "a list of values needs one placeholder per item".into(),
+                })
+            }
         };
-        args.add(v).map_err(|e| ConnectorError::Param {
+        added.map_err(|e| ConnectorError::Param {
             index: i + 1,
             message: e.to_string(),
         })?;
@@ -335,16 +377,21 @@ where
     let mut count = 0u64;
     let mut pending = 0u32;
     let mut last_flush = Instant::now();
+    // Created once: a timer or waiter registered per row would cost more than the row.
+    let cancelled = limits.cancel.cancelled();
+    tokio::pin!(cancelled);
+    let past_deadline = tokio::time::sleep_until(deadline);
+    tokio::pin!(past_deadline);
     loop {
         let next = match &stopped {
             None => tokio::select! {
                 biased;
-                _ = limits.cancel.cancelled() => {
+                _ = &mut cancelled => {
                     stopped = Some(ConnectorError::Cancelled);
                     if let Some(k) = kill.take() { tokio::spawn(k); }
                     continue;
                 }
-                _ = tokio::time::sleep_until(deadline) => {
+                _ = &mut past_deadline => {
                     stopped = Some(ConnectorError::Timeout(limits.timeout.as_secs()));
                     if let Some(k) = kill.take() { tokio::spawn(k); }
                     continue;

@@ -121,7 +121,7 @@ impl My {
             };
             return Err(super::abort!(conn, e));
         }
-        let args = match super::text_args::<sqlx::MySql>(params) {
+        let args = match super::text_args::<sqlx::MySql>(params, false) {
             Ok(a) => a,
             Err(e) => return Err(super::abort!(conn, e)),
         };

@@ -141,7 +141,7 @@ fn bind(params: &[Param], types: &[PgTypeInfo]) -> Result<PgArguments, Connector
             index: i + 1,
             message: format!("expected {what} ({})", ty.name()),
         };
-        let text = match p {
+        let owned = match p {
             Param::Null => {
                 args.add(Untyped {
                     text: None,
@@ -150,8 +150,13 @@ fn bind(params: &[Param], types: &[PgTypeInfo]) -> Result<PgArguments, Connector
                 .map_err(|e| bad(&e.to_string()))?;
                 continue;
             }
-            Param::Text(t) => t.as_str(),
+            Param::List(items) => {
+                bind_list(&mut args, items, ty, i + 1)?;
+                continue;
+            }
+            other => other.text().unwrap_or_default(),
         };
+        let text = owned.as_str();
         let added = match ty.name() {
             "BOOL" => args.add(parse_bool(text).ok_or_else(|| bad("true or false"))?),
             "INT2" => args.add(text.trim().parse::<i16>().map_err(|_| bad("a whole number"))?),
@@ -178,6 +183,60 @@ fn bind(params: &[Param], types: &[PgTypeInfo]) -> Result<PgArguments, Connector
         added.map_err(|e| bad(&e.to_string()))?;
     }
     Ok(args)
+}
+
+/// A multi-select bound as one array of the element type the server inferred (for
+/// `col = ANY($1)`); NULL items stay NULL.
+fn bind_list(
+    args: &mut PgArguments,
+    items: &[Param],
+    ty: &PgTypeInfo,
+    index: usize,
+) -> Result<(), ConnectorError> {
+    let bad = |what: &str| ConnectorError::Param {
+        index,
+        message: format!("expected a list of {what} ({})", ty.name()),
+    };
+    let texts: Vec<Option<String>> = items.iter().map(Param::text).collect();
+    macro_rules! list {
+        ($what:expr, $parse:expr) => {{
+            let parsed: Option<Vec<_>> = texts
+                .iter()
+                .map(|t| match t {
+                    None => Some(None),
+                    Some(t) => ($parse)(t.trim()).map(Some),
+                })
+                .collect();
+            args.add(parsed.ok_or_else(|| bad($what))?)
+        }};
+    }
+    let element = ty.name().strip_suffix("[]").unwrap_or("");
+    let added = match element {
+        "BOOL" => list!("true or false", parse_bool),
+        "INT2" => list!("whole numbers", |t: &str| t.parse::<i16>().ok()),
+        "INT4" => list!("whole numbers", |t: &str| t.parse::<i32>().ok()),
+        "INT8" => list!("whole numbers", |t: &str| t.parse::<i64>().ok()),
+        "FLOAT4" => list!("numbers", |t: &str| t.parse::<f32>().ok()),
+        "FLOAT8" => list!("numbers", |t: &str| t.parse::<f64>().ok()),
+        "NUMERIC" => list!("numbers", |t: &str| bigdecimal::BigDecimal::from_str(t).ok()),
+        "DATE" => list!("dates", |t: &str| NaiveDate::parse_from_str(t, "%Y-%m-%d").ok()),
+        "TIMESTAMP" => list!("timestamps", parse_naive_datetime),
+        "TIMESTAMPTZ" => list!("timestamps", parse_datetime_tz),
+        "UUID" => list!("UUIDs", |t: &str| uuid::Uuid::parse_str(t).ok()),
+        "TEXT" | "VARCHAR" | "BPCHAR" | "NAME" | "CITEXT" | "UNKNOWN" => {
+            args.add(texts.clone())
+        }
+        _ => {
+            return Err(ConnectorError::Param {
+                index,
+                message: format!(
+                    "a list cannot be passed where the database expects {}; use it as `column = ANY(…)`, casting the column if needed (`column::text = ANY(…)`)",
+                    ty.name()
+                ),
+            })
+        }
+    };
+    added.map_err(|e| bad(&e.to_string()))
 }
 
 /// A value whose binary form is its text (enum labels) or NULL, sent with the exact type the
@@ -246,14 +305,13 @@ fn decode(row: &PgRow, i: usize) -> Value {
     if raw.is_null() {
         return Value::Null;
     }
-    let ty = raw.type_info().into_owned();
-    let name = ty.name().to_string();
+    let ty = raw.type_info();
     macro_rules! get {
         ($t:ty) => {
             row.try_get::<$t, _>(i)
         };
     }
-    let v: Result<Value, sqlx::Error> = match name.as_str() {
+    let v: Result<Value, sqlx::Error> = match ty.name() {
         "BOOL" => get!(bool).map(Value::Bool),
         "INT2" => get!(i16).map(|v| Value::Int(v.into())),
         "INT4" => get!(i32).map(|v| Value::Int(v.into())),
@@ -261,7 +319,7 @@ fn decode(row: &PgRow, i: usize) -> Value {
         "OID" => get!(sqlx::postgres::types::Oid).map(|v| Value::UInt(v.0.into())),
         "FLOAT4" => get!(f32).map(|v| Value::Float(v.into())),
         "FLOAT8" => get!(f64).map(Value::Float),
-        "NUMERIC" => Ok(numeric(&raw, row, i)),
+        "NUMERIC" => Ok(numeric(&raw)),
         "TEXT" | "VARCHAR" | "BPCHAR" | "NAME" | "CITEXT" | "CHAR" | "XML" => {
             get!(String).map(Value::Text)
         }
@@ -311,34 +369,77 @@ fn arr<T>(items: Vec<Option<T>>, f: impl Fn(T) -> Value) -> Value {
     )
 }
 
-/// `numeric` exactly, including NaN and ±Infinity (which BigDecimal cannot hold).
-fn numeric(raw: &PgValueRef<'_>, row: &PgRow, i: usize) -> Value {
-    // Binary numeric header: ndigits, weight, sign, dscale (each 2 bytes). sqlx's BigDecimal
-    // ignores dscale (1.50 comes back as 1.5000), so we apply it, as psql does.
-    let header = raw.as_bytes().ok().and_then(|b| b.get(..8)).map(|h| {
-        (
-            u16::from_be_bytes([h[4], h[5]]),
-            i64::from(u16::from_be_bytes([h[6], h[7]])),
-        )
-    });
-    if let Ok(d) = row.try_get::<bigdecimal::BigDecimal, _>(i) {
-        let d = match header {
-            Some((_, dscale)) => d.with_scale(dscale),
-            None => d,
-        };
-        return Value::Decimal(d.to_plain_string());
-    }
-    // Binary numeric header: ndigits, weight, sign, dscale (each 2 bytes).
-    let special = header.map(|(sign, _)| sign);
+/// `numeric` exactly, including NaN and ±Infinity, formatted straight from the binary form
+/// (base-10000 digits) with the column's display scale, as psql prints it.
+fn numeric(raw: &PgValueRef<'_>) -> Value {
     Value::Decimal(
-        match special {
-            Some(0xC000) => "NaN",
-            Some(0xD000) => "Infinity",
-            Some(0xF000) => "-Infinity",
-            _ => "NaN",
-        }
-        .into(),
+        raw.as_bytes()
+            .ok()
+            .and_then(numeric_text)
+            .unwrap_or_else(|| "NaN".into()),
     )
+}
+
+/// Text of a binary `numeric`: header ndigits, weight, sign, dscale (2 bytes each), then
+/// `ndigits` base-10000 digits, the first worth 10000^weight.
+fn numeric_text(b: &[u8]) -> Option<String> {
+    let word = |i: usize| b.get(i..i + 2).map(|w| u16::from_be_bytes([w[0], w[1]]));
+    let ndigits = usize::from(word(0)?);
+    let weight = i64::from(word(2)? as i16);
+    let sign = word(4)?;
+    let dscale = usize::from(word(6)?);
+    match sign {
+        0x0000 | 0x4000 => {}
+        0xD000 => return Some("Infinity".into()),
+        0xF000 => return Some("-Infinity".into()),
+        _ => return Some("NaN".into()),
+    }
+    let digits: Vec<u16> = (0..ndigits)
+        .map(|i| word(8 + 2 * i))
+        .collect::<Option<_>>()?;
+    if digits.iter().any(|&d| d > 9999) {
+        return None;
+    }
+    let digit = |pos: i64| -> u16 {
+        // pos: exponent of 10000 this group is worth.
+        let idx = weight - pos;
+        usize::try_from(idx)
+            .ok()
+            .and_then(|i| digits.get(i).copied())
+            .unwrap_or(0)
+    };
+    let mut out = String::with_capacity(8 + 4 * ndigits + dscale);
+    if sign == 0x4000 && digits.iter().any(|&d| d != 0) {
+        out.push('-');
+    }
+    if weight < 0 {
+        out.push('0');
+    } else {
+        let mut buf = itoa::Buffer::new();
+        out.push_str(buf.format(digit(weight)));
+        for pos in (0..weight).rev() {
+            push_padded(&mut out, digit(pos));
+        }
+    }
+    if dscale > 0 {
+        out.push('.');
+        let start = out.len();
+        let mut pos = -1i64;
+        while out.len() - start < dscale {
+            push_padded(&mut out, digit(pos));
+            pos -= 1;
+        }
+        out.truncate(start + dscale);
+    }
+    Some(out)
+}
+
+/// A base-10000 digit as four decimal digits.
+fn push_padded(out: &mut String, d: u16) {
+    let d = d.min(9999);
+    for div in [1000, 100, 10, 1] {
+        out.push(char::from(b'0' + ((d / div) % 10) as u8));
+    }
 }
 
 /// Types without a mapping: enum labels and other text-like values read as text; anything
@@ -414,6 +515,38 @@ mod tests {
         );
         assert_eq!(iv(0, 0, 0), "PT0S");
         assert_eq!(iv(0, -1, -90_000_000), "P-1DT-1M-30S");
+    }
+
+    #[test]
+    fn numerics_print_from_their_binary_form() {
+        // (ndigits, weight, sign, dscale, digits) -> text
+        let bin = |weight: i16, sign: u16, dscale: u16, digits: &[u16]| {
+            let mut b = vec![];
+            for w in [digits.len() as u16, weight as u16, sign, dscale]
+                .into_iter()
+                .chain(digits.iter().copied())
+            {
+                b.extend_from_slice(&w.to_be_bytes());
+            }
+            numeric_text(&b).unwrap()
+        };
+        assert_eq!(bin(0, 0, 0, &[]), "0");
+        assert_eq!(bin(0, 0, 2, &[]), "0.00");
+        assert_eq!(bin(0, 0, 2, &[1, 5000]), "1.50");
+        assert_eq!(bin(0, 0x4000, 2, &[12, 3400]), "-12.34");
+        assert_eq!(bin(1, 0, 0, &[1]), "10000");
+        assert_eq!(bin(2, 0, 0, &[12, 3456]), "1234560000");
+        assert_eq!(bin(-1, 0, 6, &[1]), "0.000100");
+        assert_eq!(bin(-2, 0, 9, &[5]), "0.000000005");
+        assert_eq!(bin(-1, 0, 2, &[1234]), "0.12");
+        assert_eq!(
+            bin(4, 0, 12, &[1234, 5678, 9012, 3456, 7890, 0, 0, 123]),
+            "12345678901234567890.000000000123"
+        );
+        assert_eq!(bin(0, 0xC000, 0, &[]), "NaN");
+        assert_eq!(bin(0, 0xD000, 0, &[]), "Infinity");
+        assert_eq!(bin(0, 0xF000, 0, &[]), "-Infinity");
+        assert!(numeric_text(&[0, 1]).is_none());
     }
 
     #[test]

@@ -94,7 +94,7 @@ impl Lite {
                 Instant::now() < deadline && !cancel.is_cancelled()
             });
 
-        let args = super::text_args::<sqlx::Sqlite>(params)?;
+        let args = super::text_args::<sqlx::Sqlite>(params, true)?;
         let described = sqlx::Executor::describe(&mut *conn, sql)
             .await
             .map_err(err)?;

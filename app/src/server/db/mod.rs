@@ -2,6 +2,7 @@
 //! whose queries run unchanged on both (`$n` placeholders work in both dialects).
 pub mod audit;
 pub mod connections;
+pub mod insights;
 pub mod runs;
 pub mod sessions;
 pub mod users;

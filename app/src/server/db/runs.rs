@@ -13,7 +13,7 @@ pub struct NewRun<'a> {
     pub connection: ConnectionId,
     pub connection_name: &'a str,
     pub sql: &'a str,
-    pub params: &'a [Option<String>],
+    pub params: &'a [crate::server::connectors::Param],
 }
 
 pub async fn insert(db: &Db, r: NewRun<'_>) -> Result<(), sqlx::Error> {

@@ -208,7 +208,7 @@ impl Engine {
         owner: UserId,
         row: &ConnectionRow,
         sql: String,
-        params: Vec<Option<String>>,
+        params: Vec<Param>,
         writable: bool,
     ) -> Result<Arc<RunHandle>, AppError> {
         let pool = self.pool(state, row).await?;
@@ -282,6 +282,40 @@ impl Engine {
         };
         tokio::spawn(task.run());
         Ok(handle)
+    }
+
+    /// Runs a statement straight into `sink`, without a snapshot or a run record: exports
+    /// (no row cap) and parameter dropdowns. It takes a turn on the connection like any run.
+    pub async fn run_direct(
+        &self,
+        state: &AppState,
+        row: &ConnectionRow,
+        sql: &str,
+        params: &[Param],
+        max_rows: u64,
+        cancel: CancellationToken,
+        sink: &mut dyn crate::server::connectors::RowSink,
+    ) -> Result<crate::server::connectors::RunSummary, ConnectorError> {
+        let pool = self
+            .pool(state, row)
+            .await
+            .map_err(|e| ConnectorError::Connect(e.to_string()))?;
+        let _permit = match tokio::time::timeout(
+            self.settings.queue_timeout,
+            pool.permits.clone().acquire_owned(),
+        )
+        .await
+        {
+            Ok(Ok(p)) => p,
+            _ => return Err(ConnectorError::Busy(self.settings.pool_size)),
+        };
+        let limits = RunLimits {
+            timeout: self.settings.timeout,
+            max_rows,
+            writable: false,
+            cancel,
+        };
+        futures::FutureExt::boxed(pool.connector.run(sql, params, &limits, sink)).await
     }
 
     /// A run of this user (others' runs look missing).
@@ -377,7 +411,7 @@ struct RunTask {
     handle: Arc<RunHandle>,
     pool: Arc<PoolEntry>,
     sql: String,
-    params: Vec<Option<String>>,
+    params: Vec<Param>,
     writable: bool,
     connection_name: String,
     path: PathBuf,
@@ -508,16 +542,11 @@ impl RunTask {
             writable: self.writable,
             cancel: h.cancel.clone(),
         };
-        let params: Vec<Param> = self
-            .params
-            .iter()
-            .map(|p| p.clone().map_or(Param::Null, Param::Text))
-            .collect();
         let mut sink = sink;
         let result = futures::FutureExt::boxed(
             self.pool
                 .connector
-                .run(&self.sql, &params, &limits, &mut sink),
+                .run(&self.sql, &self.params, &limits, &mut sink),
         )
         .await;
         sink.close().await;

@@ -46,6 +46,7 @@ fn Frame(me: Me) -> impl IntoView {
                 <a class="brand" href="/">"Sightline"</a>
                 <nav class="mainnav" aria-label="Main">
                     <A href="/" exact=true>"Overview"</A>
+                    <A href="/insights">"Insights"</A>
                     <Show when=move || can_sql>
                         <A href="/workbench">"SQL"</A>
                     </Show>

@@ -1,3 +1,4 @@
 //! Reusable widgets.
 pub mod feedback;
 pub mod layout;
+pub mod result_grid;

@@ -31,3 +31,16 @@ pub fn provide_auth() {
 pub fn use_auth() -> AuthContext {
     expect_context::<AuthContext>()
 }
+
+/// The signed-in user's role (Viewer until known). For hiding controls only: the server
+/// checks every call.
+pub fn use_role() -> Signal<crate::model::Role> {
+    let auth = use_auth();
+    Signal::derive(move || {
+        auth.user
+            .get()
+            .and_then(|r| r.ok())
+            .map(|m| m.role)
+            .unwrap_or(crate::model::Role::Viewer)
+    })
+}

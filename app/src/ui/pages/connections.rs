@@ -15,7 +15,7 @@ use crate::{
     },
     ui::{
         components::feedback::{ErrorNote, FieldNote, Loading},
-        context::auth::use_auth,
+        context::auth::use_role,
     },
 };
 use leptos::prelude::*;
@@ -23,14 +23,7 @@ use leptos_meta::Title;
 
 #[component]
 pub fn ConnectionsPage() -> impl IntoView {
-    let auth = use_auth();
-    let role = Signal::derive(move || {
-        auth.user
-            .get()
-            .and_then(|r| r.ok())
-            .map(|m| m.role)
-            .unwrap_or(Role::Viewer)
-    });
+    let role = use_role();
     let can_manage = Signal::derive(move || role.get().can(Permission::ManageConnections));
     let version = RwSignal::new(0u32);
     let list = Resource::new(move || version.get(), |_| list_connections());

@@ -3,6 +3,8 @@ pub mod account;
 pub mod admin;
 pub mod connections;
 pub mod home;
+pub mod insight;
+pub mod insights;
 pub mod login;
 pub mod not_found;
 pub mod setup;

@@ -4,17 +4,19 @@
 use crate::{
     api::{
         connections::{connection_schema, list_connections},
-        workbench::{cancel_run, fetch_rows, query_history, reset_session, run_sql, run_status},
+        insights::save_insight,
+        workbench::{cancel_run, query_history, reset_session, run_sql, run_status},
     },
     error::AppError,
     model::{
         connection::{ConnectionId, ConnectionKind, ConnectionSummary},
+        insight::InsightDraft,
         run::{HistoryEntry, RunId, RunRequest, RunState, RunView, Sort},
-        Permission, Role,
+        Permission,
     },
     ui::{
         components::feedback::{ErrorNote, Loading},
-        context::auth::use_auth,
+        context::auth::use_role,
         js,
     },
 };
@@ -23,8 +25,10 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 use std::collections::{HashMap, HashSet};
 
-const ROW_H: f64 = 28.0;
-const PAGE: u64 = 200;
+use crate::ui::{
+    components::result_grid::{ResultPanel, PAGE},
+    pages::insight::specs_for_sql,
+};
 
 /// How many parameter values `sql` takes: the highest `$n`, or (MySQL, SQLite) the number of
 /// `?` placeholders, outside strings, quoted identifiers and comments.
@@ -73,21 +77,6 @@ pub fn placeholders(sql: &str, question_marks: bool) -> usize {
     max.max(marks).min(100)
 }
 
-/// 1-based line and column of a 1-based character position.
-fn line_col(sql: &str, position: u32) -> (usize, usize) {
-    let mut line = 1;
-    let mut col = 1;
-    for c in sql.chars().take(position.saturating_sub(1) as usize) {
-        if c == '\n' {
-            line += 1;
-            col = 1;
-        } else {
-            col += 1;
-        }
-    }
-    (line, col)
-}
-
 fn dialect(kind: ConnectionKind) -> &'static str {
     match kind {
         ConnectionKind::Postgres => "postgres",
@@ -134,14 +123,7 @@ fn now_ms() -> f64 {
 
 #[component]
 pub fn WorkbenchPage() -> impl IntoView {
-    let auth = use_auth();
-    let role = Signal::derive(move || {
-        auth.user
-            .get()
-            .and_then(|r| r.ok())
-            .map(|m| m.role)
-            .unwrap_or(Role::Viewer)
-    });
+    let role = use_role();
     view! {
         <Title text="SQL workbench"/>
         <Show when=move || role.get().can(Permission::EditInsights) fallback=|| view! {
@@ -450,6 +432,31 @@ fn WorkbenchBody(list: Vec<ConnectionSummary>) -> impl IntoView {
         }
     });
 
+    let saving_insight = RwSignal::new(false);
+    let insight_name = RwSignal::new(String::new());
+    let insight_desc = RwSignal::new(String::new());
+    let navigate = StoredValue::new(leptos_router::hooks::use_navigate());
+    let save_as_insight = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let text = textarea
+            .get_untracked()
+            .map(|t| t.value())
+            .unwrap_or_else(|| sql.get_untracked());
+        let draft = InsightDraft {
+            name: insight_name.get_untracked(),
+            description: insight_desc.get_untracked(),
+            connection_id: conn_id.get_untracked(),
+            params: specs_for_sql(&text, &[]),
+            sql: text,
+            ..Default::default()
+        };
+        leptos::task::spawn_local(async move {
+            match save_insight(None, None, draft).await {
+                Ok(i) => navigate.with_value(|n| n(&format!("/insights/{}?edit=1", i.id.0), Default::default())),
+                Err(e) => request_error.set(Some(e)),
+            }
+        });
+    };
     let elapsed = move || {
         run.with(|r| {
             r.as_ref().map(|r| {
@@ -478,9 +485,18 @@ fn WorkbenchBody(list: Vec<ConnectionSummary>) -> impl IntoView {
                     </Show>
                     <span class="wb-timer mono" data-test="timer" aria-live="polite">{move || elapsed().map(|ms| format!("{:.1} s", ms / 1000.0))}</span>
                     <span class="spacer"></span>
+                    <button class="button" data-test="save-as-insight" on:click=move |_| saving_insight.update(|s| *s = !*s)>"Save as insight"</button>
                     <button class="button" data-test="history-toggle" on:click=move |_| show_history.update(|s| *s = !*s)>{move || if show_history.get() { "Hide history" } else { "History" }}</button>
                     <button class="button" data-test="reset-session" title="Close this connection's sessions and clear the editor" on:click=reset>"Reset session"</button>
                 </div>
+                <Show when=move || saving_insight.get()>
+                    <form class="card inline-form save-insight" data-test="save-insight-form" on:submit=save_as_insight>
+                        <label>"Name "<input type="text" name="name" required data-test="insight-name-input" prop:value=move || insight_name.get() on:input=move |ev| insight_name.set(event_target_value(&ev))/></label>
+                        <label>"Description "<input type="text" name="description" prop:value=move || insight_desc.get() on:input=move |ev| insight_desc.set(event_target_value(&ev))/></label>
+                        <button class="button primary" type="submit" data-test="save-insight-submit">"Save"</button>
+                        <span class="muted small">"Use {{name}} in the SQL for parameters; they can be set up after saving."</span>
+                    </form>
+                </Show>
                 <div class="wb-editor">
                     <textarea node_ref=textarea class="mono sql-input" data-test="sql" spellcheck="false" aria-label="SQL"
                         placeholder="select * from orders where ordered_at > $1 limit 100"
@@ -585,248 +601,6 @@ fn ParamInputs(params: RwSignal<Vec<ParamInput>>) -> impl IntoView {
     }
 }
 
-#[component]
-fn ResultPanel(
-    run: RwSignal<Option<RunView>>,
-    run_sql_text: RwSignal<String>,
-    sort: RwSignal<Option<Sort>>,
-    pages: RwSignal<HashMap<u64, Vec<Vec<Option<String>>>>>,
-    loading: StoredValue<HashSet<(u64, u64)>>,
-    generation: RwSignal<u64>,
-    selected: RwSignal<Option<(u64, usize)>>,
-) -> impl IntoView {
-    let scroll_top = RwSignal::new(0.0f64);
-    let grid = NodeRef::<html::Div>::new();
-    let viewport = 480.0f64;
-    let row_count =
-        Signal::derive(move || run.with(|r| r.as_ref().map(|r| r.row_count).unwrap_or(0)));
-    let columns = Signal::derive(move || {
-        run.with(|r| r.as_ref().map(|r| r.columns.clone()).unwrap_or_default())
-    });
-    let run_id = Signal::derive(move || run.with(|r| r.as_ref().map(|r| r.id.clone())));
-    // A new result starts at its first row.
-    Effect::new(move |_| {
-        run_id.track();
-        scroll_top.set(0.0);
-        if let Some(el) = grid.get_untracked() {
-            el.set_scroll_top(0);
-        }
-    });
-    // Column widths from the header and the values of a loaded page.
-    let widths = Memo::new(move |_| {
-        columns.with(|cols| {
-            pages.with(|m| {
-                let sample = m.get(&0).or_else(|| m.values().next());
-                cols.iter()
-                    .enumerate()
-                    .map(|(i, c)| {
-                        let longest = sample
-                            .map(|rows| {
-                                rows.iter()
-                                    .take(50)
-                                    .map(|r| {
-                                        r.get(i)
-                                            .and_then(|v| v.as_ref())
-                                            .map_or(4, |v| v.chars().count())
-                                    })
-                                    .max()
-                                    .unwrap_or(0)
-                            })
-                            .unwrap_or(0);
-                        let chars = c
-                            .name
-                            .chars()
-                            .count()
-                            .max(c.type_name.chars().count())
-                            .max(longest);
-                        (chars as f64 * 8.2 + 28.0).clamp(80.0, 360.0)
-                    })
-                    .collect::<Vec<f64>>()
-            })
-        })
-    });
-    let template = move || {
-        let w: Vec<String> = widths.get().iter().map(|w| format!("{w}px")).collect();
-        format!("64px {}", w.join(" "))
-    };
-    let window = Memo::new(move |_| {
-        let n = row_count.get();
-        let first = ((scroll_top.get() / ROW_H).floor() as u64).saturating_sub(10);
-        let last = (first + (viewport / ROW_H).ceil() as u64 + 30).min(n);
-        (first.min(n), last)
-    });
-    // Fetch the pages the window needs (and refetch partial ones while the result grows).
-    Effect::new(move |_| {
-        let (first, last) = window.get();
-        let Some(id) = run_id.get() else { return };
-        if id.0.is_empty() || last == 0 {
-            return;
-        }
-        let n = row_count.get();
-        let s = sort.get();
-        let gen = generation.get();
-        let done = run.with_untracked(|r| r.as_ref().is_some_and(|r| r.state.finished()));
-        // A sort over a growing result waits until the result is complete.
-        if s.is_some() && !done {
-            return;
-        }
-        for p in first / PAGE..=(last.saturating_sub(1)) / PAGE {
-            let have = pages.with_untracked(|m| m.get(&p).map(|r| r.len() as u64));
-            let want = PAGE.min(n - p * PAGE);
-            if have.is_some_and(|h| h >= want) || loading.with_value(|l| l.contains(&(gen, p))) {
-                continue;
-            }
-            loading.update_value(|l| {
-                l.insert((gen, p));
-            });
-            let id = id.clone();
-            leptos::task::spawn_local(async move {
-                let result = fetch_rows(id, p * PAGE, PAGE as u32, s).await;
-                loading.update_value(|l| {
-                    l.remove(&(gen, p));
-                });
-                if generation.get_untracked() != gen {
-                    return;
-                }
-                if let Ok(page) = result {
-                    pages.update(|m| {
-                        m.insert(p, page.rows);
-                    });
-                }
-            });
-        }
-    });
-    let click_header = move |i: usize| {
-        if !run.with_untracked(|r| r.as_ref().is_some_and(|r| r.state.finished())) {
-            return;
-        }
-        let next = match sort.get_untracked() {
-            Some(s) if s.column as usize == i && !s.descending => Some(Sort {
-                column: i as u32,
-                descending: true,
-            }),
-            Some(s) if s.column as usize == i => None,
-            _ => Some(Sort {
-                column: i as u32,
-                descending: false,
-            }),
-        };
-        generation.update(|g| *g += 1);
-        pages.set(HashMap::new());
-        selected.set(None);
-        sort.set(next);
-    };
-    let cell = move |r: u64, c: usize| -> Option<Option<String>> {
-        pages.with(|m| {
-            m.get(&(r / PAGE))
-                .and_then(|p| p.get((r % PAGE) as usize))
-                .and_then(|row| row.get(c).cloned())
-        })
-    };
-    let selected_value = move || {
-        selected
-            .get()
-            .and_then(|(r, c)| cell(r, c).map(|v| (r, c, v)))
-    };
-
-    view! {
-        {move || run.get().map(|r| {
-            let status = match r.state {
-                RunState::Queued => match r.queue_position {
-                    Some(p) if p > 0 => format!("Queued: {p} run(s) ahead on this connection…"),
-                    _ => "Queued…".to_string(),
-                },
-                RunState::Running => format!("Running… {} rows so far", r.row_count),
-                RunState::Done => format!("{} row{} in {} ms", r.row_count, if r.row_count == 1 { "" } else { "s" }, r.elapsed_ms),
-                RunState::Failed => format!("Failed after {} ms", r.elapsed_ms),
-                RunState::Cancelled => format!("Cancelled after {} ms", r.elapsed_ms),
-            };
-            view! {
-                <div class=format!("wb-status state-{}", r.state.as_str()) data-test="run-status" data-state=r.state.as_str() data-rows=r.row_count.to_string()>
-                    <span>{status}</span>
-                    {r.truncated.then(|| view! { <span class="status warn" data-test="truncated">{format!("Stopped at the {}-row limit: the result has more rows.", r.row_count)}</span> })}
-                </div>
-                {r.error.clone().map(|e| {
-                    let at = e.position.map(|p| { let (l, c) = line_col(&run_sql_text.get_untracked(), p); format!(" (line {l}, column {c})") }).unwrap_or_default();
-                    view! {
-                        <div class="note error" role="alert" data-test="run-error">
-                            <strong>{e.message.clone()}</strong>{at}
-                            {e.code.clone().map(|c| view! { <span class="muted small">{format!(" SQLSTATE {c}")}</span> })}
-                        </div>
-                    }
-                })}
-            }
-        })}
-        <Show when=move || !columns.with(|c| c.is_empty())>
-            <div class="cell-bar" data-test="cell-bar">
-                {move || match selected_value() {
-                    Some((r, c, v)) => {
-                        let name = columns.with(|cols| cols.get(c).map(|x| x.name.clone()).unwrap_or_default());
-                        let text = v.clone().unwrap_or_default();
-                        view! {
-                            <span class="muted small">{format!("Row {}, {}: ", r + 1, name)}</span>
-                            <span class="mono cell-value">{match v { Some(t) => t.into_any(), None => view! { <span class="null">"NULL"</span> }.into_any() }}</span>
-                            <button class="button small" data-test="copy-cell" on:click=move |_| js::copy_text(&text)>"Copy"</button>
-                        }.into_any()
-                    }
-                    None => view! { <span class="muted small">"Click a cell to see and copy its value. Click a column header to sort."</span> }.into_any(),
-                }}
-            </div>
-            <div class="grid-scroll" node_ref=grid data-test="grid" tabindex="0" style=format!("height:{viewport}px")
-                on:scroll=move |ev| {
-                    let t = event_target::<web_sys::Element>(&ev).scroll_top();
-                    scroll_top.set(t as f64);
-                }
-                on:keydown=move |ev| {
-                    if (ev.ctrl_key() || ev.meta_key()) && ev.key() == "c" {
-                        if let Some((_, _, v)) = selected_value() { js::copy_text(&v.unwrap_or_default()); }
-                    }
-                }>
-                <div class="grid-head" style=move || format!("grid-template-columns:{}", template())>
-                    <div class="gh rownum">"#"</div>
-                    {move || columns.get().into_iter().enumerate().map(|(i, c)| {
-                        let arrow = move || match sort.get() { Some(s) if s.column as usize == i => if s.descending { " ▼" } else { " ▲" }, _ => "" };
-                        view! {
-                            <button class="gh" data-test="col-header" title=format!("{} ({}) — click to sort", c.name, c.type_name) on:click=move |_| click_header(i)>
-                                <span class="gh-name">{c.name.clone()}{arrow}</span>
-                                <span class="gh-type">{c.type_name.clone()}</span>
-                            </button>
-                        }
-                    }).collect_view()}
-                </div>
-                <div class="grid-body" style=move || format!("height:{}px", row_count.get() as f64 * ROW_H)>
-                    {move || {
-                        let (first, last) = window.get();
-                        let ncols = columns.with(|c| c.len());
-                        let tpl = template();
-                        (first..last).map(|r| {
-                            let tpl = tpl.clone();
-                            view! {
-                                <div class="grid-row" data-row=r.to_string() style=format!("top:{}px;grid-template-columns:{}", r as f64 * ROW_H, tpl)>
-                                    <div class="gc rownum">{(r + 1).to_string()}</div>
-                                    {(0..ncols).map(|c| {
-                                        let v = cell(r, c);
-                                        let is_sel = move || selected.get() == Some((r, c));
-                                        view! {
-                                            <div class="gc" class:sel=is_sel on:click=move |_| selected.set(Some((r, c)))>
-                                                {match v {
-                                                    None => view! { <span class="pending">"…"</span> }.into_any(),
-                                                    Some(None) => view! { <span class="null">"NULL"</span> }.into_any(),
-                                                    Some(Some(t)) => t.into_any(),
-                                                }}
-                                            </div>
-                                        }
-                                    }).collect_view()}
-                                </div>
-                            }
-                        }).collect_view()
-                    }}
-                </div>
-            </div>
-        </Show>
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -846,9 +620,4 @@ mod tests {
         assert_eq!(placeholders("select j ? 'k' from t", false), 0);
     }
 
-    #[test]
-    fn positions_become_lines_and_columns() {
-        assert_eq!(line_col("select\n  nope", 10), (2, 3));
-        assert_eq!(line_col("x", 1), (1, 1));
-    }
 }

@@ -1,0 +1,1336 @@
+//! Exports of a result as CSV, JSON or XLSX: rows become an HTTP body as they arrive, in
+//! constant memory and without a row cap, and a slow client holds the database back.
+use crate::{
+    model::query::{Column, Value},
+    server::connectors::{ConnectorError, RowSink, RunSummary},
+};
+use bytes::Bytes;
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime};
+use futures::{future::BoxFuture, Stream};
+use rust_xlsxwriter::{ColNum, Format, RowNum, Workbook, Worksheet, XlsxError};
+use std::{
+    borrow::Cow,
+    io::{self, Write},
+    path::{Path, PathBuf},
+    pin::Pin,
+    task::{ready, Context, Poll},
+};
+use tokio::sync::{mpsc, oneshot};
+
+/// Chunks a body holds before `flush()` waits for the client.
+const BODY_CHUNKS: usize = 8;
+/// Row batches the XLSX writer thread holds before `flush()` waits for it.
+const XLSX_BATCHES: usize = 4;
+/// Size of the XLSX chunks sent to the client.
+const XLSX_CHUNK: usize = 64 * 1024;
+/// Excel's last row is 1,048,576; one of them is the header.
+pub const XLSX_ROWS_PER_SHEET: u32 = 1_048_575;
+const XLSX_MAX_COLUMNS: usize = 16_384;
+/// Excel's cell limit, in UTF-16 units.
+const XLSX_MAX_TEXT: usize = 32_767;
+/// Past this much sheet XML (a rough count), the zip needs ZIP64 entries.
+const XLSX_ZIP64_AT: u64 = 2 << 30;
+
+/// A download format of a result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportFormat {
+    Csv,
+    Json,
+    Xlsx,
+}
+
+impl ExportFormat {
+    /// `csv`, `json` or `xlsx`, in any case.
+    pub fn from_extension(ext: &str) -> Option<Self> {
+        [Self::Csv, Self::Json, Self::Xlsx]
+            .into_iter()
+            .find(|f| f.extension().eq_ignore_ascii_case(ext))
+    }
+
+    pub fn extension(self) -> &'static str {
+        match self {
+            Self::Csv => "csv",
+            Self::Json => "json",
+            Self::Xlsx => "xlsx",
+        }
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Self::Csv => "text/csv; charset=utf-8",
+            Self::Json => "application/json",
+            Self::Xlsx => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        }
+    }
+}
+
+/// A sink whose output is a stream of byte chunks for an HTTP body.
+pub trait ExportSink: RowSink {
+    /// Called once after the run. `Ok` writes the trailer (JSON's `]…`, XLSX's whole file)
+    /// and ends the body; `Err` ends the body with an `io::Error`, so the download fails
+    /// visibly instead of looking complete.
+    fn finish(
+        self: Box<Self>,
+        result: Result<RunSummary, ConnectorError>,
+    ) -> BoxFuture<'static, ()>;
+}
+
+/// A sink and the body it feeds. XLSX scratch files go to `tmp_dir`; they have no name on
+/// disk, so the system frees them however the export ends. Both the run and `finish` wait
+/// for the client to read: drive them in a spawned task and return the body at once.
+pub fn export(format: ExportFormat, tmp_dir: &Path) -> (Box<dyn ExportSink>, BodyStream) {
+    let (tx, rx) = mpsc::channel(BODY_CHUNKS);
+    let body = BodySender(tx);
+    let sink: Box<dyn ExportSink> = match format {
+        ExportFormat::Csv => Box::new(CsvSink {
+            out: csv_writer(0),
+            body,
+        }),
+        ExportFormat::Json => Box::new(JsonSink {
+            out: Vec::new(),
+            body,
+            started: false,
+            first_row: true,
+        }),
+        ExportFormat::Xlsx => Box::new(XlsxSink::new(tmp_dir, XLSX_ROWS_PER_SHEET, body)),
+    };
+    (sink, BodyStream { rx, ended: false })
+}
+
+/// What a sink sends its body.
+enum Chunk {
+    Data(Bytes),
+    Done,
+    Failed(String),
+}
+
+/// The HTTP body of an export. It ends with an error unless the sink finished with `Ok`,
+/// also when the sink was dropped half way.
+pub struct BodyStream {
+    rx: mpsc::Receiver<Chunk>,
+    ended: bool,
+}
+
+impl Stream for BodyStream {
+    type Item = io::Result<Bytes>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if self.ended {
+            return Poll::Ready(None);
+        }
+        let item = match ready!(self.rx.poll_recv(cx)) {
+            Some(Chunk::Data(bytes)) => return Poll::Ready(Some(Ok(bytes))),
+            Some(Chunk::Done) => None,
+            Some(Chunk::Failed(why)) => Some(Err(io::Error::other(why))),
+            None => Some(Err(io::Error::other(
+                "the export stopped before it was complete",
+            ))),
+        };
+        self.ended = true;
+        self.rx.close();
+        Poll::Ready(item)
+    }
+}
+
+fn cancelled() -> ConnectorError {
+    ConnectorError::Output("the download was cancelled".into())
+}
+
+fn output_error(e: impl std::fmt::Display) -> ConnectorError {
+    ConnectorError::Output(format!("could not write the export: {e}"))
+}
+
+#[derive(Clone)]
+struct BodySender(mpsc::Sender<Chunk>);
+
+impl BodySender {
+    fn check(&self) -> Result<(), ConnectorError> {
+        if self.0.is_closed() {
+            Err(cancelled())
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Sends what `take` gives once the client made room; nothing is taken before, so a
+    /// dropped future loses no bytes.
+    async fn send_with(
+        &self,
+        take: impl FnOnce() -> Result<Bytes, ConnectorError>,
+    ) -> Result<(), ConnectorError> {
+        let permit = self.0.reserve().await.map_err(|_| cancelled())?;
+        let bytes = take()?;
+        if !bytes.is_empty() {
+            permit.send(Chunk::Data(bytes));
+        }
+        Ok(())
+    }
+
+    async fn end(&self, outcome: Result<(), String>) {
+        let last = match outcome {
+            Ok(()) => Chunk::Done,
+            Err(why) => Chunk::Failed(why),
+        };
+        let _ = self.0.send(last).await;
+    }
+}
+
+/// RFC 4180 CSV with a header row; NULL is an empty field.
+struct CsvSink {
+    out: csv::Writer<Vec<u8>>,
+    body: BodySender,
+}
+
+fn csv_writer(capacity: usize) -> csv::Writer<Vec<u8>> {
+    csv::Writer::from_writer(Vec::with_capacity(capacity))
+}
+
+/// The CSV written since the last call (csv's writer lends no `&mut` to its buffer).
+fn take_csv(out: &mut csv::Writer<Vec<u8>>) -> Result<Bytes, ConnectorError> {
+    let capacity = out.get_ref().capacity();
+    let full = std::mem::replace(out, csv_writer(capacity));
+    let buf = full.into_inner().map_err(|e| output_error(e.error()))?;
+    Ok(Bytes::from(buf))
+}
+
+impl RowSink for CsvSink {
+    fn columns(&mut self, columns: &[Column]) -> Result<(), ConnectorError> {
+        self.out
+            .write_record(columns.iter().map(|c| c.name.as_str()))
+            .map_err(output_error)
+    }
+
+    fn row(&mut self, row: Vec<Value>) -> Result<(), ConnectorError> {
+        self.body.check()?;
+        // Field by field, integers through a stack buffer: no String per cell.
+        let mut int = itoa::Buffer::new();
+        for v in &row {
+            let text = match v {
+                Value::Int(i) => Cow::Borrowed(int.format(*i)),
+                Value::UInt(u) => Cow::Borrowed(int.format(*u)),
+                other => other.text().unwrap_or(Cow::Borrowed("")),
+            };
+            self.out
+                .write_field(text.as_bytes())
+                .map_err(output_error)?;
+        }
+        self.out.write_record(None::<&[u8]>).map_err(output_error)
+    }
+
+    fn flush(&mut self) -> BoxFuture<'_, Result<(), ConnectorError>> {
+        Box::pin(self.body.send_with(|| take_csv(&mut self.out)))
+    }
+}
+
+impl ExportSink for CsvSink {
+    fn finish(
+        mut self: Box<Self>,
+        result: Result<RunSummary, ConnectorError>,
+    ) -> BoxFuture<'static, ()> {
+        Box::pin(async move {
+            let outcome = match result {
+                Ok(_) => self.flush().await,
+                Err(e) => Err(e),
+            };
+            self.body.end(outcome.map_err(|e| e.to_string())).await;
+        })
+    }
+}
+
+/// `{"columns":[…],"rows":[[…],…],"row_count":N,"elapsed_ms":N}`, as the CLI writes it.
+struct JsonSink {
+    out: Vec<u8>,
+    body: BodySender,
+    started: bool,
+    first_row: bool,
+}
+
+impl RowSink for JsonSink {
+    fn columns(&mut self, columns: &[Column]) -> Result<(), ConnectorError> {
+        self.started = true;
+        self.out.extend_from_slice(b"{\"columns\":");
+        serde_json::to_writer(&mut self.out, columns).map_err(output_error)?;
+        self.out.extend_from_slice(b",\"rows\":[");
+        Ok(())
+    }
+
+    fn row(&mut self, row: Vec<Value>) -> Result<(), ConnectorError> {
+        self.body.check()?;
+        if !self.first_row {
+            self.out.push(b',');
+        }
+        self.first_row = false;
+        serde_json::to_writer(&mut self.out, &row).map_err(output_error)
+    }
+
+    fn flush(&mut self) -> BoxFuture<'_, Result<(), ConnectorError>> {
+        let out = &mut self.out;
+        Box::pin(self.body.send_with(move || {
+            let capacity = out.capacity();
+            Ok(Bytes::from(std::mem::replace(
+                out,
+                Vec::with_capacity(capacity),
+            )))
+        }))
+    }
+}
+
+impl ExportSink for JsonSink {
+    fn finish(
+        mut self: Box<Self>,
+        result: Result<RunSummary, ConnectorError>,
+    ) -> BoxFuture<'static, ()> {
+        Box::pin(async move {
+            let outcome = match result {
+                Ok(summary) => {
+                    if !self.started {
+                        self.out.extend_from_slice(b"{\"columns\":[],\"rows\":[");
+                    }
+                    let trailer = format!(
+                        "],\"row_count\":{},\"elapsed_ms\":{}}}\n",
+                        summary.row_count,
+                        summary.elapsed.as_millis()
+                    );
+                    self.out.extend_from_slice(trailer.as_bytes());
+                    self.flush().await
+                }
+                Err(e) => Err(e),
+            };
+            self.body.end(outcome.map_err(|e| e.to_string())).await;
+        })
+    }
+}
+
+/// An Excel workbook written by a thread of its own in constant-memory mode, then streamed
+/// to the client as it is zipped.
+struct XlsxSink {
+    tmp_dir: PathBuf,
+    /// Data rows per sheet; more continue on the next sheet, under the header again.
+    rows_per_sheet: u32,
+    batch: Vec<Vec<Value>>,
+    writer: Option<XlsxWriter>,
+    body: BodySender,
+}
+
+/// The sink's end of the writer thread: dropping `rows` without a `Finish` abandons the file.
+struct XlsxWriter {
+    rows: mpsc::Sender<Batch>,
+    done: oneshot::Receiver<Result<(), String>>,
+}
+
+enum Batch {
+    Rows(Vec<Vec<Value>>),
+    Finish,
+}
+
+impl XlsxSink {
+    fn new(tmp_dir: &Path, rows_per_sheet: u32, body: BodySender) -> Self {
+        XlsxSink {
+            tmp_dir: tmp_dir.to_path_buf(),
+            rows_per_sheet: rows_per_sheet.max(1),
+            batch: Vec::new(),
+            writer: None,
+            body,
+        }
+    }
+
+    fn start(&mut self, columns: &[Column]) -> Result<(), ConnectorError> {
+        if self.writer.is_some() {
+            return Ok(());
+        }
+        if columns.len() > XLSX_MAX_COLUMNS {
+            return Err(ConnectorError::Output(format!(
+                "An Excel sheet holds at most {XLSX_MAX_COLUMNS} columns and this result has {}: export CSV instead.",
+                columns.len()
+            )));
+        }
+        let (rows, rx) = mpsc::channel(XLSX_BATCHES);
+        let (done_tx, done) = oneshot::channel();
+        let job = XlsxJob {
+            columns: columns.to_vec(),
+            tmp_dir: self.tmp_dir.clone(),
+            rows_per_sheet: self.rows_per_sheet,
+            body: self.body.clone(),
+        };
+        std::thread::Builder::new()
+            .name("xlsx-export".into())
+            .spawn(move || {
+                let result = job
+                    .run(rx)
+                    .map_err(|e| format!("could not write the XLSX file: {e}"));
+                let _ = done_tx.send(result);
+            })
+            .map_err(|e| output_error(format!("no XLSX writer thread: {e}")))?;
+        self.writer = Some(XlsxWriter { rows, done });
+        Ok(())
+    }
+
+    /// Why the writer thread stopped early.
+    async fn writer_failure(&mut self) -> ConnectorError {
+        let why = match self.writer.take() {
+            Some(w) => w.done.await.ok().and_then(Result::err),
+            None => None,
+        };
+        ConnectorError::Output(why.unwrap_or_else(|| "the XLSX writer stopped".into()))
+    }
+
+    async fn complete(&mut self) -> Result<(), ConnectorError> {
+        self.start(&[])?;
+        self.flush().await?;
+        let Some(writer) = self.writer.take() else {
+            return Err(ConnectorError::Output("the XLSX writer stopped".into()));
+        };
+        if writer.rows.send(Batch::Finish).await.is_err() {
+            self.writer = Some(writer);
+            return Err(self.writer_failure().await);
+        }
+        // The thread zips the file into the body; this returns when the last byte is sent.
+        match writer.done.await {
+            Ok(result) => result.map_err(ConnectorError::Output),
+            Err(_) => Err(ConnectorError::Output("the XLSX writer stopped".into())),
+        }
+    }
+}
+
+impl RowSink for XlsxSink {
+    fn columns(&mut self, columns: &[Column]) -> Result<(), ConnectorError> {
+        self.start(columns)
+    }
+
+    fn row(&mut self, row: Vec<Value>) -> Result<(), ConnectorError> {
+        self.body.check()?;
+        self.batch.push(row);
+        Ok(())
+    }
+
+    fn flush(&mut self) -> BoxFuture<'_, Result<(), ConnectorError>> {
+        Box::pin(async move {
+            self.body.check()?;
+            if self.batch.is_empty() {
+                return Ok(());
+            }
+            if self.writer.is_none() {
+                self.start(&[])?;
+            }
+            let Some(writer) = &self.writer else {
+                return Ok(());
+            };
+            let sent = match writer.rows.reserve().await {
+                Ok(permit) => {
+                    permit.send(Batch::Rows(std::mem::take(&mut self.batch)));
+                    true
+                }
+                Err(_) => false,
+            };
+            if sent {
+                Ok(())
+            } else {
+                Err(self.writer_failure().await)
+            }
+        })
+    }
+}
+
+impl ExportSink for XlsxSink {
+    fn finish(
+        mut self: Box<Self>,
+        result: Result<RunSummary, ConnectorError>,
+    ) -> BoxFuture<'static, ()> {
+        Box::pin(async move {
+            let outcome = match result {
+                Ok(_) => self.complete().await,
+                Err(e) => {
+                    // Dropping the writer abandons the workbook.
+                    self.writer.take();
+                    Err(e)
+                }
+            };
+            self.body.end(outcome.map_err(|e| e.to_string())).await;
+        })
+    }
+}
+
+/// What the writer thread needs.
+struct XlsxJob {
+    columns: Vec<Column>,
+    tmp_dir: PathBuf,
+    rows_per_sheet: u32,
+    body: BodySender,
+}
+
+struct Styles {
+    header: Format,
+    date: Format,
+    datetime: Format,
+}
+
+impl XlsxJob {
+    fn run(self, mut rx: mpsc::Receiver<Batch>) -> Result<(), XlsxError> {
+        std::fs::create_dir_all(&self.tmp_dir)?;
+        let mut book = Workbook::new();
+        book.set_tempdir(&self.tmp_dir)?;
+        // Excel's own level: much faster than the default 6 for a few percent more bytes.
+        book.set_zip_compression_level(3);
+        let styles = Styles {
+            header: Format::new().set_bold(),
+            date: Format::new().set_num_format("yyyy-mm-dd"),
+            datetime: Format::new().set_num_format("yyyy-mm-dd hh:mm:ss"),
+        };
+        let mut sheets = 1;
+        let mut sheet = self.add_sheet(&mut book, sheets, &styles)?;
+        let mut row_no: RowNum = 0;
+        let mut xml_bytes: u64 = 0;
+        loop {
+            match rx.blocking_recv() {
+                Some(Batch::Rows(rows)) => {
+                    for row in rows {
+                        if row_no == self.rows_per_sheet {
+                            sheets += 1;
+                            sheet = self.add_sheet(&mut book, sheets, &styles)?;
+                            row_no = 0;
+                        }
+                        row_no += 1;
+                        if row_no == 1 {
+                            set_widths(sheet, &self.columns, &row)?;
+                        }
+                        xml_bytes += 32;
+                        for (col, v) in row.into_iter().enumerate() {
+                            let col = ColNum::try_from(col)
+                                .map_err(|_| XlsxError::RowColumnLimitError)?;
+                            xml_bytes += write_cell(sheet, row_no, col, v, &styles)? as u64;
+                        }
+                    }
+                }
+                Some(Batch::Finish) => break,
+                // The run failed or the sink was dropped: nothing to save.
+                None => return Ok(()),
+            }
+        }
+        book.use_zip_large_file(xml_bytes > XLSX_ZIP64_AT);
+        let mut out = ChunkWriter {
+            buf: Vec::with_capacity(XLSX_CHUNK),
+            body: self.body.clone(),
+        };
+        book.save_to_writer(&mut out)?;
+        out.send()?;
+        Ok(())
+    }
+
+    fn add_sheet<'b>(
+        &self,
+        book: &'b mut Workbook,
+        number: u32,
+        styles: &Styles,
+    ) -> Result<&'b mut Worksheet, XlsxError> {
+        let sheet = book.add_worksheet_with_constant_memory()?;
+        sheet.set_name(format!("Sheet {number}"))?;
+        for (col, c) in self.columns.iter().enumerate() {
+            let col = ColNum::try_from(col).map_err(|_| XlsxError::RowColumnLimitError)?;
+            sheet.write_string_with_format(0, col, excel_text(c.name.clone()), &styles.header)?;
+        }
+        if !self.columns.is_empty() {
+            sheet.set_freeze_panes(1, 0)?;
+        }
+        Ok(sheet)
+    }
+}
+
+/// Widths from the header and the first row's kinds, so dates show instead of `####`.
+fn set_widths(sheet: &mut Worksheet, columns: &[Column], first: &[Value]) -> Result<(), XlsxError> {
+    for (col, c) in columns.iter().enumerate() {
+        let kind = match first.get(col) {
+            Some(Value::Date(_)) => 12,
+            Some(Value::Timestamp(_) | Value::TimestampTz(_)) => 20,
+            _ => 10,
+        };
+        let width = (c.name.chars().count() + 2).clamp(kind, 50);
+        let col = ColNum::try_from(col).map_err(|_| XlsxError::RowColumnLimitError)?;
+        sheet.set_column_width(col, width as f64)?;
+    }
+    Ok(())
+}
+
+/// Writes one cell as the Excel type that keeps it faithful; returns a rough count of the
+/// XML it adds.
+fn write_cell(
+    sheet: &mut Worksheet,
+    row: RowNum,
+    col: ColNum,
+    v: Value,
+    styles: &Styles,
+) -> Result<usize, XlsxError> {
+    const CELL: usize = 48;
+    let text = match v {
+        Value::Null => return Ok(0),
+        Value::Bool(b) => {
+            sheet.write_boolean(row, col, b)?;
+            return Ok(CELL);
+        }
+        Value::Int(i) => match exact_int(i.unsigned_abs(), i < 0) {
+            Some(n) => return number(sheet, row, col, n),
+            None => i.to_string(),
+        },
+        Value::UInt(u) => match exact_int(u, false) {
+            Some(n) => return number(sheet, row, col, n),
+            None => u.to_string(),
+        },
+        Value::Float(f) if f.is_finite() => return number(sheet, row, col, f),
+        Value::Decimal(d) => match exact_number(&d) {
+            Some(n) => return number(sheet, row, col, n),
+            None => d,
+        },
+        Value::Date(s) => match NaiveDate::parse_from_str(&s, "%Y-%m-%d") {
+            Ok(d) if excel_year(d.year()) => {
+                sheet.write_datetime_with_format(row, col, d, &styles.date)?;
+                return Ok(CELL);
+            }
+            _ => s,
+        },
+        Value::Timestamp(s) => match parse_timestamp(&s).filter(|t| excel_year(t.year())) {
+            Some(t) => {
+                sheet.write_datetime_with_format(row, col, t, &styles.datetime)?;
+                return Ok(CELL);
+            }
+            None => s,
+        },
+        Value::TimestampTz(s) => match DateTime::parse_from_rfc3339(&s)
+            .map(|t| t.naive_utc())
+            .ok()
+            .filter(|t| excel_year(t.year()))
+        {
+            Some(t) => {
+                sheet.write_datetime_with_format(row, col, t, &styles.datetime)?;
+                return Ok(CELL);
+            }
+            None => s,
+        },
+        Value::Text(s) | Value::Time(s) | Value::Interval(s) | Value::Uuid(s) => s,
+        other => other.text().map(Cow::into_owned).unwrap_or_default(),
+    };
+    let len = text.len();
+    sheet.write_string(row, col, excel_text(text))?;
+    Ok(CELL + len)
+}
+
+fn number(sheet: &mut Worksheet, row: RowNum, col: ColNum, n: f64) -> Result<usize, XlsxError> {
+    sheet.write_number(row, col, n)?;
+    Ok(48)
+}
+
+/// Excel's calendar runs from 1900 to 9999.
+fn excel_year(year: i32) -> bool {
+    (1900..=9999).contains(&year)
+}
+
+fn parse_timestamp(s: &str) -> Option<NaiveDateTime> {
+    NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
+        .or_else(|_| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f"))
+        .ok()
+}
+
+/// An integer as a number when Excel keeps every digit (at most 15 significant).
+fn exact_int(magnitude: u64, negative: bool) -> Option<f64> {
+    if magnitude < 1_000_000_000_000_000 {
+        let n = magnitude as f64;
+        return Some(if negative { -n } else { n });
+    }
+    let mut buf = itoa::Buffer::new();
+    let n = exact_number(buf.format(magnitude))?;
+    Some(if negative { -n } else { n })
+}
+
+/// A plain decimal as a number when an `f64` (and Excel, which shows 15 digits) keeps it
+/// exactly: at most 15 significant digits, within Excel's range.
+fn exact_number(text: &str) -> Option<f64> {
+    let unsigned = text.strip_prefix('-').unwrap_or(text);
+    let (int, frac) = unsigned.split_once('.').unwrap_or((unsigned, ""));
+    let plain = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if int.is_empty() || !plain(int) || !plain(frac) {
+        return None;
+    }
+    let digits = || int.bytes().chain(frac.bytes());
+    let total = int.len() + frac.len();
+    let significant = match digits().position(|b| b != b'0') {
+        None => 0,
+        Some(first) => {
+            let trailing = digits().rev().take_while(|&b| b == b'0').count();
+            total - first - trailing
+        }
+    };
+    if significant > 15 {
+        return None;
+    }
+    let n: f64 = text.parse().ok()?;
+    if n == 0.0 {
+        return Some(0.0); // not -0
+    }
+    (1e-307..1e308).contains(&n.abs()).then_some(n)
+}
+
+/// Text Excel accepts: cut at its cell limit, ending with "…".
+fn excel_text(mut s: String) -> String {
+    // UTF-8 is never shorter than UTF-16 in units, so short byte lengths need no count.
+    if s.len() <= XLSX_MAX_TEXT {
+        return s;
+    }
+    let mut units = 0;
+    let mut cut = None;
+    for (i, ch) in s.char_indices() {
+        units += ch.len_utf16();
+        if units > XLSX_MAX_TEXT - 1 && cut.is_none() {
+            cut = Some(i);
+        }
+        if units > XLSX_MAX_TEXT {
+            break;
+        }
+    }
+    if units <= XLSX_MAX_TEXT {
+        return s;
+    }
+    if let Some(i) = cut {
+        s.truncate(i);
+    }
+    s.push('…');
+    s
+}
+
+/// The zip stream into the body, in chunks; blocks the writer thread while the client lags.
+struct ChunkWriter {
+    buf: Vec<u8>,
+    body: BodySender,
+}
+
+impl ChunkWriter {
+    fn send(&mut self) -> io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(XLSX_CHUNK));
+        self.body
+            .0
+            .blocking_send(Chunk::Data(Bytes::from(chunk)))
+            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the download was cancelled"))
+    }
+}
+
+impl Write for ChunkWriter {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        if self.buf.len() >= XLSX_CHUNK {
+            self.send()?;
+        }
+        Ok(data.len())
+    }
+
+    /// Chunks go out when full, the rest after the save: small flushes would mean small chunks.
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use calamine::{Data, Reader, Xlsx};
+    use futures::StreamExt;
+    use std::time::Duration;
+
+    fn col(name: &str, ty: &str) -> Column {
+        Column {
+            name: name.into(),
+            type_name: ty.into(),
+        }
+    }
+
+    fn summary(rows: u64) -> Result<RunSummary, ConnectorError> {
+        Ok(RunSummary {
+            row_count: rows,
+            truncated: false,
+            elapsed: Duration::from_millis(5),
+        })
+    }
+
+    fn long_text() -> String {
+        "é".repeat(40_000)
+    }
+
+    /// One column per kind of value; row 0 holds values, row 1 NULLs, row 2 edge cases.
+    fn every_kind() -> (Vec<Column>, Vec<Vec<Value>>) {
+        let columns = vec![
+            col("null", "NULL"),
+            col("bool", "BOOL"),
+            col("int", "INT8"),
+            col("uint", "UINT8"),
+            col("float", "FLOAT8"),
+            col("decimal", "NUMERIC"),
+            col("text", "TEXT"),
+            col("bytes", "BYTEA"),
+            col("json", "JSONB"),
+            col("date", "DATE"),
+            col("time", "TIME"),
+            col("ts", "TIMESTAMP"),
+            col("tstz", "TIMESTAMPTZ"),
+            col("interval", "INTERVAL"),
+            col("uuid", "UUID"),
+            col("array", "INT4[]"),
+        ];
+        let values = vec![
+            Value::Null,
+            Value::Bool(true),
+            Value::Int(-42),
+            Value::UInt(7),
+            Value::Float(1.5),
+            Value::Decimal("12.3400".into()),
+            Value::Text("héllo, \"world\"\nnext".into()),
+            Value::Bytes(vec![0xde, 0xad]),
+            Value::Json(serde_json::json!({"a": [1, null]})),
+            Value::Date("2024-05-01".into()),
+            Value::Time("13:45:00".into()),
+            Value::Timestamp("2024-05-01T13:45:00.250".into()),
+            Value::TimestampTz("2024-05-01T13:45:00+02:00".into()),
+            Value::Interval("P1DT2H".into()),
+            Value::Uuid("67e55044-10b1-426f-9247-bb680e5fe0c8".into()),
+            Value::Array(vec![Value::Int(1), Value::Null]),
+        ];
+        let nulls = vec![Value::Null; columns.len()];
+        let edges = vec![
+            Value::Null,
+            Value::Bool(false),
+            Value::Int(i64::MIN),
+            Value::UInt(u64::MAX),
+            Value::Float(f64::NAN),
+            Value::Decimal("12345678901234567890.000000000123".into()),
+            Value::Text(long_text()),
+            Value::Bytes(vec![]),
+            Value::Json(serde_json::json!("s")),
+            Value::Date("0044-03-15".into()),
+            Value::Time("23:59:59.999999+02:00".into()),
+            Value::Timestamp("infinity".into()),
+            Value::TimestampTz("2024-05-01T00:30:00Z".into()),
+            Value::Interval("PT0S".into()),
+            Value::Uuid("00000000-0000-0000-0000-000000000000".into()),
+            Value::Array(vec![]),
+        ];
+        (columns, vec![values, nulls, edges])
+    }
+
+    /// Runs `rows` through a sink while the body is read, flushing every `every` rows.
+    async fn drive(
+        mut sink: Box<dyn ExportSink>,
+        body: BodyStream,
+        columns: &[Column],
+        rows: Vec<Vec<Value>>,
+        every: usize,
+    ) -> (Vec<u8>, Option<io::Error>) {
+        let reader = tokio::spawn(collect(body));
+        let count = rows.len() as u64;
+        sink.columns(columns).unwrap();
+        for (i, row) in rows.into_iter().enumerate() {
+            sink.row(row).unwrap();
+            if (i + 1) % every == 0 {
+                sink.flush().await.unwrap();
+            }
+        }
+        sink.flush().await.unwrap();
+        sink.finish(summary(count)).await;
+        reader.await.unwrap()
+    }
+
+    async fn collect(mut body: BodyStream) -> (Vec<u8>, Option<io::Error>) {
+        let mut bytes = Vec::new();
+        while let Some(item) = body.next().await {
+            match item {
+                Ok(chunk) => bytes.extend_from_slice(&chunk),
+                Err(e) => {
+                    assert!(body.next().await.is_none(), "an error is the last item");
+                    return (bytes, Some(e));
+                }
+            }
+        }
+        (bytes, None)
+    }
+
+    /// Rows of text that compresses badly, so a zip outgrows the body's buffered chunks.
+    fn noise(rows: u64) -> Vec<Vec<Value>> {
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        (0..rows)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                vec![Value::Text(format!("{x:016x}{:016x}", x.rotate_left(29)))]
+            })
+            .collect()
+    }
+
+    async fn feed(sink: &mut Box<dyn ExportSink>, rows: Vec<Vec<Value>>) {
+        for (i, row) in rows.into_iter().enumerate() {
+            sink.row(row).unwrap();
+            if i % 500 == 499 {
+                sink.flush().await.unwrap();
+            }
+        }
+        sink.flush().await.unwrap();
+    }
+
+    fn tmp() -> PathBuf {
+        std::env::temp_dir().join(format!("sightline-export-test-{}", uuid::Uuid::new_v4()))
+    }
+
+    fn entries(dir: &Path) -> Vec<PathBuf> {
+        std::fs::read_dir(dir)
+            .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+            .unwrap_or_default()
+    }
+
+    /// Asserts `dir` is empty, then removes it.
+    fn assert_clean(dir: &Path) {
+        assert!(entries(dir).is_empty(), "left behind: {:?}", entries(dir));
+        let _ = std::fs::remove_dir(dir);
+    }
+
+    /// Removes an XLSX test's `dir` once its writer thread (maybe still starting) made it.
+    async fn remove_when_made(format: ExportFormat, dir: &Path) {
+        if format == ExportFormat::Xlsx {
+            until(|| dir.exists()).await;
+            let _ = std::fs::remove_dir(dir);
+        }
+    }
+
+    fn xlsx_sink(dir: &Path, rows_per_sheet: u32) -> (Box<dyn ExportSink>, BodyStream) {
+        let (tx, rx) = mpsc::channel(BODY_CHUNKS);
+        let sink = XlsxSink::new(dir, rows_per_sheet, BodySender(tx));
+        (Box::new(sink), BodyStream { rx, ended: false })
+    }
+
+    fn read_xlsx(bytes: Vec<u8>) -> Xlsx<io::Cursor<Vec<u8>>> {
+        calamine::open_workbook_from_rs(io::Cursor::new(bytes)).unwrap()
+    }
+
+    fn cell(range: &calamine::Range<Data>, row: u32, col: u32) -> Data {
+        range.get_value((row, col)).cloned().unwrap_or(Data::Empty)
+    }
+
+    fn number_in(d: &Data) -> f64 {
+        match d {
+            Data::Float(f) => *f,
+            Data::Int(i) => *i as f64,
+            other => panic!("not a number: {other:?}"),
+        }
+    }
+
+    fn datetime_in(d: &Data) -> NaiveDateTime {
+        match d {
+            Data::DateTime(t) if t.is_datetime() => t.as_datetime().unwrap(),
+            other => panic!("not a date: {other:?}"),
+        }
+    }
+
+    fn string_in(d: &Data) -> &str {
+        match d {
+            Data::String(s) => s,
+            other => panic!("not a string: {other:?}"),
+        }
+    }
+
+    fn at(ymd: (i32, u32, u32), hms: (u32, u32, u32), milli: u32) -> NaiveDateTime {
+        NaiveDate::from_ymd_opt(ymd.0, ymd.1, ymd.2)
+            .unwrap()
+            .and_hms_milli_opt(hms.0, hms.1, hms.2, milli)
+            .unwrap()
+    }
+
+    #[test]
+    fn formats_map_extensions_and_content_types() {
+        assert_eq!(ExportFormat::from_extension("CSV"), Some(ExportFormat::Csv));
+        assert_eq!(
+            ExportFormat::from_extension("xlsx"),
+            Some(ExportFormat::Xlsx)
+        );
+        assert_eq!(ExportFormat::from_extension("xls"), None);
+        for f in [ExportFormat::Csv, ExportFormat::Json, ExportFormat::Xlsx] {
+            assert_eq!(ExportFormat::from_extension(f.extension()), Some(f));
+        }
+        assert!(ExportFormat::Xlsx.content_type().contains("spreadsheetml"));
+    }
+
+    #[test]
+    fn decimals_are_numbers_only_when_excel_keeps_every_digit() {
+        for (text, n) in [
+            ("12.3400", 12.34),
+            ("-0.001", -0.001),
+            ("123456789012345", 123456789012345.0),
+            ("1000000000000000000000", 1e21),
+            ("0.000000000000000000000000000001", 1e-30),
+            ("-0.00", 0.0),
+        ] {
+            assert_eq!(exact_number(text), Some(n), "{text}");
+        }
+        for text in [
+            "1234567890123456",
+            "0.1234567890123456",
+            "12345678901234567890.000000000123",
+            "NaN",
+            "Infinity",
+            "1e5",
+            "",
+            "-",
+            ".5",
+        ] {
+            assert_eq!(exact_number(text), None, "{text}");
+        }
+        assert_eq!(exact_int(42, true), Some(-42.0));
+        assert_eq!(exact_int(u64::MAX, false), None);
+        assert_eq!(exact_int(10u64.pow(18), false), Some(1e18));
+    }
+
+    #[test]
+    fn text_is_cut_at_excels_cell_limit() {
+        assert_eq!(excel_text("short".into()), "short");
+        let exact = "a".repeat(XLSX_MAX_TEXT);
+        assert_eq!(excel_text(exact.clone()), exact);
+        // Multi-byte text under the limit in UTF-16 units is kept whole.
+        let wide = "é".repeat(XLSX_MAX_TEXT);
+        assert_eq!(excel_text(wide.clone()), wide);
+        let cut = excel_text("😀".repeat(XLSX_MAX_TEXT));
+        assert_eq!(cut.encode_utf16().count(), XLSX_MAX_TEXT);
+        assert!(cut.ends_with("😀…"));
+    }
+
+    #[tokio::test]
+    async fn csv_export_reads_back_with_a_header_and_empty_nulls() {
+        let (columns, rows) = every_kind();
+        let (sink, body) = export(ExportFormat::Csv, &tmp());
+        let (bytes, err) = drive(sink, body, &columns, rows.clone(), 2).await;
+        assert!(err.is_none());
+        let mut reader = csv::Reader::from_reader(bytes.as_slice());
+        let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+        assert_eq!(
+            header,
+            columns.iter().map(|c| c.name.clone()).collect::<Vec<_>>()
+        );
+        let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+        assert_eq!(records.len(), 3);
+        for (record, row) in records.iter().zip(&rows) {
+            let expected: Vec<String> = row
+                .iter()
+                .map(|v| v.display().unwrap_or_default())
+                .collect();
+            assert_eq!(record.iter().collect::<Vec<_>>(), expected);
+        }
+        assert_eq!(&records[0][2], "-42");
+        assert_eq!(&records[0][6], "héllo, \"world\"\nnext");
+        assert!(records[1].iter().all(str::is_empty));
+        assert_eq!(&records[2][3], "18446744073709551615");
+    }
+
+    #[tokio::test]
+    async fn json_export_has_the_cli_shape() {
+        let (columns, rows) = every_kind();
+        let (sink, body) = export(ExportFormat::Json, &tmp());
+        let (bytes, err) = drive(sink, body, &columns, rows.clone(), 2).await;
+        assert!(err.is_none());
+        let doc: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(doc["columns"], serde_json::to_value(&columns).unwrap());
+        assert_eq!(
+            doc["columns"][2],
+            serde_json::json!({"name": "int", "type": "INT8"})
+        );
+        assert_eq!(doc["rows"], serde_json::to_value(&rows).unwrap());
+        assert_eq!(doc["rows"][0][2], serde_json::json!(-42));
+        assert_eq!(doc["rows"][0][5], serde_json::json!(12.34));
+        assert_eq!(doc["rows"][1][0], serde_json::Value::Null);
+        assert_eq!(doc["row_count"], 3);
+        assert!(doc["elapsed_ms"].is_u64());
+    }
+
+    #[tokio::test]
+    async fn json_export_of_a_run_without_columns_is_still_a_document() {
+        let (sink, body) = export(ExportFormat::Json, &tmp());
+        let reader = tokio::spawn(collect(body));
+        sink.finish(summary(0)).await;
+        let (bytes, err) = reader.await.unwrap();
+        assert!(err.is_none());
+        let doc: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(doc["rows"], serde_json::json!([]));
+        assert_eq!(doc["row_count"], 0);
+    }
+
+    #[tokio::test]
+    async fn xlsx_export_keeps_numbers_dates_and_text_typed() {
+        let dir = tmp();
+        let (columns, rows) = every_kind();
+        let (sink, body) = export(ExportFormat::Xlsx, &dir);
+        let (bytes, err) = drive(sink, body, &columns, rows, 2).await;
+        assert!(err.is_none(), "{err:?}");
+        let mut book = read_xlsx(bytes);
+        assert_eq!(book.sheet_names(), vec!["Sheet 1".to_string()]);
+        let range = book.worksheet_range("Sheet 1").unwrap();
+        for (i, c) in columns.iter().enumerate() {
+            assert_eq!(string_in(&cell(&range, 0, i as u32)), c.name);
+        }
+        // Row 1: values.
+        assert_eq!(cell(&range, 1, 0), Data::Empty);
+        assert_eq!(cell(&range, 1, 1), Data::Bool(true));
+        assert_eq!(number_in(&cell(&range, 1, 2)), -42.0);
+        assert_eq!(number_in(&cell(&range, 1, 3)), 7.0);
+        assert_eq!(number_in(&cell(&range, 1, 4)), 1.5);
+        assert_eq!(number_in(&cell(&range, 1, 5)), 12.34);
+        assert_eq!(string_in(&cell(&range, 1, 6)), "héllo, \"world\"\nnext");
+        assert_eq!(string_in(&cell(&range, 1, 7)), "\\xdead");
+        assert_eq!(string_in(&cell(&range, 1, 8)), r#"{"a":[1,null]}"#);
+        assert_eq!(
+            datetime_in(&cell(&range, 1, 9)),
+            at((2024, 5, 1), (0, 0, 0), 0)
+        );
+        assert_eq!(string_in(&cell(&range, 1, 10)), "13:45:00");
+        assert_eq!(
+            datetime_in(&cell(&range, 1, 11)),
+            at((2024, 5, 1), (13, 45, 0), 250)
+        );
+        // Converted to UTC.
+        assert_eq!(
+            datetime_in(&cell(&range, 1, 12)),
+            at((2024, 5, 1), (11, 45, 0), 0)
+        );
+        assert_eq!(string_in(&cell(&range, 1, 13)), "P1DT2H");
+        assert_eq!(
+            string_in(&cell(&range, 1, 14)),
+            "67e55044-10b1-426f-9247-bb680e5fe0c8"
+        );
+        assert_eq!(string_in(&cell(&range, 1, 15)), "[1,null]");
+        // Row 2: NULLs are empty cells.
+        for c in 0..columns.len() as u32 {
+            assert_eq!(cell(&range, 2, c), Data::Empty, "column {c}");
+        }
+        // Row 3: what Excel can't hold exactly stays text.
+        assert_eq!(cell(&range, 3, 1), Data::Bool(false));
+        assert_eq!(string_in(&cell(&range, 3, 2)), "-9223372036854775808");
+        assert_eq!(string_in(&cell(&range, 3, 3)), "18446744073709551615");
+        assert_eq!(string_in(&cell(&range, 3, 4)), "NaN");
+        assert_eq!(
+            string_in(&cell(&range, 3, 5)),
+            "12345678901234567890.000000000123"
+        );
+        let long = cell(&range, 3, 6);
+        let long = string_in(&long);
+        assert_eq!(long.chars().count(), XLSX_MAX_TEXT);
+        assert!(long.starts_with("éé") && long.ends_with("é…"));
+        assert_eq!(string_in(&cell(&range, 3, 9)), "0044-03-15");
+        assert_eq!(string_in(&cell(&range, 3, 11)), "infinity");
+        assert_eq!(
+            datetime_in(&cell(&range, 3, 12)),
+            at((2024, 5, 1), (0, 30, 0), 0)
+        );
+        assert_clean(&dir);
+    }
+
+    #[tokio::test]
+    async fn xlsx_continues_on_new_sheets_with_the_header_repeated() {
+        let dir = tmp();
+        let (sink, body) = xlsx_sink(&dir, 3);
+        let columns = [col("n", "INT8"), col("label", "TEXT")];
+        let rows = (1..=7)
+            .map(|i| vec![Value::Int(i), Value::Text(format!("row {i}"))])
+            .collect();
+        let (bytes, err) = drive(sink, body, &columns, rows, 2).await;
+        assert!(err.is_none(), "{err:?}");
+        let mut book = read_xlsx(bytes);
+        assert_eq!(book.sheet_names(), vec!["Sheet 1", "Sheet 2", "Sheet 3"]);
+        let mut next = 1;
+        for (name, count) in [("Sheet 1", 3), ("Sheet 2", 3), ("Sheet 3", 1)] {
+            let range = book.worksheet_range(name).unwrap();
+            assert_eq!(range.height(), count + 1, "{name}");
+            let styles = book.worksheet_style(name).unwrap();
+            let bold = |pos| {
+                styles
+                    .get(pos)
+                    .and_then(|s| s.font.as_ref())
+                    .is_some_and(|f| f.is_bold())
+            };
+            assert!(bold((0, 0)) && bold((0, 1)), "{name}: header not bold");
+            assert!(!bold((1, 0)), "{name}: data bold");
+            assert_eq!(string_in(&cell(&range, 0, 0)), "n");
+            assert_eq!(string_in(&cell(&range, 0, 1)), "label");
+            for r in 1..=count as u32 {
+                assert_eq!(number_in(&cell(&range, r, 0)), next as f64);
+                assert_eq!(string_in(&cell(&range, r, 1)), format!("row {next}"));
+                next += 1;
+            }
+        }
+        assert_eq!(next, 8);
+        assert_clean(&dir);
+    }
+
+    #[tokio::test]
+    async fn an_unread_body_holds_flush_back() {
+        for format in [ExportFormat::Csv, ExportFormat::Json] {
+            let (mut sink, mut body) = export(format, &tmp());
+            sink.columns(&[col("t", "TEXT")]).unwrap();
+            let mut pending = false;
+            for _ in 0..=BODY_CHUNKS {
+                sink.row(vec![Value::Text("x".repeat(100))]).unwrap();
+                if tokio::time::timeout(Duration::from_millis(200), sink.flush())
+                    .await
+                    .is_err()
+                {
+                    pending = true;
+                    break;
+                }
+            }
+            assert!(pending, "{format:?}: flush never waited");
+            // Reading makes room; the rows of the abandoned flush were not lost.
+            let first = body.next().await.unwrap().unwrap();
+            assert!(!first.is_empty());
+            tokio::time::timeout(Duration::from_secs(5), sink.flush())
+                .await
+                .expect("flush resumes once the client reads")
+                .unwrap();
+        }
+    }
+
+    #[tokio::test]
+    async fn an_unread_xlsx_body_holds_the_finish_back() {
+        let dir = tmp();
+        let (mut sink, body) = export(ExportFormat::Xlsx, &dir);
+        sink.columns(&[col("t", "TEXT")]).unwrap();
+        feed(&mut sink, noise(40_000)).await;
+        let finish = tokio::spawn(sink.finish(summary(40_000)));
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert!(!finish.is_finished(), "finish did not wait for the client");
+        let (bytes, err) = collect(body).await;
+        assert!(err.is_none(), "{err:?}");
+        finish.await.unwrap();
+        let mut book = read_xlsx(bytes);
+        assert_eq!(book.worksheet_range("Sheet 1").unwrap().height(), 40_001);
+        assert_clean(&dir);
+    }
+
+    #[tokio::test]
+    async fn a_gone_client_stops_the_run() {
+        for format in [ExportFormat::Csv, ExportFormat::Json, ExportFormat::Xlsx] {
+            let dir = tmp();
+            let (mut sink, body) = export(format, &dir);
+            sink.columns(&[col("n", "INT8")]).unwrap();
+            sink.row(vec![Value::Int(1)]).unwrap();
+            drop(body);
+            assert_eq!(sink.flush().await, Err(cancelled()), "{format:?}");
+            assert_eq!(
+                sink.row(vec![Value::Int(2)]),
+                Err(cancelled()),
+                "{format:?}"
+            );
+            sink.finish(Err(cancelled())).await;
+            remove_when_made(format, &dir).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failed_run_ends_the_body_with_an_error() {
+        for format in [ExportFormat::Csv, ExportFormat::Json, ExportFormat::Xlsx] {
+            let dir = tmp();
+            let (mut sink, body) = export(format, &dir);
+            let reader = tokio::spawn(collect(body));
+            sink.columns(&[col("n", "INT8")]).unwrap();
+            sink.row(vec![Value::Int(1)]).unwrap();
+            sink.flush().await.unwrap();
+            sink.finish(Err(ConnectorError::Timeout(30))).await;
+            let (_, err) = reader.await.unwrap();
+            let err = err.unwrap_or_else(|| panic!("{format:?} looked complete"));
+            assert!(err.to_string().contains("30 s limit"), "{err}");
+            remove_when_made(format, &dir).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn a_sink_dropped_without_finish_ends_the_body_with_an_error() {
+        for format in [ExportFormat::Csv, ExportFormat::Json, ExportFormat::Xlsx] {
+            let dir = tmp();
+            let (mut sink, body) = export(format, &dir);
+            let reader = tokio::spawn(collect(body));
+            sink.columns(&[col("n", "INT8")]).unwrap();
+            sink.row(vec![Value::Int(1)]).unwrap();
+            sink.flush().await.unwrap();
+            drop(sink);
+            let (_, err) = reader.await.unwrap();
+            assert!(err.is_some(), "{format:?} looked complete");
+            remove_when_made(format, &dir).await;
+        }
+    }
+
+    /// Files this process has open under `dir`, deleted or not (Linux).
+    fn open_files_under(dir: &Path) -> usize {
+        entries(Path::new("/proc/self/fd"))
+            .iter()
+            .filter_map(|fd| std::fs::read_link(fd).ok())
+            .filter(|target| target.starts_with(dir))
+            .count()
+    }
+
+    async fn until(mut done: impl FnMut() -> bool) -> bool {
+        for _ in 0..100 {
+            if done() {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        done()
+    }
+
+    #[tokio::test]
+    async fn xlsx_scratch_files_live_in_tmp_dir_and_go_away() {
+        let linux = cfg!(target_os = "linux");
+        // Dropped half way.
+        let dir = tmp();
+        let (mut sink, body) = export(ExportFormat::Xlsx, &dir);
+        sink.columns(&[col("n", "INT8")]).unwrap();
+        sink.row(vec![Value::Int(1)]).unwrap();
+        sink.flush().await.unwrap();
+        if linux {
+            assert!(
+                until(|| open_files_under(&dir) > 0).await,
+                "no scratch file in tmp_dir"
+            );
+        }
+        drop(sink);
+        drop(body);
+        assert!(
+            until(|| entries(&dir).is_empty() && (!linux || open_files_under(&dir) == 0)).await
+        );
+        assert_clean(&dir);
+
+        // The client leaves during the download.
+        let dir = tmp();
+        let (mut sink, mut body) = export(ExportFormat::Xlsx, &dir);
+        sink.columns(&[col("t", "TEXT")]).unwrap();
+        feed(&mut sink, noise(40_000)).await;
+        let finish = tokio::spawn(sink.finish(summary(40_000)));
+        assert!(body.next().await.unwrap().is_ok());
+        drop(body);
+        tokio::time::timeout(Duration::from_secs(10), finish)
+            .await
+            .expect("finish ends when the client leaves")
+            .unwrap();
+        if linux {
+            assert!(until(|| open_files_under(&dir) == 0).await);
+        }
+        assert_clean(&dir);
+
+        // Finished normally.
+        let dir = tmp();
+        let (sink, body) = export(ExportFormat::Xlsx, &dir);
+        let (bytes, err) = drive(
+            sink,
+            body,
+            &[col("n", "INT8")],
+            vec![vec![Value::Int(1)]],
+            1,
+        )
+        .await;
+        assert!(err.is_none() && !bytes.is_empty());
+        if linux {
+            assert!(until(|| open_files_under(&dir) == 0).await);
+        }
+        assert_clean(&dir);
+    }
+}

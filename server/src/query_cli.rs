@@ -115,8 +115,19 @@ pub async fn run(args: QueryArgs) -> Result<()> {
         writable: args.write,
         cancel: Default::default(),
     };
-    let out = BufWriter::with_capacity(1 << 16, std::io::stdout());
     let started = Instant::now();
+    if args.format == Format::Csv {
+        // PostgreSQL sends CSV itself (`COPY`), as fast as `psql \copy`, when eligible.
+        let mut out = BufWriter::with_capacity(1 << 16, std::io::stdout());
+        let mut write = |b: &[u8]| out.write_all(b).map_err(io_err);
+        let copied = connector.copy_csv(&sql, &params, &limits, &mut write).await;
+        if let Ok(Some(_)) | Err(_) = copied {
+            connector.close().await;
+            copied.map_err(|e| anyhow::anyhow!("{e}"))?;
+            return out.flush().context("writing the output");
+        }
+    }
+    let out = BufWriter::with_capacity(1 << 16, std::io::stdout());
     let mut sink: Box<dyn FinishSink> = match args.format {
         Format::Json => Box::new(JsonSink::new(out)),
         Format::Ndjson => Box::new(NdjsonSink { out, keys: vec![] }),

@@ -308,3 +308,56 @@ fn query_failures_exit_non_zero_with_one_line_on_stderr() {
     assert!(!o.status.success());
     assert!(!text(&o).contains("topsecretpw"), "{}", text(&o));
 }
+
+/// PostgreSQL CSV without parameters goes through the server's COPY; it must print exactly
+/// what the row path prints (forced here with `--max-rows`), whatever the types.
+#[test]
+fn query_csv_through_copy_equals_the_row_path() {
+    let sql = "select g as id, g % 2 = 0 as even, (g % 3 = 0) and null as maybe, \
+         timestamptz '2024-02-29 23:59:59+00' + g * interval '1.25 seconds' as tz, \
+         timestamp '2024-01-01' + g * interval '0.001 seconds' as ts, \
+         timestamp '2024-01-01 10:00:00' as whole, date '2024-03-01' + g as d, \
+         (g / 7.0)::numeric(10, 4) as amount, 'he said \"x, y\"' || chr(10) || g as txt, \
+         md5(g::text)::uuid as u, decode('00ff', 'hex') as b, \
+         case when g = 3 then null else g::text end as maybe_null, \
+         'infinity'::timestamptz as forever, '-infinity'::timestamp as never, \
+         'infinity'::date as someday \
+         from generate_series(1, 50) g -- trailing comment";
+    let copy = sightline(&["query", "--url", PG, "--sql", sql, "--format", "csv"], &[], None);
+    assert!(copy.status.success(), "{}", text(&copy));
+    let rows = sightline(
+        &["query", "--url", PG, "--sql", sql, "--format", "csv", "--max-rows", "1000"],
+        &[],
+        None,
+    );
+    assert!(rows.status.success(), "{}", text(&rows));
+    let (a, b) = (
+        String::from_utf8_lossy(&copy.stdout),
+        String::from_utf8_lossy(&rows.stdout),
+    );
+    for (i, (x, y)) in a.lines().zip(b.lines()).enumerate() {
+        assert_eq!(x, y, "line {i} differs between COPY and the row path");
+    }
+    assert_eq!(a, b);
+    assert!(a.starts_with("id,even,maybe,tz,ts,whole,d,amount,txt,u,b,maybe_null,forever,never,someday\n"));
+    assert!(a.contains("1,false,false,2024-03-01T00:00:00.250Z,2024-01-01T00:00:00.001,2024-01-01T10:00:00,"), "{a}");
+    assert!(a.contains(",infinity,-infinity,infinity\n"), "{a}");
+}
+
+/// The COPY wrapper cannot be escaped: text that would close its parenthesis must first
+/// parse alone as one statement, which it cannot.
+#[test]
+fn query_csv_copy_wrapper_cannot_be_escaped() {
+    let marker = std::env::temp_dir().join(format!("sl-copy-escape-{}", std::process::id()));
+    for sql in [
+        format!("select 1) to program 'touch {}' --", marker.display()),
+        format!("select '\\' ) to program 'touch {}' /*'", marker.display()),
+        format!("select 1 /* ) to program 'touch {}' */", marker.display()),
+    ] {
+        let o = sightline(&["query", "--url", PG, "--sql", &sql, "--format", "csv"], &[], None);
+        if o.status.success() {
+            assert_eq!(String::from_utf8_lossy(&o.stdout), "?column?\n1\n", "{sql}");
+        }
+        assert!(!marker.exists(), "{sql} ran a program");
+    }
+}

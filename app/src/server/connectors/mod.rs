@@ -179,6 +179,27 @@ impl Connector {
         }
     }
 
+    /// CSV through the server's `COPY` when that gives the same text as the row path
+    /// (PostgreSQL, read-only, no parameters, no row cap, column types it can render the
+    /// same); `Ok(None)` when not eligible, with nothing written: use [`Connector::run`].
+    pub async fn copy_csv(
+        &self,
+        sql: &str,
+        params: &[Param],
+        limits: &RunLimits,
+        out: &mut (dyn FnMut(&[u8]) -> Result<(), ConnectorError> + Send),
+    ) -> Result<Option<postgres::CopySummary>, ConnectorError> {
+        let sql = sql_text::single_statement(sql)?;
+        match self {
+            Connector::Postgres(c)
+                if params.is_empty() && !limits.writable && limits.max_rows == u64::MAX =>
+            {
+                c.copy_csv(sql, limits, out).await
+            }
+            _ => Ok(None),
+        }
+    }
+
     /// A warning when the account can do more than read: superuser or server file and
     /// program access on PostgreSQL; FILE, SUPER or all privileges on MySQL/MariaDB.
     pub async fn privilege_warning(&self) -> Option<String> {

@@ -123,6 +123,223 @@ impl Pg {
     }
 }
 
+/// How a [`Pg::copy_csv`] ended: bytes written and time taken (COPY does not count rows for us).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CopySummary {
+    pub bytes: u64,
+    pub elapsed: std::time::Duration,
+}
+
+impl Pg {
+    /// CSV with a header straight from the server's `COPY … TO STDOUT`, as `psql \copy` does:
+    /// for a read-only statement without parameters whose column types all have a text form
+    /// equal to the row path's (checked with `describe`, so the statement parsed alone first).
+    /// `Ok(None)` means "not eligible": the caller runs the row path instead, and nothing was
+    /// written. The same read-only transaction and statement timeout apply.
+    pub async fn copy_csv(
+        &self,
+        sql: &str,
+        limits: &RunLimits,
+        out: &mut (dyn FnMut(&[u8]) -> Result<(), ConnectorError> + Send),
+    ) -> Result<Option<CopySummary>, ConnectorError> {
+        use futures::TryStreamExt;
+        let start = Instant::now();
+        let err = |e| map_sqlx(e, limits.timeout, self.cap);
+        let mut conn = super::acquire(&self.pool, self.cap, limits.timeout).await?;
+        let ms = limits.timeout.as_millis().max(1);
+        let setup = format!(
+            "BEGIN READ ONLY; SET LOCAL statement_timeout = {ms}; \
+             SET LOCAL idle_in_transaction_session_timeout = {}; \
+             SET LOCAL DateStyle = 'ISO, YMD'; SET LOCAL TimeZone = 'UTC'; \
+             SET LOCAL bytea_output = 'hex'",
+            ms + 5000
+        );
+        let described = futures::FutureExt::boxed(async {
+            (&mut *conn).execute(setup.as_str()).await?;
+            let d = (&mut *conn).describe(sql).await?;
+            Ok::<_, sqlx::Error>(super::column_meta(d.columns()))
+        })
+        .await;
+        let columns = match described {
+            Ok(c) => c,
+            Err(e) => return Err(super::abort!(conn, err(e))),
+        };
+        let Some((copy, fixes)) = copy_statement(sql, &columns) else {
+            super::abort!(conn, ());
+            return Ok(None);
+        };
+        let mut header = csv::Writer::from_writer(Vec::new());
+        let written = header
+            .write_record(columns.iter().map(|c| c.name.as_str()))
+            .map_err(|e| ConnectorError::Output(e.to_string()))
+            .and_then(|_| {
+                header
+                    .into_inner()
+                    .map_err(|e| ConnectorError::Output(e.to_string()))
+            })
+            .and_then(|h| out(&h).map(|_| h.len() as u64));
+        let mut bytes = match written {
+            Ok(n) => n,
+            Err(e) => return Err(super::abort!(conn, e)),
+        };
+        // The server's own timeout stops the statement; this backstop (1 s later) and a
+        // cancel close the connection, which stops a COPY that is still sending.
+        let deadline = tokio::time::Instant::from_std(start + limits.timeout)
+            + std::time::Duration::from_secs(1);
+        let rewrite = fixes.iter().any(|f| *f != Fix::Keep);
+        let mut fixed = Vec::with_capacity(256);
+        let streamed: Result<(), ConnectorError> = async {
+            let mut chunks = conn.copy_out_raw(&copy).await.map_err(err)?;
+            loop {
+                let next = tokio::select! {
+                    _ = limits.cancel.cancelled() => return Err(ConnectorError::Cancelled),
+                    _ = tokio::time::sleep_until(deadline) => {
+                        return Err(ConnectorError::Timeout(limits.timeout.as_secs()))
+                    }
+                    c = chunks.try_next() => c.map_err(err)?,
+                };
+                match next {
+                    // Each chunk is one row. Most columns pass through as they are.
+                    Some(chunk) if !rewrite => {
+                        out(&chunk)?;
+                        bytes += chunk.len() as u64;
+                    }
+                    Some(chunk) => {
+                        fixed.clear();
+                        fix_record(&chunk, &fixes, &mut fixed);
+                        out(&fixed)?;
+                        bytes += fixed.len() as u64;
+                    }
+                    None => return Ok(()),
+                }
+            }
+        }
+        .await;
+        match streamed {
+            Ok(()) => {
+                if let Err(e) = sqlx::query("ROLLBACK").execute(&mut *conn).await {
+                    drop(conn.detach());
+                    return Err(err(e));
+                }
+                Ok(Some(CopySummary {
+                    bytes,
+                    elapsed: start.elapsed(),
+                }))
+            }
+            Err(e @ (ConnectorError::Cancelled | ConnectorError::Timeout(_))) => {
+                drop(conn.detach());
+                Err(e)
+            }
+            Err(e) => Err(super::abort!(conn, e)),
+        }
+    }
+}
+
+/// How a column's CSV field from `COPY` becomes the row path's text.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Fix {
+    /// Printed the same (integers, numeric, text, uuid, dates, bytea as `\x…`).
+    Keep,
+    /// `t`/`f` → `true`/`false`.
+    Bool,
+    /// `2024-05-01 13:45:00.25` → `2024-05-01T13:45:00.250`.
+    Timestamp,
+    /// `2024-05-01 13:45:00.25+00` → `2024-05-01T13:45:00.250Z` (the session is in UTC).
+    TimestampTz,
+}
+
+/// `COPY (<sql>) TO STDOUT (FORMAT csv)` and the per-column fixes that turn its fields into
+/// the row path's text, or `None` when a column's type has no such fix (the row path runs
+/// instead). `sql` already parsed alone as one statement (`describe`), so its strings and
+/// comments are closed and its parentheses balanced; the line break before `)` ends a
+/// trailing `--` comment.
+fn copy_statement(sql: &str, columns: &[Column]) -> Option<(String, Vec<Fix>)> {
+    if columns.is_empty() {
+        return None;
+    }
+    let first = super::sql_text::keywords(sql);
+    let first = first.split_whitespace().next().unwrap_or("");
+    if !matches!(first, "SELECT" | "WITH" | "VALUES" | "TABLE") {
+        return None;
+    }
+    let fixes = columns
+        .iter()
+        .map(|c| match c.type_name.as_str() {
+            "INT2" | "INT4" | "INT8" | "OID" | "NUMERIC" | "TEXT" | "VARCHAR" | "BPCHAR"
+            | "NAME" | "CHAR" | "UUID" | "BYTEA" | "DATE" => Some(Fix::Keep),
+            "BOOL" => Some(Fix::Bool),
+            "TIMESTAMP" => Some(Fix::Timestamp),
+            "TIMESTAMPTZ" => Some(Fix::TimestampTz),
+            _ => None,
+        })
+        .collect::<Option<Vec<_>>>()?;
+    Some((format!("COPY (\n{sql}\n) TO STDOUT (FORMAT csv)"), fixes))
+}
+
+/// Appends one CSV record from `COPY` (one `CopyData` message: a row and its line end) to
+/// `out`, with the fields that need it rewritten. Quoted fields are copied as they are.
+fn fix_record(row: &[u8], fixes: &[Fix], out: &mut Vec<u8>) {
+    let mut i = 0;
+    for (n, fix) in fixes.iter().enumerate() {
+        if n > 0 {
+            out.push(b',');
+            i += 1; // the comma
+        }
+        let start = i;
+        if row.get(i) == Some(&b'"') {
+            i += 1;
+            while i < row.len() {
+                if row[i] == b'"' {
+                    if row.get(i + 1) == Some(&b'"') {
+                        i += 2;
+                        continue;
+                    }
+                    i += 1;
+                    break;
+                }
+                i += 1;
+            }
+        } else {
+            while i < row.len() && !matches!(row[i], b',' | b'\n' | b'\r') {
+                i += 1;
+            }
+        }
+        let field = &row[start..i.min(row.len())];
+        match fix {
+            Fix::Bool if field == b"t" => out.extend_from_slice(b"true"),
+            Fix::Bool if field == b"f" => out.extend_from_slice(b"false"),
+            Fix::Timestamp => iso_field(field, false, out),
+            Fix::TimestampTz => iso_field(field, true, out),
+            _ => out.extend_from_slice(field),
+        }
+    }
+    out.extend_from_slice(row.get(i..).unwrap_or_default());
+}
+
+/// `YYYY-MM-DD HH:MM:SS[.f…][+00]` as chrono's ISO form with 0, 3 or 6 fraction digits;
+/// anything else (`infinity`, BC, five-digit years) as PostgreSQL wrote it.
+fn iso_field(f: &[u8], utc: bool, out: &mut Vec<u8>) {
+    let body = if utc { f.strip_suffix(b"+00") } else { Some(f) };
+    let shaped = body.filter(|b| b.len() >= 19 && b[10] == b' ' && b[4] == b'-' && b[..4].iter().all(u8::is_ascii_digit));
+    let Some(b) = shaped else {
+        out.extend_from_slice(f);
+        return;
+    };
+    out.extend_from_slice(&b[..10]);
+    out.push(b'T');
+    out.extend_from_slice(&b[11..19]);
+    if let Some(frac) = b.get(20..).filter(|d| b.get(19) == Some(&b'.') && !d.is_empty()) {
+        let mut digits = [b'0'; 6];
+        let n = frac.len().min(6);
+        digits[..n].copy_from_slice(&frac[..n]);
+        out.push(b'.');
+        out.extend_from_slice(if digits[3..] == *b"000" { &digits[..3] } else { &digits });
+    }
+    if utc {
+        out.push(b'Z');
+    }
+}
+
 /// Converts text parameters to the types the server inferred for `$1, $2, …`.
 fn bind(params: &[Param], types: &[PgTypeInfo]) -> Result<PgArguments, ConnectorError> {
     if params.len() != types.len() {
@@ -326,14 +543,17 @@ fn decode(row: &PgRow, i: usize) -> Value {
         "UUID" => get!(uuid::Uuid).map(|u| Value::Uuid(u.to_string())),
         "JSON" | "JSONB" => get!(serde_json::Value).map(Value::Json),
         "BYTEA" => get!(Vec<u8>).map(Value::Bytes),
-        "DATE" => get!(NaiveDate).map(|d| Value::Date(d.format("%Y-%m-%d").to_string())),
+        // Our own decoding: sqlx's panics on ±infinity and on dates chrono cannot hold.
+        "DATE" => Ok(date_text(&raw).map(Value::Date).unwrap_or_else(|| fallback(&raw, &ty))),
         "TIME" => get!(NaiveTime).map(|t| Value::Time(t.format("%H:%M:%S%.f").to_string())),
         "TIMETZ" => get!(PgTimeTz<NaiveTime, FixedOffset>)
             .map(|t| Value::Time(format!("{}{}", t.time.format("%H:%M:%S%.f"), t.offset))),
-        "TIMESTAMP" => get!(NaiveDateTime)
-            .map(|t| Value::Timestamp(t.format("%Y-%m-%dT%H:%M:%S%.f").to_string())),
-        "TIMESTAMPTZ" => get!(DateTime<Utc>)
-            .map(|t| Value::TimestampTz(t.to_rfc3339_opts(SecondsFormat::AutoSi, true))),
+        "TIMESTAMP" => Ok(timestamp_text(&raw, false)
+            .map(Value::Timestamp)
+            .unwrap_or_else(|| fallback(&raw, &ty))),
+        "TIMESTAMPTZ" => Ok(timestamp_text(&raw, true)
+            .map(Value::TimestampTz)
+            .unwrap_or_else(|| fallback(&raw, &ty))),
         "INTERVAL" => get!(PgInterval).map(|iv| Value::Interval(iso_duration(&iv))),
         "BOOL[]" => get!(Vec<Option<bool>>).map(|v| arr(v, Value::Bool)),
         "INT2[]" => get!(Vec<Option<i16>>).map(|v| arr(v, |x| Value::Int(x.into()))),
@@ -347,9 +567,10 @@ fn decode(row: &PgRow, i: usize) -> Value {
             get!(Vec<Option<String>>).map(|v| arr(v, Value::Text))
         }
         "UUID[]" => get!(Vec<Option<uuid::Uuid>>).map(|v| arr(v, |u| Value::Uuid(u.to_string()))),
-        "DATE[]" => get!(Vec<Option<NaiveDate>>)
+        // sqlx panics on an infinite element; such an array is shown as PostgreSQL's text.
+        "DATE[]" => guarded(|| get!(Vec<Option<NaiveDate>>))
             .map(|v| arr(v, |d| Value::Date(d.format("%Y-%m-%d").to_string()))),
-        "TIMESTAMPTZ[]" => get!(Vec<Option<DateTime<Utc>>>).map(|v| {
+        "TIMESTAMPTZ[]" => guarded(|| get!(Vec<Option<DateTime<Utc>>>)).map(|v| {
             arr(v, |t| {
                 Value::TimestampTz(t.to_rfc3339_opts(SecondsFormat::AutoSi, true))
             })
@@ -444,6 +665,56 @@ fn push_padded(out: &mut String, d: u16) {
 
 /// Types without a mapping: enum labels and other text-like values read as text; anything
 /// else is shown as its raw bytes.
+/// A decode that may panic inside sqlx (chrono overflow) as an error instead.
+fn guarded<T>(f: impl FnOnce() -> Result<T, sqlx::Error>) -> Result<T, sqlx::Error> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+        .unwrap_or_else(|_| Err(sqlx::Error::Decode("out of range".into())))
+}
+
+/// 2000-01-01 00:00, PostgreSQL's epoch for binary dates and timestamps.
+fn pg_epoch() -> NaiveDateTime {
+    NaiveDate::from_ymd_opt(2000, 1, 1)
+        .unwrap_or_default()
+        .and_time(NaiveTime::MIN)
+}
+
+/// A binary `timestamp`/`timestamptz` (microseconds since the epoch) as ISO 8601, with
+/// `infinity`/`-infinity` as PostgreSQL writes them; `None` when chrono cannot hold it.
+fn timestamp_text(raw: &PgValueRef<'_>, utc: bool) -> Option<String> {
+    if raw.format() != sqlx::postgres::PgValueFormat::Binary {
+        return None;
+    }
+    let us = i64::from_be_bytes(raw.as_bytes().ok()?.try_into().ok()?);
+    match us {
+        i64::MAX => return Some("infinity".into()),
+        i64::MIN => return Some("-infinity".into()),
+        _ => {}
+    }
+    let t = pg_epoch().checked_add_signed(chrono::TimeDelta::microseconds(us))?;
+    Some(if utc {
+        t.and_utc().to_rfc3339_opts(SecondsFormat::AutoSi, true)
+    } else {
+        t.format("%Y-%m-%dT%H:%M:%S%.f").to_string()
+    })
+}
+
+/// A binary `date` (days since the epoch) as `YYYY-MM-DD`, or `infinity`/`-infinity`.
+fn date_text(raw: &PgValueRef<'_>) -> Option<String> {
+    if raw.format() != sqlx::postgres::PgValueFormat::Binary {
+        return None;
+    }
+    let days = i32::from_be_bytes(raw.as_bytes().ok()?.try_into().ok()?);
+    match days {
+        i32::MAX => return Some("infinity".into()),
+        i32::MIN => return Some("-infinity".into()),
+        _ => {}
+    }
+    let d = pg_epoch()
+        .date()
+        .checked_add_signed(chrono::TimeDelta::days(days.into()))?;
+    Some(d.format("%Y-%m-%d").to_string())
+}
+
 fn fallback(raw: &PgValueRef<'_>, ty: &PgTypeInfo) -> Value {
     let bytes = raw.as_bytes().unwrap_or_default();
     match (ty.kind(), std::str::from_utf8(bytes)) {
@@ -499,6 +770,28 @@ fn iso_duration(iv: &PgInterval) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn copy_fields_become_the_row_path_text() {
+        let fixes = [Fix::Keep, Fix::Bool, Fix::TimestampTz, Fix::Timestamp, Fix::Bool, Fix::TimestampTz];
+        let mut out = vec![];
+        fix_record(
+            b"1,t,2024-03-01 00:00:00.25+00,2024-01-01 10:00:00.1234,,infinity\n",
+            &fixes,
+            &mut out,
+        );
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "1,true,2024-03-01T00:00:00.250Z,2024-01-01T10:00:00.123400,,infinity\n"
+        );
+        let mut out = vec![];
+        let fixes = [Fix::Keep, Fix::Bool, Fix::TimestampTz];
+        fix_record(b"\"a,\"\"b\"\"\n\",f,2024-03-01 00:00:04+00\n", &fixes, &mut out);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "\"a,\"\"b\"\"\n\",false,2024-03-01T00:00:04Z\n"
+        );
+    }
 
     #[test]
     fn intervals_print_as_iso_8601() {

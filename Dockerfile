@@ -35,4 +35,7 @@ EXPOSE 3000
 HEALTHCHECK --interval=30s --timeout=3s --start-period=20s --retries=3 \
   CMD curl -fsS http://127.0.0.1:3000/healthz || exit 1
 ENTRYPOINT ["sightline"]
+# The web server by default. To run the standalone alert runner alone instead (no HTTP
+# port, so no health check; its state file in the /data volume):
+#   docker run --no-healthcheck -v sightline-alerts:/data -v "$PWD/alerts.yaml:/etc/sightline/alerts.yaml:ro" -e SHOP_DATABASE_URL sightline alerts run --config /etc/sightline/alerts.yaml --state /data/alerts.state.db
 CMD ["serve"]

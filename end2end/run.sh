@@ -24,4 +24,4 @@ SETUP_URL=$(grep -o "http://[^ ]*/setup?token=[A-Za-z0-9_-]*" "$LOG" | head -n1)
 [ -n "$SETUP_URL" ] || { cat "$LOG"; echo "no setup URL in the server log"; exit 1; }
 
 SIGHTLINE_E2E_URL="http://127.0.0.1:$PORT" SIGHTLINE_E2E_SETUP_URL="$SETUP_URL" SIGHTLINE_E2E_ARTIFACTS="$ART" \
-  node --test --test-concurrency=1 end2end/tests/
+  node --test --test-concurrency=1 ${SIGHTLINE_E2E_ONLY:-end2end/tests/}

@@ -5,7 +5,7 @@ use crate::ui::{
     pages::{
         account::AccountPage, admin::users::UsersPage, connections::ConnectionsPage,
         insight::InsightPage, insights::InsightsPage,
-        home::HomePage, login::LoginPage, not_found::NotFound, setup::SetupPage,
+        home::HomePage, import::ImportPage, login::LoginPage, not_found::NotFound, setup::SetupPage,
         workbench::WorkbenchPage,
     },
 };
@@ -60,6 +60,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("workbench") view=WorkbenchPage ssr=SsrMode::Async/>
                     <Route path=path!("insights") view=InsightsPage ssr=SsrMode::Async/>
                     <Route path=path!("insights/:id") view=InsightPage ssr=SsrMode::Async/>
+                    <Route path=path!("import") view=ImportPage ssr=SsrMode::Async/>
                     <Route path=path!("admin/users") view=UsersPage ssr=SsrMode::Async/>
                 </ParentRoute>
             </Routes>

@@ -128,6 +128,9 @@ pub struct EngineArgs {
     /// Do not create the "Demo" sample database on first start.
     #[arg(long, env = "SIGHTLINE_NO_DEMO", default_value_t = false)]
     pub no_demo: bool,
+    /// The largest CSV or Excel file an import accepts, in megabytes.
+    #[arg(long, env = "SIGHTLINE_MAX_UPLOAD_MB", default_value_t = 100)]
+    pub max_upload_mb: u64,
 }
 
 impl Default for EngineArgs {
@@ -142,6 +145,7 @@ impl Default for EngineArgs {
             queue_timeout: 10,
             result_ttl: 60,
             no_demo: false,
+            max_upload_mb: 100,
         }
     }
 }

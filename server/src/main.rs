@@ -1,9 +1,11 @@
 #![recursion_limit = "512"]
 //! `sightline`: one binary for the web server and the command-line tools.
-use clap::Parser;
+mod alerts_cli;
+
+use clap::{CommandFactory, FromArgMatches, Subcommand};
 use sightline_server::{
     commands,
-    config::{Cli, Command, UserCommand},
+    config::{Cli, Command, LogFormat, UserCommand},
     startup::Application,
     telemetry,
 };
@@ -11,9 +13,38 @@ use std::process::ExitCode;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
-    telemetry::init(cli.log_format);
-    let result = match cli.command {
+    // `alerts` (the standalone alert runner) is declared next to its code and joined to the
+    // shared command line here.
+    let matches = alerts_cli::Alerts::augment_subcommands(Cli::command()).get_matches();
+    let log_format = matches
+        .get_one::<LogFormat>("log_format")
+        .copied()
+        .unwrap_or(LogFormat::Text);
+    telemetry::init(log_format);
+    let result = match matches.subcommand_name() {
+        Some(name) if alerts_cli::Alerts::has_subcommand(name) => {
+            match alerts_cli::Alerts::from_arg_matches(&matches) {
+                Ok(alerts) => alerts_cli::run(alerts).await,
+                Err(e) => e.exit(),
+            }
+        }
+        _ => match Cli::from_arg_matches(&matches) {
+            Ok(cli) => run(cli).await,
+            Err(e) => e.exit(),
+        },
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // One line on stderr; stdout stays clean for piped output.
+            eprintln!("error: {}", format!("{e:#}").replace('\n', " "));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
         Command::Serve(args) => serve(args).await,
         Command::Migrate(store) => commands::migrate(&store).await,
         Command::Query(args) => sightline_server::query_cli::run(args).await,
@@ -31,14 +62,6 @@ async fn main() -> ExitCode {
             Ok(pw) => commands::reset_password(&store, &email, pw).await,
             Err(e) => Err(e),
         },
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            // One line on stderr; stdout stays clean for piped output.
-            eprintln!("error: {}", format!("{e:#}").replace('\n', " "));
-            ExitCode::FAILURE
-        }
     }
 }
 

@@ -11,10 +11,18 @@ use axum::{
 const SERVER_FN_ERROR_HEADER: &str = "serverfnerror";
 
 /// Server functions accept POST only, and only from this site: a browser request whose
-/// `Sec-Fetch-Site` or `Origin` says it comes from elsewhere is refused with 403.
+/// `Sec-Fetch-Site` or `Origin` says it comes from elsewhere is refused with 403. Other
+/// state-changing requests (file uploads) get the same origin check.
 /// Requests with neither header come from non-browser clients, which carry no ambient
 /// cookies a third-party page could ride on.
 pub async fn same_origin_api(State(site): State<SiteOrigin>, req: Request, next: Next) -> Response {
+    let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if !safe && !req.uri().path().starts_with("/api/") {
+        if let Err(why) = check_same_origin(&req, &site) {
+            tracing::warn!(path = %req.uri().path(), why, "cross-site request refused");
+            return (StatusCode::FORBIDDEN, "Cross-site requests are refused.").into_response();
+        }
+    }
     if req.uri().path().starts_with("/api/") {
         if req.method() != Method::POST {
             return (

@@ -33,6 +33,7 @@ where
     Router::new()
         .route("/healthz", get(healthz))
         .route("/insights/{id}/{file}", get(export_insight))
+        .route("/imports", post(upload_import))
         .route(
             "/api/{*fn_name}",
             post(move |req: Request<Body>| {
@@ -118,5 +119,39 @@ async fn export_insight(
             .body(Body::from_stream(d.body))
             .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response()),
         Err(e) => fail(e),
+    }
+}
+
+/// `POST /imports?name=<file name>` with the file as the body: stores it and answers with
+/// its preview (JSON), or an `AppError` as JSON with its status (413 when too large).
+async fn upload_import(
+    State(state): State<AppState>,
+    session: tower_sessions::Session,
+    axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
+    req: Request<Body>,
+) -> Response {
+    use app::{
+        error::AppError,
+        server::{auth::service::principal, import},
+    };
+    let fail = |status: u16, e: AppError| {
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        (status, Json(e)).into_response()
+    };
+    let me = match principal(&state, &session).await {
+        Ok(Some(me)) => me,
+        Ok(None) => return fail(401, AppError::Unauthenticated),
+        Err(e) => return fail(e.status(), e),
+    };
+    let declared = req
+        .headers()
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let name = query.get("name").map(String::as_str).unwrap_or("");
+    let body = req.into_body().into_data_stream();
+    match import::upload(&state, &me, name, declared, body).await {
+        Ok(preview) => Json(preview).into_response(),
+        Err(e) => fail(e.status(), e.app_error()),
     }
 }

@@ -119,6 +119,7 @@ impl Application {
                 queue_timeout: Duration::from_secs(e.queue_timeout),
                 snapshot_ttl: Duration::from_secs(e.result_ttl.max(1) * 60),
             },
+            max_upload_bytes: e.max_upload_mb.max(1).saturating_mul(1 << 20),
         };
         let state = AppState::new(leptos_options, db.clone(), settings, &keys.encryption);
         if matches!(location, StoreLocation::SqliteFile(_)) {

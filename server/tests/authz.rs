@@ -55,6 +55,18 @@ const JSON: &[(&str, &str)] = &[
     ("trash_folder", r#"{"id":999999,"trashed":true}"#),
     ("run_insight", r#"{"id":999999,"values":{},"page_size":10}"#),
     ("param_options", r#"{"id":999999,"name":"x","values":{}}"#),
+    (
+        "preview_import",
+        r#"{"upload_id":"00000000-0000-0000-0000-000000000000","options":{}}"#,
+    ),
+    (
+        "start_import",
+        r#"{"request":{"upload_id":"00000000-0000-0000-0000-000000000000","table":"t","columns":[]}}"#,
+    ),
+    (
+        "get_import",
+        r#"{"id":"00000000-0000-0000-0000-000000000000","wait_ms":0}"#,
+    ),
 ];
 
 async fn invoke(
@@ -168,6 +180,10 @@ const MATRIX: &[(&str, &[(&str, &str)], Access)] = &[
     ("trash_folder", &[], Access::Editor),
     ("run_insight", &[], Access::SignedIn),
     ("param_options", &[], Access::SignedIn),
+    // Imports into the Uploads connection (the upload itself is `POST /imports`).
+    ("preview_import", &[], Access::Editor),
+    ("start_import", &[], Access::Editor),
+    ("get_import", &[], Access::Editor),
 ];
 
 #[tokio::test]

@@ -2,6 +2,7 @@
 //! Every one is a public HTTP endpoint under `/api/`.
 pub mod auth;
 pub mod connections;
+pub mod imports;
 pub mod insights;
 pub mod setup;
 pub mod users;

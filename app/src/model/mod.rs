@@ -1,11 +1,14 @@
 //! Wire types shared by the browser and the server.
+pub mod alert;
 pub mod connection;
 pub mod ids;
+pub mod import;
 pub mod insight;
 pub mod params;
 pub mod query;
 pub mod rbac;
 pub mod run;
+pub mod schedule;
 pub mod user;
 pub mod validate;
 

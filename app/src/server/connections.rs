@@ -21,6 +21,14 @@ use std::{path::PathBuf, time::Instant};
 
 /// The `builtin` marker of the generated demo connection.
 pub const DEMO: &str = "demo";
+/// The `builtin` marker of the "Uploads" connection, which holds imported files.
+pub const UPLOADS: &str = "uploads";
+
+/// Whether a connection is one of the built-in SQLite files in the data directory (demo,
+/// uploads), which are exempt from the SQLite directory setting.
+pub fn builtin_file(row: &ConnectionRow) -> bool {
+    matches!(row.builtin.as_deref(), Some(DEMO | UPLOADS))
+}
 
 fn context(id: ConnectionId) -> String {
     format!("connection:{id}")
@@ -223,7 +231,11 @@ fn check_sqlite_path(settings: &Settings, path: &str, demo: bool) -> Result<Path
         return Err(bad("That path is not a file."));
     }
     let allowed = if demo {
-        std::fs::canonicalize(settings.data_dir.join("demo")).ok()
+        // The built-in files live in their own directories of the data dir.
+        ["demo", "uploads"]
+            .iter()
+            .filter_map(|d| std::fs::canonicalize(settings.data_dir.join(d)).ok())
+            .find(|d| canonical.starts_with(d))
     } else {
         settings
             .sqlite_dir
@@ -316,9 +328,7 @@ pub async fn save(
     me.require(Permission::ManageConnections)?;
     let (name, color) = check_name_color(&form)?;
     let (cfg, existing) = form_config(state, &form).await?;
-    let demo = existing
-        .as_ref()
-        .is_some_and(|r| r.builtin.as_deref() == Some(DEMO));
+    let demo = existing.as_ref().is_some_and(builtin_file);
     checked(&state.settings, &cfg, demo).await?;
     let was_writable = existing.as_ref().is_some_and(|r| r.writable);
     if form.writable != was_writable && me.role != Role::Admin {
@@ -439,9 +449,7 @@ pub async fn test(
 ) -> Result<TestOutcome, AppError> {
     me.require(Permission::ManageConnections)?;
     let (cfg, existing) = form_config(state, &form).await?;
-    let demo = existing
-        .as_ref()
-        .is_some_and(|r| r.builtin.as_deref() == Some(DEMO));
+    let demo = existing.as_ref().is_some_and(builtin_file);
     let connector = open(&state.settings, &cfg, demo).await?;
     let start = Instant::now();
     let result = connector.test().await;

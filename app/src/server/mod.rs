@@ -1,4 +1,5 @@
 //! The engine (ssr only): metadata store, authentication, services. Knows nothing of views.
+pub mod alerts;
 pub mod auth;
 pub mod connections;
 pub mod connectors;
@@ -8,6 +9,7 @@ pub mod demo;
 pub mod egress;
 pub mod engine;
 pub mod export;
+pub mod import;
 pub mod insights;
 pub mod settings;
 pub mod setup;

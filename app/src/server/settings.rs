@@ -19,6 +19,8 @@ pub struct Settings {
     pub store_target: Option<StoreTarget>,
     /// Limits for workbench runs.
     pub runs: RunSettings,
+    /// The largest file an import accepts, in bytes.
+    pub max_upload_bytes: u64,
 }
 
 /// The metadata store as a connection target (host, port, database) or file.
@@ -68,6 +70,7 @@ impl Default for Settings {
             egress: EgressPolicy::default(),
             store_target: None,
             runs: RunSettings::default(),
+            max_upload_bytes: 100 << 20,
         }
     }
 }

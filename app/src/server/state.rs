@@ -4,6 +4,7 @@ use super::{
     crypto::SecretBox,
     db::Db,
     engine::Engine,
+    import::Imports,
     settings::Settings,
     setup::SetupToken,
 };
@@ -23,6 +24,8 @@ pub struct AppState {
     pub secrets: Arc<SecretBox>,
     /// Pools, runs and result snapshots.
     pub engine: Arc<Engine>,
+    /// Uploaded files and the imports loading them.
+    pub imports: Arc<Imports>,
 }
 
 impl AppState {
@@ -36,6 +39,7 @@ impl AppState {
         Self {
             secrets: Arc::new(SecretBox::new(encryption_key)),
             engine: Arc::new(engine),
+            imports: Arc::new(Imports::new(settings.data_dir.join("imports"))),
             leptos_options,
             db,
             settings: Arc::new(settings),

@@ -165,7 +165,7 @@ impl Engine {
             }
         }
         let cfg = connections::full_config(state, row)?;
-        let demo = row.builtin.as_deref() == Some(connections::DEMO);
+        let demo = connections::builtin_file(row);
         let connector = connections::open(&state.settings, &cfg, demo).await?;
         let entry = Arc::new(PoolEntry {
             connector,

@@ -49,6 +49,7 @@ fn Frame(me: Me) -> impl IntoView {
                     <A href="/insights">"Insights"</A>
                     <Show when=move || can_sql>
                         <A href="/workbench">"SQL"</A>
+                        <A href="/import">"Import"</A>
                     </Show>
                     <A href="/connections">"Connections"</A>
                     <Show when=move || is_admin>

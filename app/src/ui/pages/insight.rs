@@ -130,30 +130,32 @@ pub fn InsightPage() -> impl IntoView {
             .and_then(|s| s.parse::<i64>().ok())
             .map(InsightId)
     });
-    let insight = Resource::new(
-        move || id.get(),
-        |id| async move {
+    // Loaded and rendered in the browser (a LocalResource): the server sends the page frame
+    // and a loading state, so hydration never has to match the parameter form, whose inputs
+    // and query-backed lists depend on the URL and on requests of their own.
+    let insight = LocalResource::new(move || {
+        let id = id.get();
+        async move {
             match id {
                 Some(id) => get_insight(id).await,
                 None => Err(AppError::NotFound("That insight".into())),
             }
-        },
-    );
+        }
+    });
+    // No Suspense: the server and the hydrating browser both render the loading state (the
+    // LocalResource has no value yet on either), so nothing can mismatch.
     view! {
-        <Suspense fallback=|| view! { <Loading/> }>
-            {move || Suspend::new(async move {
-                match insight.await {
-                    Ok(i) => view! { <InsightBody insight=i/> }.into_any(),
-                    Err(e) => view! {
-                        <Title text="Insight"/>
-                        <div class="note error" role="alert" data-test="insight-error">
-                            <p>{e.to_string()}</p>
-                            <p>{match e { AppError::NotFound(_) => "It may have been deleted, or the link is wrong. ", AppError::Forbidden => "Ask an admin for access. ", _ => "" }}<a href="/insights">"Go to all insights"</a></p>
-                        </div>
-                    }.into_any(),
-                }
-            })}
-        </Suspense>
+        {move || match insight.get() {
+            None => view! { <Loading/> }.into_any(),
+            Some(Ok(i)) => view! { <InsightBody insight=i/> }.into_any(),
+            Some(Err(e)) => view! {
+                <Title text="Insight"/>
+                <div class="note error" role="alert" data-test="insight-error">
+                    <p>{e.to_string()}</p>
+                    <p>{match e { AppError::NotFound(_) => "It may have been deleted, or the link is wrong. ", AppError::Forbidden => "Ask an admin for access. ", _ => "" }}<a href="/insights">"Go to all insights"</a></p>
+                </div>
+            }.into_any(),
+        }}
     }
 }
 
@@ -428,7 +430,9 @@ fn ParamInput(
             let deps: Vec<String> = spec.source.as_ref().map(|s| s.depends_on.iter().map(|(_, ours)| ours.clone()).collect()).unwrap_or_default();
             let pname = name.clone();
             let dep_values = Memo::new(move |_| values.with(|v| deps.iter().map(|d| (d.clone(), v.get(d).cloned().unwrap_or_default())).collect::<UrlValues>()));
-            let options = Resource::new(move || dep_values.get(), move |vals| { let n = pname.clone(); async move { param_options(insight, n, vals).await } });
+            // Loaded in the browser only (a LocalResource): the server renders the placeholder, so
+            // hydration never depends on when these finished on the server.
+            let options = LocalResource::new(move || { let vals = dep_values.get(); let n = pname.clone(); async move { param_options(insight, n, vals).await } });
             let multi = spec.multi;
             let set = set.clone();
             let id2 = input_id.clone();

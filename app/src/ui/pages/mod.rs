@@ -3,6 +3,7 @@ pub mod account;
 pub mod admin;
 pub mod connections;
 pub mod home;
+pub mod import;
 pub mod insight;
 pub mod insights;
 pub mod login;

@@ -1,8 +1,8 @@
 // The insights story: a folder and an insight with a date range and a cascading dropdown
 // (country → city), inputs that live in the URL (change, reload, open as a viewer), a
-// drill-down to a detail insight. (Moving into a folder, versions and downloads are covered
-// over HTTP in server/tests/insights.rs; their browser steps come next: a direct load of an
-// insight inside a folder currently fails hydration.)
+// drill-down to a detail insight, moving into a folder, versions with diff and revert, and
+// CSV/Excel downloads.
+import fs from 'node:fs';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ADMIN, BASE, launch, newPage, open, shot, signIn } from '../tests/helpers.mjs';
@@ -136,7 +136,12 @@ test('insights: folders, URL parameters, cascading lists, drill-down, versions, 
 
     // An invalid value in the URL is explained next to its input.
     await open(page, url.replace(/p_period=[^&]*/, 'p_period=not-a-range'));
-    await page.locator('[data-test=param-period] [data-test=param-error]').waitFor();
+    try {
+      await page.locator('[data-test=param-period] [data-test=param-error]').waitFor({ timeout: 15000 });
+    } catch (e) {
+      await shot(page, '04-fail-invalid-url');
+      throw new Error(`no message for an invalid URL value at ${page.url()}: ${page.problems.join('; ')}`);
+    }
 
     // The same URL in a fresh session, signed in as a viewer: the same view.
     const viewer = await newPage(browser);
@@ -156,6 +161,48 @@ test('insights: folders, URL parameters, cascading lists, drill-down, versions, 
     await shot(viewer, '04-drill-down');
     assert.deepEqual(viewer.problems, []);
     await viewer.context().close();
+
+    // Move it into the folder by its menu; a direct load inside the folder shows the path.
+    await open(page, '/insights');
+    const row = page.locator('[data-test=insight-row]', { hasText: 'Top customers' });
+    await row.locator('[data-test=move-insight]').selectOption({ label: 'Sales' });
+    await page.locator('[data-test=insight-row]', { hasText: 'Top customers' }).waitFor({ state: 'detached' });
+    await page.locator('[data-test=folder-card]', { hasText: 'Sales' }).click();
+    await page.locator('[data-test=insight-row]', { hasText: 'Top customers' }).waitFor();
+    await open(page, url);
+    assert.equal(await waitDone(page), rows);
+    assert.match(await page.locator('[data-test=breadcrumb]').textContent(), /Sales/);
+
+    // Downloads: CSV and Excel of this run, with the URL's parameters.
+    for (const [test, ext] of [['export-csv', 'csv'], ['export-xlsx', 'xlsx']]) {
+      const [download] = await Promise.all([page.waitForEvent('download'), page.click(`[data-test=${test}]`)]);
+      const file = await download.path();
+      const bytes = fs.readFileSync(file);
+      assert.ok(download.suggestedFilename().endsWith('.' + ext), download.suggestedFilename());
+      if (ext === 'csv') {
+        const lines = bytes.toString('utf8').trim().split('\n');
+        assert.equal(lines[0], 'customer_id,name,city,orders');
+        assert.equal(lines.length - 1, rows, 'the CSV has the rows on screen');
+      } else {
+        assert.equal(bytes.subarray(0, 2).toString(), 'PK', 'an xlsx is a zip');
+      }
+    }
+
+    // Versions: compare the first with the current one, then revert to it (a new version).
+    await page.click('[data-test=versions-toggle]');
+    const versions = page.locator('[data-test=version-item]');
+    await versions.nth(1).waitFor();
+    const before = await versions.count();
+    const first = versions.filter({ hasText: 'Version 1 ' });
+    await first.locator('[data-test=compare-version]').click();
+    await page.locator('[data-test=diff]').waitFor();
+    assert.match(await page.locator('[data-test=diff]').textContent(), /query|country/);
+    await shot(page, '04-versions-diff');
+    await first.locator('[data-test=revert-version]').click();
+    await page.waitForFunction((n) => document.querySelectorAll('[data-test=version-item]').length === n + 1, before);
+    assert.match(await versions.first().textContent(), new RegExp(`Version ${before + 1}`));
+    // Version 1 had plain text inputs for country and city.
+    await page.locator('[data-test=param-country] input').waitFor();
 
     assert.deepEqual(page.problems, []);
   } finally {

@@ -4,9 +4,8 @@ use crate::ui::{
     context::auth::provide_auth,
     pages::{
         account::AccountPage, admin::users::UsersPage, connections::ConnectionsPage,
-        insight::InsightPage, insights::InsightsPage,
-        home::HomePage, import::ImportPage, login::LoginPage, not_found::NotFound, setup::SetupPage,
-        workbench::WorkbenchPage,
+        home::HomePage, import::ImportPage, insight::InsightPage, insights::InsightsPage,
+        login::LoginPage, not_found::NotFound, setup::SetupPage, workbench::WorkbenchPage,
     },
 };
 use leptos::prelude::*;

@@ -85,11 +85,17 @@ async fn export_insight(
     };
     let fail = |e: AppError| {
         let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        (status, [("content-type", "text/plain; charset=utf-8")], e.to_string()).into_response()
+        (
+            status,
+            [("content-type", "text/plain; charset=utf-8")],
+            e.to_string(),
+        )
+            .into_response()
     };
     let (Ok(id), Some(format)) = (
         id.parse::<i64>(),
-        file.strip_prefix("export.").and_then(ExportFormat::from_extension),
+        file.strip_prefix("export.")
+            .and_then(ExportFormat::from_extension),
     ) else {
         return fail(AppError::NotFound("That export".into()));
     };
@@ -97,14 +103,21 @@ async fn export_insight(
         Ok(Some(me)) => me,
         Ok(None) => {
             let next = format!("/insights/{id}/{file}");
-            return axum::response::Redirect::to(&format!("/login?next={}", app::ui::components::layout::urlencode(&next))).into_response();
+            return axum::response::Redirect::to(&format!(
+                "/login?next={}",
+                app::ui::components::layout::urlencode(&next)
+            ))
+            .into_response();
         }
         Err(e) => return fail(e),
     };
     let mut values = UrlValues::new();
     for (k, v) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
         if let Some(name) = k.strip_prefix("p_") {
-            values.entry(name.to_string()).or_default().push(v.into_owned());
+            values
+                .entry(name.to_string())
+                .or_default()
+                .push(v.into_owned());
         }
     }
     match insights::export(&state, &me, InsightId(id), values, format).await {

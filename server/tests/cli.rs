@@ -323,10 +323,24 @@ fn query_csv_through_copy_equals_the_row_path() {
          'infinity'::timestamptz as forever, '-infinity'::timestamp as never, \
          'infinity'::date as someday \
          from generate_series(1, 50) g -- trailing comment";
-    let copy = sightline(&["query", "--url", PG, "--sql", sql, "--format", "csv"], &[], None);
+    let copy = sightline(
+        &["query", "--url", PG, "--sql", sql, "--format", "csv"],
+        &[],
+        None,
+    );
     assert!(copy.status.success(), "{}", text(&copy));
     let rows = sightline(
-        &["query", "--url", PG, "--sql", sql, "--format", "csv", "--max-rows", "1000"],
+        &[
+            "query",
+            "--url",
+            PG,
+            "--sql",
+            sql,
+            "--format",
+            "csv",
+            "--max-rows",
+            "1000",
+        ],
         &[],
         None,
     );
@@ -339,8 +353,15 @@ fn query_csv_through_copy_equals_the_row_path() {
         assert_eq!(x, y, "line {i} differs between COPY and the row path");
     }
     assert_eq!(a, b);
-    assert!(a.starts_with("id,even,maybe,tz,ts,whole,d,amount,txt,u,b,maybe_null,forever,never,someday\n"));
-    assert!(a.contains("1,false,false,2024-03-01T00:00:00.250Z,2024-01-01T00:00:00.001,2024-01-01T10:00:00,"), "{a}");
+    assert!(a.starts_with(
+        "id,even,maybe,tz,ts,whole,d,amount,txt,u,b,maybe_null,forever,never,someday\n"
+    ));
+    assert!(
+        a.contains(
+            "1,false,false,2024-03-01T00:00:00.250Z,2024-01-01T00:00:00.001,2024-01-01T10:00:00,"
+        ),
+        "{a}"
+    );
     assert!(a.contains(",infinity,-infinity,infinity\n"), "{a}");
 }
 
@@ -354,7 +375,11 @@ fn query_csv_copy_wrapper_cannot_be_escaped() {
         format!("select '\\' ) to program 'touch {}' /*'", marker.display()),
         format!("select 1 /* ) to program 'touch {}' */", marker.display()),
     ] {
-        let o = sightline(&["query", "--url", PG, "--sql", &sql, "--format", "csv"], &[], None);
+        let o = sightline(
+            &["query", "--url", PG, "--sql", &sql, "--format", "csv"],
+            &[],
+            None,
+        );
         if o.status.success() {
             assert_eq!(String::from_utf8_lossy(&o.stdout), "?column?\n1\n", "{sql}");
         }

@@ -5,7 +5,9 @@
 use crate::{
     error::AppError,
     model::{
-        insight::{Folder, FolderId, Insight, InsightDraft, InsightId, Tree, UrlValues, VersionEntry},
+        insight::{
+            Folder, FolderId, Insight, InsightDraft, InsightId, Tree, UrlValues, VersionEntry,
+        },
         params::EnumOption,
         run::RunView,
     },

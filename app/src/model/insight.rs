@@ -245,7 +245,10 @@ mod tests {
 
     #[test]
     fn line_diff_keeps_common_lines() {
-        let d = diff_lines("select a\nfrom t\nwhere x", "select a, b\nfrom t\nwhere x\nlimit 5");
+        let d = diff_lines(
+            "select a\nfrom t\nwhere x",
+            "select a, b\nfrom t\nwhere x\nlimit 5",
+        );
         assert_eq!(
             d,
             vec![

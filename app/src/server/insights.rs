@@ -87,10 +87,17 @@ pub async fn tree(
 ) -> Result<Tree, AppError> {
     me.require(Permission::ViewInsights)?;
     let folders = repo::folders(&state.db).await?;
-    let search = search.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+    let search = search
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty());
     let insights = match &search {
         Some(q) if q.chars().count() <= 200 => repo::search(&state.db, q).await?,
-        Some(_) => return Err(AppError::field("search", "Search for at most 200 characters.")),
+        Some(_) => {
+            return Err(AppError::field(
+                "search",
+                "Search for at most 200 characters.",
+            ))
+        }
         None => repo::list(&state.db, trash).await?,
     };
     Ok(Tree {
@@ -152,7 +159,10 @@ async fn validate(state: &AppState, d: &mut InsightDraft) -> Result<(), AppError
         return Err(AppError::field("name", "Use at most 200 characters."));
     }
     if d.description.len() > 20_000 {
-        return Err(AppError::field("description", "Use at most 20,000 characters."));
+        return Err(AppError::field(
+            "description",
+            "Use at most 20,000 characters.",
+        ));
     }
     if d.sql.trim().is_empty() {
         return Err(AppError::field("sql", "Write the query this insight runs."));
@@ -161,7 +171,10 @@ async fn validate(state: &AppState, d: &mut InsightDraft) -> Result<(), AppError
         return Err(AppError::field("sql", "The query is longer than 1 MB."));
     }
     let Some(conn) = d.connection_id else {
-        return Err(AppError::field("connection", "Choose the connection it runs on."));
+        return Err(AppError::field(
+            "connection",
+            "Choose the connection it runs on.",
+        ));
     };
     connections::row(state, conn).await?;
     params::validate_specs(&d.params).map_err(|(f, m)| AppError::field(&f, m))?;
@@ -170,7 +183,10 @@ async fn validate(state: &AppState, d: &mut InsightDraft) -> Result<(), AppError
         if !d.params.iter().any(|p| p.name == r.name) {
             return Err(AppError::field(
                 "sql",
-                format!("The SQL uses {{{{{}}}}}, but there is no parameter named {}: add it below.", r.name, r.name),
+                format!(
+                    "The SQL uses {{{{{}}}}}, but there is no parameter named {}: add it below.",
+                    r.name, r.name
+                ),
             ));
         }
     }
@@ -182,7 +198,10 @@ async fn validate(state: &AppState, d: &mut InsightDraft) -> Result<(), AppError
                 .ok_or_else(|| {
                     AppError::field(
                         &p.name,
-                        format!("The list for '{}' comes from an insight that no longer exists.", p.name),
+                        format!(
+                            "The list for '{}' comes from an insight that no longer exists.",
+                            p.name
+                        ),
                     )
                 })?;
         }
@@ -192,11 +211,17 @@ async fn validate(state: &AppState, d: &mut InsightDraft) -> Result<(), AppError
     }
     for link in &d.drill {
         if link.column.trim().is_empty() {
-            return Err(AppError::field("drill", "Each drill-down names the column it is on."));
+            return Err(AppError::field(
+                "drill",
+                "Each drill-down names the column it is on.",
+            ));
         }
         if let DrillTarget::Url { template } = &link.target {
             let t = template.trim().to_ascii_lowercase();
-            if !(t.starts_with("https://") || t.starts_with("http://") || (t.starts_with('/') && !t.starts_with("//"))) {
+            if !(t.starts_with("https://")
+                || t.starts_with("http://")
+                || (t.starts_with('/') && !t.starts_with("//")))
+            {
                 return Err(AppError::field(
                     "drill",
                     "A drill-down URL must start with https://, http:// or / (a page of this site).",
@@ -369,7 +394,10 @@ pub async fn revert(
     let mut draft = version(state, me, id, to).await?;
     // The folder is where the insight lives now, not where it lived then.
     draft.folder_id = current.folder_id.map(FolderId);
-    if draft.connection_id.is_some_and(|c| c.0 != current.connection_id.unwrap_or(-1)) {
+    if draft
+        .connection_id
+        .is_some_and(|c| c.0 != current.connection_id.unwrap_or(-1))
+    {
         if let Some(c) = draft.connection_id {
             if connections::row(state, c).await.is_err() {
                 draft.connection_id = current.connection_id.map(ConnectionId);
@@ -378,9 +406,15 @@ pub async fn revert(
     }
     let json = to_json(&draft)?;
     let summary = format!("Reverted to version {to}");
-    repo::update(&state.db, id.0, current.version, stored(&draft, &json, &summary), by)
-        .await?
-        .ok_or_else(|| AppError::Conflict("The insight changed meanwhile; try again.".into()))?;
+    repo::update(
+        &state.db,
+        id.0,
+        current.version,
+        stored(&draft, &json, &summary),
+        by,
+    )
+    .await?
+    .ok_or_else(|| AppError::Conflict("The insight changed meanwhile; try again.".into()))?;
     let saved = row(state, id).await?;
     view(state, me, saved).await
 }
@@ -398,17 +432,26 @@ pub async fn save_folder(
     me.require(Permission::EditInsights)?;
     let name = name.trim().to_string();
     if name.is_empty() || name.chars().count() > 120 {
-        return Err(AppError::field("name", "Give the folder a name of at most 120 characters."));
+        return Err(AppError::field(
+            "name",
+            "Give the folder a name of at most 120 characters.",
+        ));
     }
     let folders = repo::folders(&state.db).await?;
     if let Some(p) = parent {
-        if !folders.iter().any(|f| f.id == p.0 && f.deleted_at.is_none()) {
+        if !folders
+            .iter()
+            .any(|f| f.id == p.0 && f.deleted_at.is_none())
+        {
             return Err(AppError::NotFound("The parent folder".into()));
         }
         // A folder cannot move into itself or below itself.
         if let Some(me_id) = id {
             if path_to(&folders, Some(p.0)).iter().any(|f| f.id == me_id) {
-                return Err(AppError::field("parent", "A folder cannot be moved into itself or one of its subfolders."));
+                return Err(AppError::field(
+                    "parent",
+                    "A folder cannot be moved into itself or one of its subfolders.",
+                ));
             }
         }
     }
@@ -419,10 +462,15 @@ pub async fn save_folder(
             && f.name.to_lowercase() == name.to_lowercase()
     });
     if sibling_clash {
-        return Err(AppError::field("name", format!("There is already a folder named '{name}' here.")));
+        return Err(AppError::field(
+            "name",
+            format!("There is already a folder named '{name}' here."),
+        ));
     }
     let id = match id {
-        None => FolderId(repo::insert_folder(&state.db, parent.map(|p| p.0), &name, user(me)?).await?),
+        None => {
+            FolderId(repo::insert_folder(&state.db, parent.map(|p| p.0), &name, user(me)?).await?)
+        }
         Some(id) => {
             if !repo::update_folder(&state.db, id.0, parent.map(|p| p.0), &name).await? {
                 return Err(AppError::NotFound("That folder".into()));
@@ -430,7 +478,11 @@ pub async fn save_folder(
             id
         }
     };
-    Ok(Folder { id, parent_id: parent, name })
+    Ok(Folder {
+        id,
+        parent_id: parent,
+        name,
+    })
 }
 
 /// Sends a folder with its subfolders and insights to the trash, or brings them back.
@@ -451,7 +503,12 @@ pub async fn set_folder_trashed(
     let mut i = 0;
     while i < ids.len() {
         let parent = ids[i];
-        ids.extend(folders.iter().filter(|f| f.parent_id == Some(parent)).map(|f| f.id));
+        ids.extend(
+            folders
+                .iter()
+                .filter(|f| f.parent_id == Some(parent))
+                .map(|f| f.id),
+        );
         i += 1;
         if ids.len() > 10_000 {
             break;
@@ -530,7 +587,10 @@ pub fn parse_values(
             Ok(v) => {
                 out.insert(spec.name.clone(), v);
             }
-            Err(m) => errors.push(crate::error::FieldError::new(&format!("p_{}", spec.name), m)),
+            Err(m) => errors.push(crate::error::FieldError::new(
+                &format!("p_{}", spec.name),
+                m,
+            )),
         }
     }
     if errors.is_empty() {
@@ -549,7 +609,9 @@ pub async fn prepare(
     let insight = live_row(state, id).await?;
     let draft = draft_of(&insight)?;
     let conn_id = draft.connection_id.ok_or_else(|| {
-        AppError::Conflict("This insight's connection was deleted; an editor can choose another.".into())
+        AppError::Conflict(
+            "This insight's connection was deleted; an editor can choose another.".into(),
+        )
     })?;
     let connection = connections::row(state, conn_id).await?;
     if !connection.active {
@@ -575,10 +637,17 @@ pub async fn prepare(
             };
             if !chosen.is_empty() {
                 let offered = options_for(state, spec, values).await?;
-                if let Some(bad) = chosen.iter().find(|c| !offered.iter().any(|o| &o.value == *c)) {
+                if let Some(bad) = chosen
+                    .iter()
+                    .find(|c| !offered.iter().any(|o| &o.value == *c))
+                {
                     return Err(AppError::field(
                         &format!("p_{}", spec.name),
-                        format!("'{}' is not one of the choices for {}.", params::clip(bad), label(spec)),
+                        format!(
+                            "'{}' is not one of the choices for {}.",
+                            params::clip(bad),
+                            label(spec)
+                        ),
                     ));
                 }
             }
@@ -672,13 +741,31 @@ async fn options_for(
             source_values.insert(source_param.clone(), v.clone());
         }
     }
-    let p = Box::pin(prepare_source(state, InsightId(src.insight_id), &source_values)).await?;
+    let p = Box::pin(prepare_source(
+        state,
+        InsightId(src.insight_id),
+        &source_values,
+    ))
+    .await?;
     let mut sink = OptionSink { out: vec![] };
     state
         .engine
-        .run_direct(state, &p.connection, &p.sql, &p.params, 1000, Default::default(), &mut sink)
+        .run_direct(
+            state,
+            &p.connection,
+            &p.sql,
+            &p.params,
+            1000,
+            Default::default(),
+            &mut sink,
+        )
         .await
-        .map_err(|e| AppError::Unavailable(format!("The list for {} could not be loaded: {e}", label(spec))))?;
+        .map_err(|e| {
+            AppError::Unavailable(format!(
+                "The list for {} could not be loaded: {e}",
+                label(spec)
+            ))
+        })?;
     Ok(sink.out)
 }
 
@@ -689,9 +776,9 @@ async fn prepare_source(
     id: InsightId,
     values: &UrlValues,
 ) -> Result<Prepared, AppError> {
-    let insight = live_row(state, id).await.map_err(|_| {
-        AppError::NotFound("The insight this list comes from".into())
-    })?;
+    let insight = live_row(state, id)
+        .await
+        .map_err(|_| AppError::NotFound("The insight this list comes from".into()))?;
     let draft = draft_of(&insight)?;
     let conn_id = draft
         .connection_id
@@ -752,13 +839,23 @@ pub async fn export(
         .insight
         .name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
         .collect::<String>()
         .split('-')
         .filter(|s| !s.is_empty())
         .collect::<Vec<_>>()
         .join("-");
-    let slug = if slug.is_empty() { format!("insight-{}", id.0) } else { slug.chars().take(60).collect() };
+    let slug = if slug.is_empty() {
+        format!("insight-{}", id.0)
+    } else {
+        slug.chars().take(60).collect()
+    };
     let filename = format!("{slug}.{}", format.extension());
     let task_state = state.clone();
     let user = me.user_id;
@@ -787,8 +884,14 @@ pub async fn export(
         })
         .to_string();
         sink.finish(result).await;
-        if let Err(e) =
-            futures::FutureExt::boxed(audit::record(&task_state.db, user, "insight_export", None, &detail)).await
+        if let Err(e) = futures::FutureExt::boxed(audit::record(
+            &task_state.db,
+            user,
+            "insight_export",
+            None,
+            &detail,
+        ))
+        .await
         {
             tracing::warn!(error = %e, "could not audit an export");
         }

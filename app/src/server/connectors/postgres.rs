@@ -64,19 +64,9 @@ impl Pg {
         let start = Instant::now();
         let err = |e| map_sqlx(e, limits.timeout, self.cap);
         let mut conn = super::acquire(&self.pool, self.cap, limits.timeout).await?;
-        let ms = limits.timeout.as_millis().max(1);
-        let begin = if limits.writable {
-            "BEGIN"
-        } else {
-            "BEGIN READ ONLY"
-        };
         // One round trip of our own fixed text (integers only); the user's statement goes
         // alone through the extended protocol afterwards, so it cannot lift these settings.
-        let setup = format!(
-            "{begin}; SET LOCAL statement_timeout = {ms}; \
-             SET LOCAL idle_in_transaction_session_timeout = {}; SELECT pg_backend_pid()",
-            ms + 5000
-        );
+        let setup = format!("{}; SELECT pg_backend_pid()", transaction_setup(limits));
         let prepared = futures::FutureExt::boxed(async {
             // A plain string runs as one simple-protocol query (several statements).
             let pid: i32 = (&mut *conn).fetch_one(setup.as_str()).await?.try_get(0)?;
@@ -146,13 +136,11 @@ impl Pg {
         let start = Instant::now();
         let err = |e| map_sqlx(e, limits.timeout, self.cap);
         let mut conn = super::acquire(&self.pool, self.cap, limits.timeout).await?;
-        let ms = limits.timeout.as_millis().max(1);
+        // `copy_csv` is only called read-only (see `Connector::copy_csv`).
         let setup = format!(
-            "BEGIN READ ONLY; SET LOCAL statement_timeout = {ms}; \
-             SET LOCAL idle_in_transaction_session_timeout = {}; \
-             SET LOCAL DateStyle = 'ISO, YMD'; SET LOCAL TimeZone = 'UTC'; \
+            "{}; SET LOCAL DateStyle = 'ISO, YMD'; SET LOCAL TimeZone = 'UTC'; \
              SET LOCAL bytea_output = 'hex'",
-            ms + 5000
+            transaction_setup(limits)
         );
         let described = futures::FutureExt::boxed(async {
             (&mut *conn).execute(setup.as_str()).await?;
@@ -233,6 +221,22 @@ impl Pg {
             Err(e) => Err(super::abort!(conn, e)),
         }
     }
+}
+
+/// The transaction every run opens: read-only unless writable, with a statement timeout and
+/// an idle timeout a little longer, so a forgotten transaction cannot hold locks.
+fn transaction_setup(limits: &RunLimits) -> String {
+    let ms = limits.timeout.as_millis().max(1);
+    let begin = if limits.writable {
+        "BEGIN"
+    } else {
+        "BEGIN READ ONLY"
+    };
+    format!(
+        "{begin}; SET LOCAL statement_timeout = {ms}; \
+         SET LOCAL idle_in_transaction_session_timeout = {}",
+        ms + 5000
+    )
 }
 
 /// How a column's CSV field from `COPY` becomes the row path's text.
@@ -320,7 +324,9 @@ fn fix_record(row: &[u8], fixes: &[Fix], out: &mut Vec<u8>) {
 /// anything else (`infinity`, BC, five-digit years) as PostgreSQL wrote it.
 fn iso_field(f: &[u8], utc: bool, out: &mut Vec<u8>) {
     let body = if utc { f.strip_suffix(b"+00") } else { Some(f) };
-    let shaped = body.filter(|b| b.len() >= 19 && b[10] == b' ' && b[4] == b'-' && b[..4].iter().all(u8::is_ascii_digit));
+    let shaped = body.filter(|b| {
+        b.len() >= 19 && b[10] == b' ' && b[4] == b'-' && b[..4].iter().all(u8::is_ascii_digit)
+    });
     let Some(b) = shaped else {
         out.extend_from_slice(f);
         return;
@@ -328,12 +334,19 @@ fn iso_field(f: &[u8], utc: bool, out: &mut Vec<u8>) {
     out.extend_from_slice(&b[..10]);
     out.push(b'T');
     out.extend_from_slice(&b[11..19]);
-    if let Some(frac) = b.get(20..).filter(|d| b.get(19) == Some(&b'.') && !d.is_empty()) {
+    if let Some(frac) = b
+        .get(20..)
+        .filter(|d| b.get(19) == Some(&b'.') && !d.is_empty())
+    {
         let mut digits = [b'0'; 6];
         let n = frac.len().min(6);
         digits[..n].copy_from_slice(&frac[..n]);
         out.push(b'.');
-        out.extend_from_slice(if digits[3..] == *b"000" { &digits[..3] } else { &digits });
+        out.extend_from_slice(if digits[3..] == *b"000" {
+            &digits[..3]
+        } else {
+            &digits
+        });
     }
     if utc {
         out.push(b'Z');
@@ -544,7 +557,9 @@ fn decode(row: &PgRow, i: usize) -> Value {
         "JSON" | "JSONB" => get!(serde_json::Value).map(Value::Json),
         "BYTEA" => get!(Vec<u8>).map(Value::Bytes),
         // Our own decoding: sqlx's panics on ±infinity and on dates chrono cannot hold.
-        "DATE" => Ok(date_text(&raw).map(Value::Date).unwrap_or_else(|| fallback(&raw, &ty))),
+        "DATE" => Ok(date_text(&raw)
+            .map(Value::Date)
+            .unwrap_or_else(|| fallback(&raw, &ty))),
         "TIME" => get!(NaiveTime).map(|t| Value::Time(t.format("%H:%M:%S%.f").to_string())),
         "TIMETZ" => get!(PgTimeTz<NaiveTime, FixedOffset>)
             .map(|t| Value::Time(format!("{}{}", t.time.format("%H:%M:%S%.f"), t.offset))),
@@ -773,7 +788,14 @@ mod tests {
 
     #[test]
     fn copy_fields_become_the_row_path_text() {
-        let fixes = [Fix::Keep, Fix::Bool, Fix::TimestampTz, Fix::Timestamp, Fix::Bool, Fix::TimestampTz];
+        let fixes = [
+            Fix::Keep,
+            Fix::Bool,
+            Fix::TimestampTz,
+            Fix::Timestamp,
+            Fix::Bool,
+            Fix::TimestampTz,
+        ];
         let mut out = vec![];
         fix_record(
             b"1,t,2024-03-01 00:00:00.25+00,2024-01-01 10:00:00.1234,,infinity\n",
@@ -786,7 +808,11 @@ mod tests {
         );
         let mut out = vec![];
         let fixes = [Fix::Keep, Fix::Bool, Fix::TimestampTz];
-        fix_record(b"\"a,\"\"b\"\"\n\",f,2024-03-01 00:00:04+00\n", &fixes, &mut out);
+        fix_record(
+            b"\"a,\"\"b\"\"\n\",f,2024-03-01 00:00:04+00\n",
+            &fixes,
+            &mut out,
+        );
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "\"a,\"\"b\"\"\n\",false,2024-03-01T00:00:04Z\n"

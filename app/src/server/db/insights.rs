@@ -90,7 +90,8 @@ pub async fn insert(db: &Db, s: Stored<'_>, by: UserId) -> Result<i64, sqlx::Err
     let insert = "INSERT INTO insights (folder_id, name, description, connection_id, sql, params, view, drill,
                   version, created_by, updated_by, created_at, updated_at)
                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, $9, $10, $10) RETURNING id";
-    let version = "INSERT INTO insight_versions (insight_id, version, author_id, created_at, summary, body)
+    let version =
+        "INSERT INTO insight_versions (insight_id, version, author_id, created_at, summary, body)
                    VALUES ($1, 1, $2, $3, $4, $5)";
     on_pool!(db, p => {
         let mut tx = p.begin().await?;
@@ -114,11 +115,13 @@ pub async fn update(
     by: UserId,
 ) -> Result<Option<i64>, sqlx::Error> {
     let now = Utc::now();
-    let update = "UPDATE insights SET folder_id = $3, name = $4, description = $5, connection_id = $6,
+    let update =
+        "UPDATE insights SET folder_id = $3, name = $4, description = $5, connection_id = $6,
                   sql = $7, params = $8, view = $9, drill = $10, version = version + 1,
                   updated_by = $11, updated_at = $12
                   WHERE id = $1 AND version = $2 AND deleted_at IS NULL";
-    let version = "INSERT INTO insight_versions (insight_id, version, author_id, created_at, summary, body)
+    let version =
+        "INSERT INTO insight_versions (insight_id, version, author_id, created_at, summary, body)
                    VALUES ($1, $2, $3, $4, $5, $6)";
     on_pool!(db, p => {
         let mut tx = p.begin().await?;
@@ -137,11 +140,7 @@ pub async fn update(
 }
 
 /// Moves an insight to the trash (`Some(now)`) or back (`None`).
-pub async fn set_deleted(
-    db: &Db,
-    id: i64,
-    at: Option<DateTime<Utc>>,
-) -> Result<bool, sqlx::Error> {
+pub async fn set_deleted(db: &Db, id: i64, at: Option<DateTime<Utc>>) -> Result<bool, sqlx::Error> {
     let sql = "UPDATE insights SET deleted_at = $2 WHERE id = $1";
     let n = on_pool!(db, p => sqlx::query(sql).bind(id).bind(at).execute(p).await.map(|r| r.rows_affected()))?;
     Ok(n == 1)

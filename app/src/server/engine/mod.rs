@@ -543,11 +543,12 @@ impl RunTask {
             cancel: h.cancel.clone(),
         };
         let mut sink = sink;
-        let result = futures::FutureExt::boxed(
-            self.pool
-                .connector
-                .run(&self.sql, &self.params, &limits, &mut sink),
-        )
+        let result = futures::FutureExt::boxed(self.pool.connector.run(
+            &self.sql,
+            &self.params,
+            &limits,
+            &mut sink,
+        ))
         .await;
         sink.close().await;
         result

@@ -171,7 +171,11 @@ pub fn ResultPanel(
         })
     };
     let row_values = move |r: u64| -> Option<Vec<Option<String>>> {
-        pages.with_untracked(|m| m.get(&(r / PAGE)).and_then(|p| p.get((r % PAGE) as usize)).cloned())
+        pages.with_untracked(|m| {
+            m.get(&(r / PAGE))
+                .and_then(|p| p.get((r % PAGE) as usize))
+                .cloned()
+        })
     };
     let selected_value = move || {
         selected
@@ -278,7 +282,6 @@ pub fn ResultPanel(
         </Show>
     }
 }
-
 
 #[cfg(test)]
 mod tests {

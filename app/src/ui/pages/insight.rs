@@ -68,7 +68,12 @@ pub fn url_values(specs: &[ParamSpec], get_all: impl Fn(&str) -> Option<Vec<Stri
         .iter()
         .filter_map(|s| {
             get_all(&format!("p_{}", s.name))
-                .map(|v| (s.name.clone(), v.into_iter().filter(|x| !x.is_empty()).collect::<Vec<_>>()))
+                .map(|v| {
+                    (
+                        s.name.clone(),
+                        v.into_iter().filter(|x| !x.is_empty()).collect::<Vec<_>>(),
+                    )
+                })
                 .filter(|(_, v)| !v.is_empty())
         })
         .collect()
@@ -88,7 +93,10 @@ pub fn drill_href(
             .and_then(|i| row.get(i).cloned().flatten())
     };
     match &link.target {
-        DrillTarget::Insight { insight_id, mapping } => {
+        DrillTarget::Insight {
+            insight_id,
+            mapping,
+        } => {
             let mut values = UrlValues::new();
             for (target, source) in mapping {
                 let v = match source {
@@ -166,7 +174,8 @@ fn InsightBody(insight: Insight) -> impl IntoView {
     let id = insight.id;
     let current = RwSignal::new(insight.clone());
     let specs = Signal::derive(move || current.with(|i| i.draft.params.clone()));
-    let editing = RwSignal::new(query.with_untracked(|q| q.get("edit").is_some()) && insight.can_edit);
+    let editing =
+        RwSignal::new(query.with_untracked(|q| q.get("edit").is_some()) && insight.can_edit);
     let show_versions = RwSignal::new(false);
     let values = Memo::new(move |_| {
         let specs = specs.get();
@@ -181,7 +190,9 @@ fn InsightBody(insight: Insight) -> impl IntoView {
             .iter()
             .filter_map(|s| {
                 let raw = vals.get(&s.name).cloned().unwrap_or_default();
-                params::parse_value(s, &raw, t).err().map(|m| (s.name.clone(), m))
+                params::parse_value(s, &raw, t)
+                    .err()
+                    .map(|m| (s.name.clone(), m))
             })
             .collect::<HashMap<String, String>>()
     });
@@ -196,8 +207,21 @@ fn InsightBody(insight: Insight) -> impl IntoView {
                 v.insert(name, vs);
             }
             let q = query_string(&v);
-            let url = if q.is_empty() { format!("/insights/{}", id.0) } else { format!("/insights/{}?{q}", id.0) };
-            navigate.with_value(|n| n(&url, NavigateOptions { replace: false, scroll: false, ..Default::default() }));
+            let url = if q.is_empty() {
+                format!("/insights/{}", id.0)
+            } else {
+                format!("/insights/{}?{q}", id.0)
+            };
+            navigate.with_value(|n| {
+                n(
+                    &url,
+                    NavigateOptions {
+                        replace: false,
+                        scroll: false,
+                        ..Default::default()
+                    },
+                )
+            });
         })
     };
 
@@ -210,20 +234,24 @@ fn InsightBody(insight: Insight) -> impl IntoView {
     let generation = RwSignal::new(0u64);
     let selected = RwSignal::new(None::<(u64, usize)>);
     let run_sql_text = RwSignal::new(String::new());
-    let running = Signal::derive(move || run.with(|r| r.as_ref().is_some_and(|r| !r.state.finished())));
+    let running =
+        Signal::derive(move || run.with(|r| r.as_ref().is_some_and(|r| !r.state.finished())));
     // Async continuations use the `try_` accessors: the page may have been left (a
     // drill-down, a link) while a request was in flight, disposing these signals.
     let follow = move |rid: RunId| {
         leptos::task::spawn_local(async move {
             loop {
-                let current_run = run.try_with_untracked(|r| r.as_ref().is_some_and(|r| r.id == rid));
+                let current_run =
+                    run.try_with_untracked(|r| r.as_ref().is_some_and(|r| r.id == rid));
                 if current_run != Some(true) {
                     return;
                 }
                 match run_status(rid.clone(), 1000).await {
                     Ok(v) => {
                         let fin = v.state.finished();
-                        if run.try_with_untracked(|r| r.as_ref().is_some_and(|r| r.id == v.id)) == Some(true) {
+                        if run.try_with_untracked(|r| r.as_ref().is_some_and(|r| r.id == v.id))
+                            == Some(true)
+                        {
                             run.try_set(Some(v));
                         }
                         if fin {
@@ -295,7 +323,10 @@ fn InsightBody(insight: Insight) -> impl IntoView {
         start();
     });
     let cancel = move |_| {
-        if let Some(rid) = run.with_untracked(|r| r.as_ref().map(|r| r.id.clone())).filter(|r| !r.0.is_empty()) {
+        if let Some(rid) = run
+            .with_untracked(|r| r.as_ref().map(|r| r.id.clone()))
+            .filter(|r| !r.0.is_empty())
+        {
             leptos::task::spawn_local(async move {
                 if let Ok(v) = cancel_run(rid).await {
                     run.set(Some(v));
@@ -304,17 +335,34 @@ fn InsightBody(insight: Insight) -> impl IntoView {
         }
     };
     let link_for = Callback::new(move |(c, row): (usize, Vec<Option<String>>)| {
-        let cols: Vec<String> = run.with_untracked(|r| r.as_ref().map(|r| r.columns.iter().map(|c| c.name.clone()).collect()).unwrap_or_default());
+        let cols: Vec<String> = run.with_untracked(|r| {
+            r.as_ref()
+                .map(|r| r.columns.iter().map(|c| c.name.clone()).collect())
+                .unwrap_or_default()
+        });
         let name = cols.get(c)?.clone();
         current.with_untracked(|i| {
-            i.draft.drill.iter().find(|l| l.column == name).and_then(|l| drill_href(l, &cols, &row, &values.get_untracked()))
+            i.draft
+                .drill
+                .iter()
+                .find(|l| l.column == name)
+                .and_then(|l| drill_href(l, &cols, &row, &values.get_untracked()))
         })
     });
     let export_href = move |ext: &str| {
         let q = query_string(&values.get());
-        if q.is_empty() { format!("/insights/{}/export.{ext}", id.0) } else { format!("/insights/{}/export.{ext}?{q}", id.0) }
+        if q.is_empty() {
+            format!("/insights/{}/export.{ext}", id.0)
+        } else {
+            format!("/insights/{}/export.{ext}?{q}", id.0)
+        }
     };
-    let server_field_error = move |name: &str| request_error.with(|e| e.as_ref().and_then(|e| e.field_message(&format!("p_{name}"))));
+    let server_field_error = move |name: &str| {
+        request_error.with(|e| {
+            e.as_ref()
+                .and_then(|e| e.field_message(&format!("p_{name}")))
+        })
+    };
 
     view! {
         <Title text=move || current.with(|i| i.draft.name.clone())/>
@@ -374,13 +422,21 @@ fn ParamInput(
     values: Memo<UrlValues>,
     set_value: Callback<(String, Vec<String>)>,
 ) -> impl IntoView {
-    let label = if spec.label.trim().is_empty() { spec.name.clone() } else { spec.label.clone() };
+    let label = if spec.label.trim().is_empty() {
+        spec.name.clone()
+    } else {
+        spec.label.clone()
+    };
     let name = spec.name.clone();
     let input_id = format!("p_{}", spec.name);
     let current = {
         let name = name.clone();
         let default = spec.default.clone();
-        Signal::derive(move || values.with(|v| v.get(&name).cloned()).unwrap_or_else(|| default.clone()))
+        Signal::derive(move || {
+            values
+                .with(|v| v.get(&name).cloned())
+                .unwrap_or_else(|| default.clone())
+        })
     };
     let first = move || current.get().first().cloned().unwrap_or_default();
     let set = {
@@ -389,19 +445,30 @@ fn ParamInput(
     };
     let required = spec.required;
     let control = match spec.kind {
-        ParamKind::Text | ParamKind::Number | ParamKind::Integer | ParamKind::Date | ParamKind::DateTime if !spec.multi => {
+        ParamKind::Text
+        | ParamKind::Number
+        | ParamKind::Integer
+        | ParamKind::Date
+        | ParamKind::DateTime
+            if !spec.multi =>
+        {
             let ty = match spec.kind {
                 ParamKind::Number | ParamKind::Integer => "number",
                 ParamKind::Date => "date",
                 ParamKind::DateTime => "datetime-local",
                 _ => "text",
             };
-            let step = if spec.kind == ParamKind::Integer { "1" } else { "any" };
+            let step = if spec.kind == ParamKind::Integer {
+                "1"
+            } else {
+                "any"
+            };
             let set = set.clone();
             view! {
                 <input id=input_id.clone() type=ty step=step required=required prop:value=first
                     on:change=move |ev| set(vec![event_target_value(&ev)])/>
-            }.into_any()
+            }
+            .into_any()
         }
         ParamKind::Text => {
             let set = set.clone();
@@ -420,19 +487,36 @@ fn ParamInput(
                 </select>
             }.into_any()
         }
-        ParamKind::DateRange => view! { <DateRangeInput id=input_id.clone() current set=Callback::new(set.clone())/> }.into_any(),
+        ParamKind::DateRange => {
+            view! { <DateRangeInput id=input_id.clone() current set=Callback::new(set.clone())/> }
+                .into_any()
+        }
         ParamKind::Enum => {
             let options = spec.options.clone();
             view! { <ChoiceInput id=input_id.clone() multi=spec.multi options=Signal::stored(options) current set=Callback::new(set.clone())/> }.into_any()
         }
         ParamKind::Query => {
             // Choices reload when a parameter they depend on changes (cascading dropdowns).
-            let deps: Vec<String> = spec.source.as_ref().map(|s| s.depends_on.iter().map(|(_, ours)| ours.clone()).collect()).unwrap_or_default();
+            let deps: Vec<String> = spec
+                .source
+                .as_ref()
+                .map(|s| s.depends_on.iter().map(|(_, ours)| ours.clone()).collect())
+                .unwrap_or_default();
             let pname = name.clone();
-            let dep_values = Memo::new(move |_| values.with(|v| deps.iter().map(|d| (d.clone(), v.get(d).cloned().unwrap_or_default())).collect::<UrlValues>()));
+            let dep_values = Memo::new(move |_| {
+                values.with(|v| {
+                    deps.iter()
+                        .map(|d| (d.clone(), v.get(d).cloned().unwrap_or_default()))
+                        .collect::<UrlValues>()
+                })
+            });
             // Loaded in the browser only (a LocalResource): the server renders the placeholder, so
             // hydration never depends on when these finished on the server.
-            let options = LocalResource::new(move || { let vals = dep_values.get(); let n = pname.clone(); async move { param_options(insight, n, vals).await } });
+            let options = LocalResource::new(move || {
+                let vals = dep_values.get();
+                let n = pname.clone();
+                async move { param_options(insight, n, vals).await }
+            });
             let multi = spec.multi;
             let set = set.clone();
             let id2 = input_id.clone();
@@ -501,13 +585,21 @@ fn ChoiceInput(
 /// A preset ("Last 7 days") or a custom start and end date; the URL keeps the preset's id or
 /// `start~end`.
 #[component]
-fn DateRangeInput(id: String, current: Signal<Vec<String>>, set: Callback<Vec<String>>) -> impl IntoView {
+fn DateRangeInput(
+    id: String,
+    current: Signal<Vec<String>>,
+    set: Callback<Vec<String>>,
+) -> impl IntoView {
     let raw = move || current.get().first().cloned().unwrap_or_default();
     let is_custom = move || raw().contains('~') || raw().is_empty();
     let part = move |i: usize| raw().split('~').nth(i).unwrap_or("").to_string();
     let set_part = move |i: usize, v: String| {
         let (mut a, mut b) = (part(0), part(1));
-        if i == 0 { a = v } else { b = v }
+        if i == 0 {
+            a = v
+        } else {
+            b = v
+        }
         if !a.is_empty() && !b.is_empty() {
             set.run(vec![format!("{a}~{b}")]);
         }
@@ -533,7 +625,10 @@ fn DateRangeInput(id: String, current: Signal<Vec<String>>, set: Callback<Vec<St
 /// revert (which saves a new version).
 #[component]
 fn VersionsPanel(id: InsightId, current: RwSignal<Insight>) -> impl IntoView {
-    let list = Resource::new(move || current.with(|i| i.version), move |_| insight_versions(id));
+    let list = Resource::new(
+        move || current.with(|i| i.version),
+        move |_| insight_versions(id),
+    );
     let compare = RwSignal::new(None::<(i64, InsightDraft)>);
     let error = RwSignal::new(None::<AppError>);
     let can_edit = move || current.with(|i| i.can_edit);
@@ -646,13 +741,19 @@ pub fn specs_for_sql(sql: &str, existing: &[ParamSpec]) -> Vec<ParamSpec> {
             if out.iter().any(|s| s.name == r.name) {
                 continue;
             }
-            out.push(existing.iter().find(|s| s.name == r.name).cloned().unwrap_or_else(|| {
-                let mut s = new_spec(&r.name);
-                if r.part.is_some() {
-                    s.kind = ParamKind::DateRange;
-                }
-                s
-            }));
+            out.push(
+                existing
+                    .iter()
+                    .find(|s| s.name == r.name)
+                    .cloned()
+                    .unwrap_or_else(|| {
+                        let mut s = new_spec(&r.name);
+                        if r.part.is_some() {
+                            s.kind = ParamKind::DateRange;
+                        }
+                        s
+                    }),
+            );
         }
     }
     out
@@ -685,7 +786,10 @@ const KINDS: [ParamKind; 9] = [
 ];
 
 fn kind_key(k: ParamKind) -> String {
-    serde_json::to_value(k).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()
+    serde_json::to_value(k)
+        .ok()
+        .and_then(|v| v.as_str().map(String::from))
+        .unwrap_or_default()
 }
 
 /// Drill-down links as editable text: one per line,
@@ -695,7 +799,10 @@ pub fn drill_to_text(links: &[DrillLink]) -> String {
     links
         .iter()
         .map(|l| match &l.target {
-            DrillTarget::Insight { insight_id, mapping } => format!(
+            DrillTarget::Insight {
+                insight_id,
+                mapping,
+            } => format!(
                 "{} -> insight {}: {}",
                 l.column,
                 insight_id.0,
@@ -717,17 +824,31 @@ pub fn drill_to_text(links: &[DrillLink]) -> String {
 
 pub fn drill_from_text(text: &str) -> Result<Vec<DrillLink>, String> {
     let mut out = vec![];
-    for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+    for (n, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
         let bad = |why: &str| format!("Drill-down line {}: {why}", n + 1);
-        let (column, rest) = line.split_once("->").ok_or_else(|| bad("write `column -> insight ID: param=column:NAME` or `column -> https://…`"))?;
+        let (column, rest) = line.split_once("->").ok_or_else(|| {
+            bad("write `column -> insight ID: param=column:NAME` or `column -> https://…`")
+        })?;
         let rest = rest.trim();
         let target = if let Some(r) = rest.strip_prefix("insight") {
             let (id, mapping) = r.split_once(':').map(|(a, b)| (a, b)).unwrap_or((r, ""));
-            let insight_id = InsightId(id.trim().parse::<i64>().map_err(|_| bad("the insight id must be a number"))?);
+            let insight_id = InsightId(
+                id.trim()
+                    .parse::<i64>()
+                    .map_err(|_| bad("the insight id must be a number"))?,
+            );
             let mut map = vec![];
             for m in mapping.split(',').map(str::trim).filter(|m| !m.is_empty()) {
-                let (t, src) = m.split_once('=').ok_or_else(|| bad("each mapping is param=column:NAME, param=const:VALUE or param=param:NAME"))?;
-                let (kind, v) = src.split_once(':').ok_or_else(|| bad("each mapping is param=column:NAME, param=const:VALUE or param=param:NAME"))?;
+                let (t, src) = m.split_once('=').ok_or_else(|| {
+                    bad("each mapping is param=column:NAME, param=const:VALUE or param=param:NAME")
+                })?;
+                let (kind, v) = src.split_once(':').ok_or_else(|| {
+                    bad("each mapping is param=column:NAME, param=const:VALUE or param=param:NAME")
+                })?;
                 let source = match kind.trim() {
                     "column" => DrillSource::Column(v.trim().into()),
                     "const" => DrillSource::Constant(v.trim().into()),
@@ -736,11 +857,19 @@ pub fn drill_from_text(text: &str) -> Result<Vec<DrillLink>, String> {
                 };
                 map.push((t.trim().to_string(), source));
             }
-            DrillTarget::Insight { insight_id, mapping: map }
+            DrillTarget::Insight {
+                insight_id,
+                mapping: map,
+            }
         } else {
-            DrillTarget::Url { template: rest.to_string() }
+            DrillTarget::Url {
+                template: rest.to_string(),
+            }
         };
-        out.push(DrillLink { column: column.trim().to_string(), target });
+        out.push(DrillLink {
+            column: column.trim().to_string(),
+            target,
+        });
     }
     Ok(out)
 }
@@ -762,7 +891,12 @@ fn InsightEditor(current: RwSignal<Insight>, editing: RwSignal<bool>) -> impl In
             js::editor_set(&ta, &draft.with_untracked(|d| d.sql.clone()));
         }
     });
-    let read_sql = move || textarea.get_untracked().map(|t| t.value()).unwrap_or_else(|| draft.with_untracked(|d| d.sql.clone()));
+    let read_sql = move || {
+        textarea
+            .get_untracked()
+            .map(|t| t.value())
+            .unwrap_or_else(|| draft.with_untracked(|d| d.sql.clone()))
+    };
     let detect = move |_| {
         let sql = read_sql();
         draft.update(|d| {
@@ -797,7 +931,8 @@ fn InsightEditor(current: RwSignal<Insight>, editing: RwSignal<bool>) -> impl In
             }
         });
     };
-    let field = move |f: &'static str| Signal::derive(move || error.get().and_then(|e| e.field_message(f)));
+    let field =
+        move |f: &'static str| Signal::derive(move || error.get().and_then(|e| e.field_message(f)));
     view! {
         <section class="card editor" data-test="insight-editor">
             <h2>"Edit insight"</h2>
@@ -840,9 +975,23 @@ fn InsightEditor(current: RwSignal<Insight>, editing: RwSignal<bool>) -> impl In
 }
 
 #[component]
-fn SpecEditor(draft: RwSignal<InsightDraft>, i: usize, error: RwSignal<Option<AppError>>) -> impl IntoView {
-    let get = move || draft.with(|d| d.params.get(i).cloned()).unwrap_or_else(|| new_spec(""));
-    let upd = move |f: Box<dyn FnOnce(&mut ParamSpec)>| draft.update(|d| if let Some(s) = d.params.get_mut(i) { f(s) });
+fn SpecEditor(
+    draft: RwSignal<InsightDraft>,
+    i: usize,
+    error: RwSignal<Option<AppError>>,
+) -> impl IntoView {
+    let get = move || {
+        draft
+            .with(|d| d.params.get(i).cloned())
+            .unwrap_or_else(|| new_spec(""))
+    };
+    let upd = move |f: Box<dyn FnOnce(&mut ParamSpec)>| {
+        draft.update(|d| {
+            if let Some(s) = d.params.get_mut(i) {
+                f(s)
+            }
+        })
+    };
     let name = get().name;
     let n2 = name.clone();
     let opt_text = |v: &Option<String>| v.clone().unwrap_or_default();
@@ -906,7 +1055,9 @@ mod tests {
             },
             DrillLink {
                 column: "id".into(),
-                target: DrillTarget::Url { template: "https://crm.example.com/c/{{id}}".into() },
+                target: DrillTarget::Url {
+                    template: "https://crm.example.com/c/{{id}}".into(),
+                },
             },
         ];
         assert_eq!(drill_from_text(&drill_to_text(&links)).unwrap(), links);
@@ -935,9 +1086,14 @@ mod tests {
         );
         let url = DrillLink {
             column: "customer".into(),
-            target: DrillTarget::Url { template: "https://x.example/c/{{customer}}".into() },
+            target: DrillTarget::Url {
+                template: "https://x.example/c/{{customer}}".into(),
+            },
         };
-        assert_eq!(drill_href(&url, &cols, &row, &cur).unwrap(), "https://x.example/c/Ann%20%26%20Bob");
+        assert_eq!(
+            drill_href(&url, &cols, &row, &cur).unwrap(),
+            "https://x.example/c/Ann%20%26%20Bob"
+        );
     }
 
     #[test]
@@ -945,6 +1101,9 @@ mod tests {
         let mut v = UrlValues::new();
         v.insert("a".into(), vec!["x y".into(), "z".into()]);
         v.insert("b".into(), vec!["2024-01-01~2024-01-31".into()]);
-        assert_eq!(query_string(&v), "p_a=x%20y&p_a=z&p_b=2024-01-01~2024-01-31");
+        assert_eq!(
+            query_string(&v),
+            "p_a=x%20y&p_a=z&p_b=2024-01-01~2024-01-31"
+        );
     }
 }

@@ -55,9 +55,7 @@ pub fn InsightsPage() -> impl IntoView {
     let error = RwSignal::new(None::<AppError>);
     let tree = Resource::new(
         move || (search.get(), trash.get(), version.get()),
-        |(q, trash, _)| async move {
-            insight_tree((!q.trim().is_empty()).then_some(q), trash).await
-        },
+        |(q, trash, _)| async move { insight_tree((!q.trim().is_empty()).then_some(q), trash).await },
     );
     view! {
         <Title text="Insights"/>
@@ -287,7 +285,11 @@ fn FolderBranch(
     current: Option<FolderId>,
     on_drop: Callback<(InsightId, Option<FolderId>)>,
 ) -> AnyView {
-    let children: Vec<Folder> = folders.iter().filter(|f| f.parent_id == parent).cloned().collect();
+    let children: Vec<Folder> = folders
+        .iter()
+        .filter(|f| f.parent_id == parent)
+        .cloned()
+        .collect();
     if children.is_empty() {
         return ().into_any();
     }
@@ -345,7 +347,9 @@ fn FolderRowView(
     };
     let move_folder = move |to: Option<FolderId>| {
         let n = name.get_untracked();
-        leptos::task::spawn_local(async move { done(save_folder(Some(id), n, to).await.map(|_| ())) });
+        leptos::task::spawn_local(
+            async move { done(save_folder(Some(id), n, to).await.map(|_| ())) },
+        );
     };
     let options = folders.get_value();
     view! {

@@ -452,7 +452,8 @@ fn WorkbenchBody(list: Vec<ConnectionSummary>) -> impl IntoView {
         };
         leptos::task::spawn_local(async move {
             match save_insight(None, None, draft).await {
-                Ok(i) => navigate.with_value(|n| n(&format!("/insights/{}?edit=1", i.id.0), Default::default())),
+                Ok(i) => navigate
+                    .with_value(|n| n(&format!("/insights/{}?edit=1", i.id.0), Default::default())),
                 Err(e) => request_error.set(Some(e)),
             }
         });
@@ -619,5 +620,4 @@ mod tests {
         assert_eq!(placeholders("select ?, '?', ? -- ?", true), 2);
         assert_eq!(placeholders("select j ? 'k' from t", false), 0);
     }
-
 }

@@ -167,7 +167,7 @@ test('insights: folders, URL parameters, cascading lists, drill-down, versions, 
     const row = page.locator('[data-test=insight-row]', { hasText: 'Top customers' });
     await row.locator('[data-test=move-insight]').selectOption({ label: 'Sales' });
     await page.locator('[data-test=insight-row]', { hasText: 'Top customers' }).waitFor({ state: 'detached' });
-    await page.locator('[data-test=folder-card]', { hasText: 'Sales' }).click();
+    await page.locator('[data-test=folder-card]', { hasText: 'Sales' }).locator('[data-test=folder-link]').click();
     await page.locator('[data-test=insight-row]', { hasText: 'Top customers' }).waitFor();
     await open(page, url);
     assert.equal(await waitDone(page), rows);

@@ -10,7 +10,7 @@ DATA=$(mktemp -d)
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 LOG="$ART/server.log"
 
-SIGHTLINE_SITE_ROOT=target/site ./target/release/sightline serve --bind "127.0.0.1:$PORT" --data-dir "$DATA" >"$LOG" 2>&1 &
+SIGHTLINE_SITE_ROOT=target/site SIGHTLINE_ALERT_ALLOW_HOSTS=127.0.0.1 ./target/release/sightline serve --bind "127.0.0.1:$PORT" --data-dir "$DATA" >"$LOG" 2>&1 &
 PID=$!
 cleanup() { kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; rm -rf "$DATA"; }
 trap cleanup EXIT

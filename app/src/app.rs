@@ -3,9 +3,18 @@ use crate::ui::{
     components::layout::Shell,
     context::auth::provide_auth,
     pages::{
-        account::AccountPage, admin::users::UsersPage, connections::ConnectionsPage,
-        home::HomePage, import::ImportPage, insight::InsightPage, insights::InsightsPage,
-        login::LoginPage, not_found::NotFound, setup::SetupPage, workbench::WorkbenchPage,
+        account::AccountPage,
+        admin::users::UsersPage,
+        alerts::{AlertPage, AlertsPage},
+        connections::ConnectionsPage,
+        home::HomePage,
+        import::ImportPage,
+        insight::InsightPage,
+        insights::InsightsPage,
+        login::LoginPage,
+        not_found::NotFound,
+        setup::SetupPage,
+        workbench::WorkbenchPage,
     },
 };
 use leptos::prelude::*;
@@ -60,6 +69,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("insights") view=InsightsPage ssr=SsrMode::Async/>
                     <Route path=path!("insights/:id") view=InsightPage ssr=SsrMode::Async/>
                     <Route path=path!("import") view=ImportPage ssr=SsrMode::Async/>
+                    <Route path=path!("alerts") view=AlertsPage ssr=SsrMode::Async/>
+                    <Route path=path!("alerts/:id") view=AlertPage ssr=SsrMode::Async/>
                     <Route path=path!("admin/users") view=UsersPage ssr=SsrMode::Async/>
                 </ParentRoute>
             </Routes>

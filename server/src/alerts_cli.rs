@@ -11,22 +11,22 @@ use anyhow::{anyhow, bail, Context, Result};
 use app::{
     model::{
         alert::{
-            evaluate, step_alert, AlertState, AlertStates, Evaluation, Notification,
-            NotificationKind, Op, Outcome, RowCondition, Rule, Selector, StatePolicy, Threshold,
+            evaluate, step_alert, AlertStates, Evaluation, Notification, NotificationKind, Op,
+            RowCondition, Rule, Selector, StatePolicy, Threshold,
         },
         connection::ConnectionConfig,
-        query::{Column, Value},
         schedule::{Schedule, DEFAULT_TIMEZONE},
     },
     server::{
         alerts::{
             channels::{
                 self, ChannelConfig, ChannelError, ChannelKind, DeliveryContext, Message,
-                SmtpSettings, SmtpTls, TableExcerpt, Transition, EXCERPT_MAX_ROWS,
+                SmtpSettings, SmtpTls,
             },
             outbound::{OutboundPolicy, UrlKind},
+            report::{self, kind_label, kind_name, one_line, Collect},
         },
-        connectors::{Connector, ConnectorError, Param, PoolOptions, RowSink, RunLimits},
+        connectors::{Connector, ConnectorError, Param, PoolOptions, RunLimits},
     },
 };
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -1079,16 +1079,6 @@ fn parse_ts(s: &str) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
-fn kind_name(kind: NotificationKind) -> &'static str {
-    match kind {
-        NotificationKind::Firing => "firing",
-        NotificationKind::Resolved => "resolved",
-        NotificationKind::Error => "error",
-        NotificationKind::NoData => "no_data",
-        NotificationKind::Digest => "digest",
-    }
-}
-
 impl Store {
     async fn open(path: &Path) -> Result<Self> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -1276,24 +1266,6 @@ struct Runner {
 struct Report {
     line: String,
     undelivered: Vec<String>,
-}
-
-/// Collects a result in memory for the evaluator (bounded by the alert's `max_rows`).
-#[derive(Default)]
-struct Collect {
-    columns: Vec<Column>,
-    rows: Vec<Vec<Value>>,
-}
-
-impl RowSink for Collect {
-    fn columns(&mut self, columns: &[Column]) -> Result<(), ConnectorError> {
-        self.columns = columns.to_vec();
-        Ok(())
-    }
-    fn row(&mut self, row: Vec<Value>) -> Result<(), ConnectorError> {
-        self.rows.push(row);
-        Ok(())
-    }
 }
 
 impl Runner {
@@ -1552,32 +1524,7 @@ impl Runner {
 
     /// What the channels are told about one notification.
     fn message(&self, alert: &AlertConfig, note: &Notification, result: &Collect) -> Message {
-        let transition = match note.kind {
-            NotificationKind::Firing => Transition::Firing,
-            NotificationKind::Resolved => Transition::Resolved,
-            NotificationKind::Digest => Transition::Digest,
-            // Channels have no NoData message; this runner does not ask for NoData
-            // notifications (notify_no_data stays off), so this is a fallback only.
-            NotificationKind::Error | NotificationKind::NoData => Transition::Error,
-        };
-        let value = match note.kind {
-            NotificationKind::Error | NotificationKind::NoData => note.message.clone(),
-            _ => note.observed.map(number),
-        };
-        let excerpt = (!result.columns.is_empty() && note.kind != NotificationKind::Error)
-            .then(|| TableExcerpt::from_values(&result.columns, &result.rows, EXCERPT_MAX_ROWS));
-        let name = match &note.instance {
-            Some(key) => format!("{} [{key}]", alert.name),
-            None => alert.name.clone(),
-        };
-        Message {
-            alert: name,
-            transition,
-            value,
-            excerpt,
-            link: alert.link.clone(),
-            at: note.at,
-        }
+        report::message(&alert.name, note, result, alert.link.clone())
     }
 
     /// Sends with a few tries and backoff; each failure goes to stderr (errors from the
@@ -1687,36 +1634,6 @@ async fn shutdown_signal() {
 
 // ===================================================================== output
 
-fn kind_label(kind: NotificationKind) -> &'static str {
-    match kind {
-        NotificationKind::Firing => "Firing",
-        NotificationKind::Resolved => "Resolved",
-        NotificationKind::Error => "Error",
-        NotificationKind::NoData => "NoData",
-        NotificationKind::Digest => "Digest",
-    }
-}
-
-fn state_label(state: AlertState) -> &'static str {
-    match state {
-        AlertState::Ok => "Ok",
-        AlertState::Pending => "Pending",
-        AlertState::Firing => "Firing",
-        AlertState::NoData => "NoData",
-        AlertState::Error => "Error",
-    }
-}
-
-/// The alert's state in one word; for `per_row`, the most urgent of its instances.
-fn overall(states: &AlertStates) -> AlertState {
-    let any = |s: AlertState| states.instances.values().any(|i| i.state == s);
-    match states.rule.state {
-        AlertState::Ok if any(AlertState::Firing) => AlertState::Firing,
-        AlertState::Ok if any(AlertState::Pending) => AlertState::Pending,
-        s => s,
-    }
-}
-
 /// `name: Ok -> Firing (n = 73)`, or `name: Firing (n = 73)` when nothing changed.
 fn describe(
     alert: &AlertConfig,
@@ -1724,74 +1641,11 @@ fn describe(
     next: &AlertStates,
     eval: &Evaluation,
 ) -> String {
-    let (from, to) = (overall(prev), overall(next));
-    let states = if from == to {
-        state_label(to).to_string()
-    } else {
-        format!("{} -> {}", state_label(from), state_label(to))
-    };
-    let detail = match (&eval.outcome, &alert.rule) {
-        (Outcome::Error { message }, _) => format!("error: {}", cut(&one_line(message), 200)),
-        (Outcome::NoData { reason }, _) => format!("no data: {reason}"),
-        (Outcome::Checked { observed, .. }, Rule::Threshold(t)) => {
-            let v = observed.map_or("NULL".into(), number);
-            match t.selector {
-                Selector::First => format!("{} = {v}", t.column),
-                s => format!("{}({}) = {v}", selector_name(s), t.column),
-            }
-        }
-        (Outcome::Checked { .. }, Rule::PerRow { .. }) => {
-            let holding: Vec<&str> = next
-                .instances
-                .iter()
-                .filter(|(_, s)| matches!(s.state, AlertState::Firing | AlertState::Pending))
-                .map(|(k, _)| k.as_str())
-                .collect();
-            let shown: Vec<&str> = holding.iter().take(5).copied().collect();
-            let more = if holding.len() > 5 { ", …" } else { "" };
-            if holding.is_empty() {
-                format!("0 of {} rows hold", eval.row_count)
-            } else {
-                format!("{} holding: {}{more}", holding.len(), shown.join(", "))
-            }
-        }
-        _ => format!("rows = {}", eval.row_count),
-    };
-    format!("{}: {states} ({detail})", alert.name)
-}
-
-fn selector_name(s: Selector) -> &'static str {
-    match s {
-        Selector::First => "first",
-        Selector::Min => "min",
-        Selector::Max => "max",
-        Selector::Sum => "sum",
-        Selector::Avg => "avg",
-        Selector::Count => "count",
-    }
-}
-
-/// A number as people write it: `73`, `0.25`.
-fn number(v: f64) -> String {
-    if v.fract() == 0.0 && v.abs() < 1e15 {
-        format!("{}", v as i64)
-    } else {
-        format!("{v}")
-    }
-}
-
-fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-fn cut(s: &str, max: usize) -> String {
-    if s.chars().count() > max {
-        let mut c: String = s.chars().take(max - 1).collect();
-        c.push('…');
-        c
-    } else {
-        s.to_string()
-    }
+    format!(
+        "{}: {}",
+        alert.name,
+        report::describe(&alert.rule, prev, next, eval)
+    )
 }
 
 #[cfg(test)]

@@ -24,6 +24,9 @@ pub struct Cli {
 pub enum Command {
     /// Run the web server on the metadata store (migrating it first).
     Serve(ServeArgs),
+    /// Run alert workers only (no web server), beside `serve --alert-workers 0` or more
+    /// workers, on the same metadata store.
+    Worker(ServeArgs),
     /// Apply metadata-store migrations and exit.
     Migrate(StoreArgs),
     /// Run one SQL statement against a database and print the result (JSON, NDJSON, CSV).
@@ -131,6 +134,52 @@ pub struct EngineArgs {
     /// The largest CSV or Excel file an import accepts, in megabytes.
     #[arg(long, env = "SIGHTLINE_MAX_UPLOAD_MB", default_value_t = 100)]
     pub max_upload_mb: u64,
+    #[command(flatten)]
+    pub alerts: AlertArgs,
+}
+
+/// Alert workers and how notifications leave the server.
+#[derive(Args, Debug, Clone)]
+pub struct AlertArgs {
+    /// Alert evaluations at once in this process; 0 leaves them to `sightline worker`.
+    #[arg(long, env = "SIGHTLINE_ALERT_WORKERS", default_value_t = 2)]
+    pub alert_workers: usize,
+    /// Hosts alert webhooks and Slack may reach although they are loopback or private
+    /// (comma-separated; cloud-metadata addresses stay refused).
+    #[arg(long, env = "SIGHTLINE_ALERT_ALLOW_HOSTS", value_delimiter = ',')]
+    pub alert_allow_hosts: Vec<String>,
+    /// Seconds a worker holds an alert run or delivery before another worker may take over.
+    #[arg(long, env = "SIGHTLINE_ALERT_LEASE", default_value_t = 360)]
+    pub alert_lease: u64,
+    /// SMTP server for alert email. When set, SMTP is configured here (the password in
+    /// SIGHTLINE_SMTP_PASSWORD) and the admin page shows it read-only.
+    #[arg(long, env = "SIGHTLINE_SMTP_HOST")]
+    pub smtp_host: Option<String>,
+    #[arg(long, env = "SIGHTLINE_SMTP_PORT", default_value_t = 587)]
+    pub smtp_port: u16,
+    /// starttls, tls or none.
+    #[arg(long, env = "SIGHTLINE_SMTP_TLS", default_value = "starttls")]
+    pub smtp_tls: String,
+    #[arg(long, env = "SIGHTLINE_SMTP_USERNAME")]
+    pub smtp_username: Option<String>,
+    /// The sender, e.g. "Sightline <alerts@example.com>".
+    #[arg(long, env = "SIGHTLINE_SMTP_FROM")]
+    pub smtp_from: Option<String>,
+}
+
+impl Default for AlertArgs {
+    fn default() -> Self {
+        AlertArgs {
+            alert_workers: 2,
+            alert_allow_hosts: vec![],
+            alert_lease: 360,
+            smtp_host: None,
+            smtp_port: 587,
+            smtp_tls: "starttls".into(),
+            smtp_username: None,
+            smtp_from: None,
+        }
+    }
 }
 
 impl Default for EngineArgs {
@@ -146,6 +195,7 @@ impl Default for EngineArgs {
             result_ttl: 60,
             no_demo: false,
             max_upload_mb: 100,
+            alerts: AlertArgs::default(),
         }
     }
 }

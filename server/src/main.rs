@@ -46,6 +46,7 @@ async fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve(args).await,
+        Command::Worker(args) => sightline_server::startup::run_worker(args).await,
         Command::Migrate(store) => commands::migrate(&store).await,
         Command::Query(args) => sightline_server::query_cli::run(args).await,
         Command::User {

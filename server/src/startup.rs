@@ -3,10 +3,11 @@
 use crate::{config::ServeArgs, routes, secrets};
 use anyhow::{Context, Result};
 use app::server::{
+    alerts::channels::{SmtpSettings, SmtpTls},
     connections,
     db::{runs, sessions::MetaSessionStore, Db, StoreLocation},
     egress::EgressPolicy,
-    settings::{RunSettings, Settings, StoreTarget},
+    settings::{AlertSettings, RunSettings, Settings, StoreTarget},
     setup, AppState,
 };
 use leptos::config::LeptosOptions;
@@ -74,6 +75,82 @@ async fn connect_with_retry(location: &StoreLocation) -> Result<Db> {
     unreachable!("the retry loop returns")
 }
 
+/// The run-time settings from the command line and environment.
+fn settings(args: &ServeArgs, location: &StoreLocation, public_url: String) -> Result<Settings> {
+    let e = &args.engine;
+    let a = &e.alerts;
+    let smtp = match &a.smtp_host {
+        None => None,
+        Some(host) => Some(SmtpSettings {
+            host: host.clone(),
+            port: a.smtp_port,
+            tls: match a.smtp_tls.to_ascii_lowercase().as_str() {
+                "none" => SmtpTls::None,
+                "tls" => SmtpTls::Tls,
+                "starttls" => SmtpTls::Starttls,
+                other => {
+                    anyhow::bail!("SIGHTLINE_SMTP_TLS must be starttls, tls or none, not {other:?}")
+                }
+            },
+            username: a.smtp_username.clone(),
+            password: std::env::var("SIGHTLINE_SMTP_PASSWORD")
+                .ok()
+                .filter(|p| !p.is_empty()),
+            from: a.smtp_from.clone().context(
+                "SIGHTLINE_SMTP_FROM (the sender address) is required with SIGHTLINE_SMTP_HOST",
+            )?,
+            timeout: Duration::from_secs(30),
+        }),
+    };
+    let trimmed = |hosts: &[String]| -> Vec<String> {
+        hosts
+            .iter()
+            .map(|h| h.trim().to_string())
+            .filter(|h| !h.is_empty())
+            .collect()
+    };
+    Ok(Settings {
+        trust_proxy_headers: args.trust_proxy_headers,
+        public_url,
+        data_dir: args.store.data_dir.clone(),
+        sqlite_dir: e.sqlite_dir.clone(),
+        egress: EgressPolicy {
+            deny_private: e.deny_private_hosts,
+            allow_hosts: trimmed(&e.allow_hosts),
+        },
+        store_target: store_target(location),
+        runs: RunSettings {
+            timeout: Duration::from_secs(e.query_timeout.max(1)),
+            max_rows: e.max_rows.max(1),
+            pool_size: e.pool_size.clamp(1, 100),
+            queue_timeout: Duration::from_secs(e.queue_timeout),
+            snapshot_ttl: Duration::from_secs(e.result_ttl.max(1) * 60),
+        },
+        max_upload_bytes: e.max_upload_mb.max(1).saturating_mul(1 << 20),
+        alerts: AlertSettings {
+            allow_hosts: trimmed(&a.alert_allow_hosts),
+            smtp,
+            workers: a.alert_workers,
+            lease: Duration::from_secs(a.alert_lease.max(5)),
+        },
+    })
+}
+
+/// `sightline worker`: alert workers on the store, without the web server.
+pub async fn run_worker(args: ServeArgs) -> Result<()> {
+    create_private_dir(&args.store.data_dir)?;
+    let keys = secrets::load(&args.store.data_dir).context("loading keys")?;
+    let (db, location) = open_store(&args.store).await?;
+    let public_url = args.public_url.clone().unwrap_or_default();
+    let settings = settings(&args, &location, public_url)?;
+    let options = LeptosOptions::builder().output_name("sightline").build();
+    let state = AppState::new(options, db.clone(), settings, &keys.encryption);
+    let workers = args.engine.alerts.alert_workers.max(1);
+    app::server::alerts::worker::run(state, workers, shutdown_signal()).await?;
+    db.close().await;
+    Ok(())
+}
+
 impl Application {
     pub async fn build(args: ServeArgs) -> Result<Self> {
         create_private_dir(&args.store.data_dir)?;
@@ -96,31 +173,7 @@ impl Application {
             .site_pkg_dir("pkg")
             .site_addr(addr)
             .build();
-        let e = &args.engine;
-        let settings = Settings {
-            trust_proxy_headers: args.trust_proxy_headers,
-            public_url,
-            data_dir: args.store.data_dir.clone(),
-            sqlite_dir: e.sqlite_dir.clone(),
-            egress: EgressPolicy {
-                deny_private: e.deny_private_hosts,
-                allow_hosts: e
-                    .allow_hosts
-                    .iter()
-                    .map(|h| h.trim().to_string())
-                    .filter(|h| !h.is_empty())
-                    .collect(),
-            },
-            store_target: store_target(&location),
-            runs: RunSettings {
-                timeout: Duration::from_secs(e.query_timeout.max(1)),
-                max_rows: e.max_rows.max(1),
-                pool_size: e.pool_size.clamp(1, 100),
-                queue_timeout: Duration::from_secs(e.queue_timeout),
-                snapshot_ttl: Duration::from_secs(e.result_ttl.max(1) * 60),
-            },
-            max_upload_bytes: e.max_upload_mb.max(1).saturating_mul(1 << 20),
-        };
+        let settings = settings(&args, &location, public_url)?;
         let state = AppState::new(leptos_options, db.clone(), settings, &keys.encryption);
         if matches!(location, StoreLocation::SqliteFile(_)) {
             // One process owns an embedded store: runs it left unfinished ended with it.
@@ -128,7 +181,7 @@ impl Application {
                 .await
                 .context("closing unfinished runs")?;
         }
-        if !e.no_demo {
+        if !args.engine.no_demo {
             if let Err(err) = connections::ensure_demo(&state).await {
                 tracing::warn!(error = %err, "could not create the demo database");
             }
@@ -145,6 +198,19 @@ impl Application {
             }
         });
         tracing::info!(store = ?location, "metadata store ready");
+        let workers = args.engine.alerts.alert_workers;
+        if workers > 0 {
+            tokio::spawn({
+                let state = state.clone();
+                async move {
+                    if let Err(e) =
+                        app::server::alerts::worker::run(state, workers, shutdown_signal()).await
+                    {
+                        tracing::error!(error = %e, "alert workers stopped");
+                    }
+                }
+            });
+        }
 
         let store = MetaSessionStore::new(db);
         tokio::spawn({

@@ -67,6 +67,28 @@ const JSON: &[(&str, &str)] = &[
         "get_import",
         r#"{"id":"00000000-0000-0000-0000-000000000000","wait_ms":0}"#,
     ),
+    ("list_alerts", r#"{"insight":null}"#),
+    ("get_alert", r#"{"id":999999}"#),
+    (
+        "save_alert",
+        r#"{"id":null,"draft":{"insight_id":999999,"name":"x","rule":{"kind":"any_rows"},"cron":"*/5 * * * *","timezone":"UTC","channels":[]}}"#,
+    ),
+    ("delete_alert", r#"{"id":999999}"#),
+    ("mute_alert", r#"{"id":999999,"until":null}"#),
+    ("evaluate_alert", r#"{"id":999999}"#),
+    ("list_channels", r#"{}"#),
+    (
+        "create_channel",
+        r#"{"draft":{"kind":"webhook","name":"","url":"http://127.0.0.1:9/x","secret":""}}"#,
+    ),
+    ("delete_channel", r#"{"id":999999}"#),
+    ("test_channel", r#"{"id":999999}"#),
+    ("get_smtp", r#"{}"#),
+    (
+        "save_smtp",
+        r#"{"form":{"host":"","port":0,"tls":"x","username":"","from":""}}"#,
+    ),
+    ("test_smtp", r#"{"to":"nobody@example.com"}"#),
 ];
 
 async fn invoke(
@@ -184,6 +206,21 @@ const MATRIX: &[(&str, &[(&str, &str)], Access)] = &[
     ("preview_import", &[], Access::Editor),
     ("start_import", &[], Access::Editor),
     ("get_import", &[], Access::Editor),
+    // Alerts: anyone who may view an insight sees and sets alerts on it (owners, editors and
+    // admins change them); channels are created and tested by editors; SMTP by admins.
+    ("list_alerts", &[], Access::SignedIn),
+    ("get_alert", &[], Access::SignedIn),
+    ("save_alert", &[], Access::SignedIn),
+    ("delete_alert", &[], Access::SignedIn),
+    ("mute_alert", &[], Access::SignedIn),
+    ("evaluate_alert", &[], Access::SignedIn),
+    ("list_channels", &[], Access::SignedIn),
+    ("create_channel", &[], Access::Editor),
+    ("delete_channel", &[], Access::Editor),
+    ("test_channel", &[], Access::Editor),
+    ("get_smtp", &[], Access::Admin),
+    ("save_smtp", &[], Access::Admin),
+    ("test_smtp", &[], Access::Admin),
 ];
 
 #[tokio::test]

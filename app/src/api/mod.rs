@@ -1,5 +1,6 @@
 //! Server functions only: each gets its context, calls one service, and returns.
 //! Every one is a public HTTP endpoint under `/api/`.
+pub mod alerts;
 pub mod auth;
 pub mod connections;
 pub mod imports;

@@ -1,5 +1,6 @@
 //! Wire types shared by the browser and the server.
 pub mod alert;
+pub mod alerting;
 pub mod connection;
 pub mod ids;
 pub mod import;

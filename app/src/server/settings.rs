@@ -21,6 +21,32 @@ pub struct Settings {
     pub runs: RunSettings,
     /// The largest file an import accepts, in bytes.
     pub max_upload_bytes: u64,
+    /// Alert workers and delivery.
+    pub alerts: AlertSettings,
+}
+
+/// How alerts are evaluated and delivered.
+#[derive(Debug, Clone)]
+pub struct AlertSettings {
+    /// Hosts webhooks and Slack may reach despite the outbound (SSRF) policy.
+    pub allow_hosts: Vec<String>,
+    /// SMTP from the configuration; when set, the admin page shows it read-only.
+    pub smtp: Option<super::alerts::channels::SmtpSettings>,
+    /// Evaluations at once in this process (0: this process evaluates none).
+    pub workers: usize,
+    /// How long a run or delivery stays with a worker that stopped answering.
+    pub lease: Duration,
+}
+
+impl Default for AlertSettings {
+    fn default() -> Self {
+        AlertSettings {
+            allow_hosts: Vec::new(),
+            smtp: None,
+            workers: 2,
+            lease: Duration::from_secs(360),
+        }
+    }
 }
 
 /// The metadata store as a connection target (host, port, database) or file.
@@ -71,6 +97,7 @@ impl Default for Settings {
             store_target: None,
             runs: RunSettings::default(),
             max_upload_bytes: 100 << 20,
+            alerts: AlertSettings::default(),
         }
     }
 }

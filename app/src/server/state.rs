@@ -26,6 +26,8 @@ pub struct AppState {
     pub engine: Arc<Engine>,
     /// Uploaded files and the imports loading them.
     pub imports: Arc<Imports>,
+    /// The alert job queue in the metadata store, opened on first use.
+    pub alert_queue: Arc<tokio::sync::OnceCell<super::alerts::worker::Queue>>,
 }
 
 impl AppState {
@@ -40,6 +42,7 @@ impl AppState {
             secrets: Arc::new(SecretBox::new(encryption_key)),
             engine: Arc::new(engine),
             imports: Arc::new(Imports::new(settings.data_dir.join("imports"))),
+            alert_queue: Arc::default(),
             leptos_options,
             db,
             settings: Arc::new(settings),

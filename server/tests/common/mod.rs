@@ -6,7 +6,7 @@ use app::{
 };
 use reqwest::{Client, StatusCode};
 use sightline_server::{
-    config::{EngineArgs, ServeArgs, StoreArgs},
+    config::{AlertArgs, EngineArgs, ServeArgs, StoreArgs},
     startup::Application,
 };
 use std::sync::Arc;
@@ -89,6 +89,12 @@ pub async fn spawn_app_with(store: Store, adjust: impl FnOnce(&mut ServeArgs)) -
         engine: EngineArgs {
             // Most tests do not need the sample database; the ones that do turn it on.
             no_demo: true,
+            // Alert tests drive the engine themselves, on a clock they control.
+            alerts: AlertArgs {
+                alert_workers: 0,
+                alert_allow_hosts: vec!["127.0.0.1".into()],
+                ..AlertArgs::default()
+            },
             ..EngineArgs::default()
         },
     };

@@ -1,5 +1,6 @@
 //! The metadata store: SQLite by default, PostgreSQL for scale-out. One repository layer
 //! whose queries run unchanged on both (`$n` placeholders work in both dialects).
+pub mod alerts;
 pub mod audit;
 pub mod connections;
 pub mod insights;
@@ -111,9 +112,19 @@ impl Db {
 
     /// Applies pending migrations (embedded in the binary), then the session table.
     pub async fn migrate(&self) -> Result<(), sqlx::Error> {
+        // The alert queue (apalis) keeps its own migrations in the same `_sqlx_migrations`
+        // table: each migrator ignores the other's entries.
         match self {
-            Db::Sqlite(p) => sqlx::migrate!("../migrations/sqlite").run(p).await?,
-            Db::Postgres(p) => sqlx::migrate!("../migrations/postgres").run(p).await?,
+            Db::Sqlite(p) => {
+                let mut m = sqlx::migrate!("../migrations/sqlite");
+                m.set_ignore_missing(true);
+                m.run(p).await?
+            }
+            Db::Postgres(p) => {
+                let mut m = sqlx::migrate!("../migrations/postgres");
+                m.set_ignore_missing(true);
+                m.run(p).await?
+            }
         }
         sessions::MetaSessionStore::new(self.clone())
             .migrate()

@@ -47,6 +47,7 @@ fn Frame(me: Me) -> impl IntoView {
                 <nav class="mainnav" aria-label="Main">
                     <A href="/" exact=true>"Overview"</A>
                     <A href="/insights">"Insights"</A>
+                    <A href="/alerts">"Alerts"</A>
                     <Show when=move || can_sql>
                         <A href="/workbench">"SQL"</A>
                         <A href="/import">"Import"</A>

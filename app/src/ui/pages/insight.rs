@@ -1,6 +1,7 @@
 //! One insight: a form of typed parameter inputs that live in the URL (`?p_name=value`, both
 //! ways), the result grid with drill-down links, export links, versions with a side-by-side
 //! diff and revert, and (for editors) the editor for SQL, parameters and drill-downs.
+use crate::ui::pages::alerts::InsightAlerts;
 use crate::{
     api::{
         connections::list_connections,
@@ -177,6 +178,7 @@ fn InsightBody(insight: Insight) -> impl IntoView {
     let editing =
         RwSignal::new(query.with_untracked(|q| q.get("edit").is_some()) && insight.can_edit);
     let show_versions = RwSignal::new(false);
+    let show_alerts = RwSignal::new(false);
     let values = Memo::new(move |_| {
         let specs = specs.get();
         query.with(|q| url_values(&specs, |k| q.get_all(k)))
@@ -377,6 +379,7 @@ fn InsightBody(insight: Insight) -> impl IntoView {
                     <button class="button" data-test="edit-insight" on:click=move |_| editing.update(|e| *e = !*e)>{move || if editing.get() { "Close editor" } else { "Edit" }}</button>
                 </Show>
                 <button class="button" data-test="versions-toggle" on:click=move |_| show_versions.update(|v| *v = !*v)>"Versions"</button>
+                <button class="button" data-test="alerts-toggle" on:click=move |_| show_alerts.update(|v| *v = !*v)>"Alerts"</button>
                 <a class="button" data-test="export-csv" href=move || export_href("csv") download>"CSV"</a>
                 <a class="button" data-test="export-xlsx" href=move || export_href("xlsx") download>"Excel"</a>
                 <a class="button" data-test="export-json" href=move || export_href("json") download>"JSON"</a>
@@ -389,6 +392,9 @@ fn InsightBody(insight: Insight) -> impl IntoView {
         </Show>
         <Show when=move || show_versions.get()>
             <VersionsPanel id current/>
+        </Show>
+        <Show when=move || show_alerts.get()>
+            <InsightAlerts insight=id values=Signal::derive(move || values.get())/>
         </Show>
         <form class="param-form card" data-test="param-form" on:submit=move |ev| { ev.prevent_default(); start(); }>
             {move || specs.get().into_iter().map(|s| {

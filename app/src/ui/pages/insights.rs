@@ -53,9 +53,11 @@ pub fn InsightsPage() -> impl IntoView {
     let trash = Memo::new(move |_| query.with(|q| q.get("trash")).is_some());
     let version = RwSignal::new(0u32);
     let error = RwSignal::new(None::<AppError>);
+    // The folder is part of the key: the listing below is built for one folder, so opening
+    // another folder must build it again (it used to keep showing the previous folder).
     let tree = Resource::new(
-        move || (search.get(), trash.get(), version.get()),
-        |(q, trash, _)| async move { insight_tree((!q.trim().is_empty()).then_some(q), trash).await },
+        move || (search.get(), trash.get(), folder.get(), version.get()),
+        |(q, trash, _, _)| async move { insight_tree((!q.trim().is_empty()).then_some(q), trash).await },
     );
     view! {
         <Title text="Insights"/>

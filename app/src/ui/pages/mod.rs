@@ -1,6 +1,7 @@
 //! One file per route component.
 pub mod account;
 pub mod admin;
+pub mod alerts;
 pub mod connections;
 pub mod home;
 pub mod import;

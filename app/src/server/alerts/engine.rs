@@ -1,0 +1,444 @@
+//! The in-app alert engine: scheduling ticks into durable runs, evaluating a run, and
+//! delivering what it decided. Every step takes its time from a [`Runtime`] clock, so tests
+//! can move time; the workers (`worker.rs`) only call these functions.
+//!
+//! Guarantees (see `db/alerts.rs` for the statements that give them):
+//! - a tick becomes one run however many schedulers look at it; after downtime an alert
+//!   catches up once (its latest missed tick);
+//! - a run is held by one worker under a lease; a worker that dies is replaced when the lease
+//!   ends; the same alert never runs twice at once (an overlapping tick is skipped, counted);
+//! - the new state and its notifications are stored together before anything is sent, and
+//!   each delivery is marked sent after the send: a crash between the two sends it again
+//!   (at most one duplicate per crash), never loses it;
+//! - a channel failure is retried with backoff for up to a day and is visible in the history.
+use super::{
+    channels::{self, ChannelConfig, ChannelError, DeliveryContext, Message, SmtpSettings},
+    outbound::OutboundPolicy,
+    report::{self, Collect},
+};
+use crate::{
+    error::AppError,
+    model::{
+        alert::{evaluate, step_alert, AlertStates, Evaluation, StatePolicy},
+        insight::{InsightId, UrlValues},
+        schedule::Schedule,
+    },
+    server::{
+        db::{
+            alerts::{self as repo, Claim, DeliveryRow, Evaluated, NewDelivery, RunRow},
+            connections::setting,
+        },
+        insights, AppState,
+    },
+};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::{sync::Arc, time::Duration};
+use tokio_util::sync::CancellationToken;
+
+/// Rows an alert's query may return to its rule.
+pub const MAX_ROWS: u64 = 10_000;
+/// Deliveries are retried this many times (with backoff) before they are given up.
+pub const MAX_ATTEMPTS: i64 = 10;
+/// … or once they are this old.
+const GIVE_UP_AFTER_HOURS: i64 = 24;
+/// Context string of sealed channel configurations and SMTP settings.
+pub const CHANNEL_SEAL: &str = "alert_channel";
+pub const SMTP_SEAL: &str = "smtp_settings";
+/// The `app_settings` key of the SMTP settings saved in the admin UI.
+pub const SMTP_KEY: &str = "smtp";
+
+/// Where time comes from.
+pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
+/// One worker's identity, clock and lease.
+#[derive(Clone)]
+pub struct Runtime {
+    pub worker: String,
+    pub clock: Clock,
+    /// How long a run or a delivery stays with a worker that stops answering.
+    pub lease: Duration,
+}
+
+impl Runtime {
+    /// The system clock, a worker name unique to this process.
+    pub fn system(lease: Duration) -> Self {
+        let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "sightline".into());
+        Runtime {
+            worker: format!(
+                "{host}:{}:{}",
+                std::process::id(),
+                uuid::Uuid::new_v4().simple()
+            ),
+            clock: Arc::new(Utc::now),
+            lease,
+        }
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        (self.clock)()
+    }
+
+    fn lease_from(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        now + chrono::Duration::from_std(self.lease).unwrap_or(chrono::Duration::minutes(5))
+    }
+}
+
+/// The state policy as stored (the mute lives in its own column).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct StoredPolicy {
+    #[serde(default)]
+    pub pending_for: u32,
+    #[serde(default)]
+    pub cooldown_secs: u64,
+    #[serde(default)]
+    pub notify_no_data: bool,
+}
+
+/// How the server sends: the outbound policy and SMTP (configuration first, then the admin
+/// settings in the store).
+pub async fn delivery_context(state: &AppState) -> Result<DeliveryContext, AppError> {
+    Ok(DeliveryContext {
+        outbound: OutboundPolicy::new(state.settings.alerts.allow_hosts.clone()),
+        smtp: smtp_settings(state).await?,
+    })
+}
+
+/// The SMTP settings in effect, if email is set up.
+pub async fn smtp_settings(state: &AppState) -> Result<Option<SmtpSettings>, AppError> {
+    if let Some(s) = &state.settings.alerts.smtp {
+        return Ok(Some(s.clone()));
+    }
+    let Some(sealed) = setting(&state.db, SMTP_KEY).await? else {
+        return Ok(None);
+    };
+    let json = state
+        .secrets
+        .open(&sealed, SMTP_SEAL)
+        .map_err(|_| AppError::Internal("the stored SMTP settings cannot be opened".into()))?;
+    serde_json::from_str(&json)
+        .map(Some)
+        .map_err(crate::error::internal)
+}
+
+/// Opens a channel's sealed configuration.
+pub fn open_channel(state: &AppState, sealed: &str) -> Result<ChannelConfig, AppError> {
+    let json = state.secrets.open(sealed, CHANNEL_SEAL).map_err(|_| {
+        AppError::Internal("a channel's settings cannot be opened (was the key changed?)".into())
+    })?;
+    serde_json::from_str(&json).map_err(crate::error::internal)
+}
+
+// ------------------------------------------------------------------ scheduling
+
+/// Turns every due tick into a run (once, whichever scheduler gets there) and moves each
+/// alert's schedule on. Returns the runs this call created, to hand to workers.
+pub async fn schedule_due(state: &AppState, rt: &Runtime) -> Result<Vec<i64>, AppError> {
+    const BATCH: i64 = 500;
+    let now = rt.now();
+    let mut created = Vec::new();
+    loop {
+        let due = repo::due_alerts(&state.db, now, BATCH).await?;
+        let n = due.len();
+        for alert in &due {
+            let schedule = Schedule {
+                cron: alert.cron.clone(),
+                timezone: alert.timezone.clone(),
+            };
+            let (tick, next) = match (
+                schedule.due_ticks(alert.last_scheduled_for, now),
+                schedule.next_after(now),
+            ) {
+                (Ok(tick), Ok(next)) => (tick, next),
+                (Err(e), _) | (_, Err(e)) => {
+                    // Saved schedules are checked; this one no longer parses (e.g. a zone was
+                    // removed from the database). Look again in a day, say why in the log.
+                    tracing::warn!(alert = alert.id, error = %e, "alert schedule is invalid");
+                    (None, now + chrono::Duration::days(1))
+                }
+            };
+            if let Some(id) = repo::schedule_tick(&state.db, alert, tick, next, now).await? {
+                created.push(id);
+            }
+        }
+        if n < BATCH as usize {
+            break;
+        }
+    }
+    Ok(created)
+}
+
+/// Queues an "evaluate now" run.
+pub async fn queue_manual(state: &AppState, rt: &Runtime, alert: i64) -> Result<i64, AppError> {
+    Ok(repo::insert_manual_run(&state.db, alert, rt.now()).await?)
+}
+
+// ------------------------------------------------------------------ evaluation
+
+/// What happened to a run handed to this worker.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Processed {
+    Done,
+    /// Another run of the alert was running: skipped and counted.
+    Skipped,
+    /// Already done, or held by another worker.
+    NotAvailable,
+}
+
+/// Takes the run, evaluates it (unless a worker before us already stored its evaluation),
+/// sends its pending deliveries and marks it done.
+pub async fn process_run(
+    state: &AppState,
+    rt: &Runtime,
+    run_id: i64,
+) -> Result<Processed, AppError> {
+    let run = match take(state, rt, run_id).await? {
+        Ok(run) => run,
+        Err(p) => return Ok(p),
+    };
+    if run.evaluated_at.is_none() && !evaluate_run(state, rt, &run).await? {
+        return Ok(Processed::NotAvailable);
+    }
+    deliver_run(state, rt, run.id).await?;
+    repo::finish_run(&state.db, run.id, &rt.worker, rt.now()).await?;
+    Ok(Processed::Done)
+}
+
+/// The first step of [`process_run`], on its own for tests that stop a worker between steps.
+pub async fn take(
+    state: &AppState,
+    rt: &Runtime,
+    run_id: i64,
+) -> Result<Result<RunRow, Processed>, AppError> {
+    let now = rt.now();
+    Ok(
+        match repo::claim_run(&state.db, run_id, &rt.worker, now, rt.lease_from(now)).await? {
+            Claim::Taken(run) => Ok(run),
+            Claim::Overlap => Err(Processed::Skipped),
+            Claim::NotAvailable => Err(Processed::NotAvailable),
+        },
+    )
+}
+
+/// Runs the alert's query, steps its state and stores the state with the deliveries it
+/// causes. False when the run was no longer ours to evaluate.
+pub async fn evaluate_run(state: &AppState, rt: &Runtime, run: &RunRow) -> Result<bool, AppError> {
+    let Some(alert) = repo::get_alert(&state.db, run.alert_id).await? else {
+        return Ok(false);
+    };
+    let rule = serde_json::from_str(&alert.rule).map_err(crate::error::internal)?;
+    let stored: StoredPolicy = serde_json::from_str(&alert.policy).unwrap_or_default();
+    let policy = StatePolicy {
+        pending_for: stored.pending_for,
+        cooldown_secs: stored.cooldown_secs,
+        mute_until: alert.mute_until,
+        notify_no_data: stored.notify_no_data,
+    };
+    let prev: AlertStates = serde_json::from_str(&alert.state).unwrap_or_default();
+    let params: UrlValues = serde_json::from_str(&alert.params).unwrap_or_default();
+    let mut result = Collect::default();
+    let (eval, error) = match query(state, InsightId(alert.insight_id), &params, &mut result).await
+    {
+        Ok(()) => (evaluate(&rule, &result.columns, &result.rows), None),
+        Err(message) => (Evaluation::query_failed(message.clone()), Some(message)),
+    };
+    let now = rt.now();
+    let (next, notes) = step_alert(&prev, &eval, &policy, now);
+    let channel_ids: Vec<i64> = serde_json::from_str(&alert.channels).unwrap_or_default();
+    let mut channels = Vec::new();
+    for id in channel_ids {
+        if let Some(c) = repo::get_channel(&state.db, id).await? {
+            channels.push(c);
+        }
+    }
+    let link = link(state, alert.insight_id, &params);
+    let mut deliveries = Vec::new();
+    for note in &notes {
+        let message = report::message(&alert.name, note, &result, link.clone());
+        let message = serde_json::to_string(&message).map_err(crate::error::internal)?;
+        for c in &channels {
+            deliveries.push(NewDelivery {
+                channel_id: c.id,
+                channel_name: c.name.clone(),
+                kind: report::kind_name(note.kind),
+                instance: note.instance.clone().unwrap_or_default(),
+                message: message.clone(),
+            });
+        }
+    }
+    let detail = report::describe(&rule, &prev, &next, &eval);
+    let state_json = serde_json::to_string(&next).map_err(crate::error::internal)?;
+    let recorded = repo::record_evaluation(
+        &state.db,
+        &Evaluated {
+            run_id: run.id,
+            alert_id: alert.id,
+            state: &state_json,
+            state_label: report::state_label(report::overall(&next)),
+            detail: &detail,
+            error: error.as_deref(),
+            row_count: error.is_none().then_some(eval.row_count as i64),
+            deliveries,
+        },
+        &rt.worker,
+        now,
+    )
+    .await?;
+    Ok(recorded)
+}
+
+/// Runs the insight with the alert's fixed parameter values (read-only, bounded).
+async fn query(
+    state: &AppState,
+    insight: InsightId,
+    params: &UrlValues,
+    sink: &mut Collect,
+) -> Result<(), String> {
+    let p = insights::prepare(state, insight, params)
+        .await
+        .map_err(|e| e.to_string())?;
+    state
+        .engine
+        .run_direct(
+            state,
+            &p.connection,
+            &p.sql,
+            &p.params,
+            MAX_ROWS,
+            CancellationToken::new(),
+            sink,
+        )
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+/// The insight with the alert's values, when the server knows its public address.
+fn link(state: &AppState, insight: i64, params: &UrlValues) -> Option<String> {
+    let base = state.settings.public_url.trim_end_matches('/');
+    if base.is_empty() {
+        return None;
+    }
+    let mut url = url::Url::parse(&format!("{base}/insights/{insight}")).ok()?;
+    {
+        let mut q = url.query_pairs_mut();
+        for (name, values) in params {
+            for v in values {
+                q.append_pair(&format!("p_{name}"), v);
+            }
+        }
+    }
+    let mut s = url.to_string();
+    if s.ends_with('?') {
+        s.pop();
+    }
+    Some(s)
+}
+
+// -------------------------------------------------------------------- delivery
+
+/// Sends the run's pending deliveries (each once; failures wait for their retry time).
+pub async fn deliver_run(state: &AppState, rt: &Runtime, run_id: i64) -> Result<(), AppError> {
+    let pending = repo::pending_deliveries(&state.db, Some(run_id), rt.now(), 1000).await?;
+    if pending.is_empty() {
+        return Ok(());
+    }
+    let ctx = delivery_context(state).await?;
+    for d in pending {
+        deliver(state, rt, &ctx, d).await?;
+    }
+    Ok(())
+}
+
+/// Retries deliveries whose time has come; returns how many were attempted.
+pub async fn retry_deliveries(state: &AppState, rt: &Runtime) -> Result<usize, AppError> {
+    let due = repo::pending_deliveries(&state.db, None, rt.now(), 200).await?;
+    if due.is_empty() {
+        return Ok(0);
+    }
+    let ctx = delivery_context(state).await?;
+    let n = due.len();
+    for d in due {
+        deliver(state, rt, &ctx, d).await?;
+    }
+    Ok(n)
+}
+
+/// One attempt at one delivery, under a lease so no other worker sends it meanwhile.
+async fn deliver(
+    state: &AppState,
+    rt: &Runtime,
+    ctx: &DeliveryContext,
+    d: DeliveryRow,
+) -> Result<(), AppError> {
+    let now = rt.now();
+    if !repo::claim_delivery(&state.db, d.id, now, rt.lease_from(now)).await? {
+        return Ok(());
+    }
+    let attempts = d.attempts + 1;
+    let sent = send(state, ctx, &d).await;
+    let now = rt.now();
+    match sent {
+        Ok(()) => repo::finish_delivery(&state.db, d.id, "sent", None, None, now).await?,
+        Err(e) => {
+            let text = e.to_string();
+            let too_old = now.signed_duration_since(d.created_at)
+                > chrono::Duration::hours(GIVE_UP_AFTER_HOURS);
+            if e.is_retryable() && attempts < MAX_ATTEMPTS && !too_old {
+                let backoff = e.retry_after().unwrap_or_else(|| backoff(attempts));
+                let at = now + chrono::Duration::from_std(backoff).unwrap_or_default();
+                tracing::warn!(delivery = d.id, channel = %d.channel_name, attempts, error = %text,
+                    "alert delivery failed; will retry");
+                repo::finish_delivery(&state.db, d.id, "pending", Some(&text), Some(at), now)
+                    .await?;
+            } else {
+                tracing::warn!(delivery = d.id, channel = %d.channel_name, attempts, error = %text,
+                    "alert delivery failed; given up");
+                repo::finish_delivery(&state.db, d.id, "failed", Some(&text), None, now).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// 30 s, 1 min, 2 min … at most 30 minutes.
+pub fn backoff(attempts: i64) -> Duration {
+    let exp = u32::try_from(attempts.saturating_sub(1).clamp(0, 6)).unwrap_or(6);
+    Duration::from_secs((30u64 << exp).min(1800))
+}
+
+async fn send(
+    state: &AppState,
+    ctx: &DeliveryContext,
+    d: &DeliveryRow,
+) -> Result<(), ChannelError> {
+    let Some(channel_id) = d.channel_id else {
+        return Err(ChannelError::Config("the channel was deleted".into()));
+    };
+    let channel = repo::get_channel(&state.db, channel_id)
+        .await
+        .map_err(|_| ChannelError::Retryable {
+            reason: "the metadata store is unavailable".into(),
+            retry_after: None,
+        })?
+        .ok_or_else(|| ChannelError::Config("the channel was deleted".into()))?;
+    let config = open_channel(state, &channel.sealed)
+        .map_err(|_| ChannelError::Config("the channel's settings cannot be opened".into()))?;
+    let message: Message = serde_json::from_str(&d.message)
+        .map_err(|_| ChannelError::Config("the stored message is unreadable".into()))?;
+    channels::send(&config, &message, ctx).await.map(|_| ())
+}
+
+// ---------------------------------------------------------------------- sweeper
+
+/// Runs to hand to a worker again: queued ones nobody took within `stale` and running ones
+/// whose worker's lease ended.
+pub async fn orphaned(
+    state: &AppState,
+    rt: &Runtime,
+    stale: Duration,
+) -> Result<Vec<i64>, AppError> {
+    let now = rt.now();
+    let before = now - chrono::Duration::from_std(stale).unwrap_or_default();
+    Ok(repo::orphaned_runs(&state.db, now, before, 1000).await?)
+}

@@ -1,0 +1,701 @@
+//! Alert services behind the server functions. Who may do what:
+//! - alerts: whoever may view an insight sees its alerts and may set one on it; the owner,
+//!   editors and admins change, mute or delete it; anyone who sees it may evaluate it now;
+//! - channels: everyone signed in sees names and kinds (never URLs or secrets); editors and
+//!   admins create, test and delete them;
+//! - SMTP settings: admins.
+use super::{
+    channels::{
+        self, ChannelConfig, ChannelError, DeliveryContext, Message, SmtpSettings, SmtpTls,
+    },
+    engine::{self, StoredPolicy, CHANNEL_SEAL, SMTP_KEY, SMTP_SEAL},
+    outbound::{redact_url, OutboundPolicy},
+    report,
+};
+use crate::{
+    error::{AppError, FieldError},
+    model::{
+        alert::{AlertStates, Rule},
+        alerting::{
+            AlertDetail, AlertDraft, AlertId, AlertSummary, ChannelDraft, ChannelId,
+            ChannelSummary, DeliveryRecord, RunRecord, SmtpForm, SmtpView, TestReport,
+        },
+        insight::InsightId,
+        schedule::Schedule,
+        Permission,
+    },
+    server::{
+        db::{
+            alerts::{self as repo, AlertRow, StoredAlert},
+            connections::set_setting,
+            is_unique_violation,
+        },
+        insights, AppState, Principal,
+    },
+};
+use chrono::{DateTime, Utc};
+use std::time::Duration;
+
+const MAX_ALERTS_PER_INSIGHT: usize = 100;
+
+fn can_edit(me: &Principal, a: &AlertRow) -> bool {
+    me.can(Permission::EditInsights)
+        || (me.user_id.is_some() && me.user_id.map(|u| u.0) == a.owner_id)
+}
+
+async fn row(state: &AppState, id: AlertId) -> Result<AlertRow, AppError> {
+    repo::get_alert(&state.db, id.0)
+        .await?
+        .ok_or_else(|| AppError::NotFound("That alert".into()))
+}
+
+/// The alert, if the caller may see it (they may view its insight).
+async fn visible(state: &AppState, me: &Principal, id: AlertId) -> Result<AlertRow, AppError> {
+    me.require(Permission::ViewInsights)?;
+    let a = row(state, id).await?;
+    insights::get(state, me, InsightId(a.insight_id)).await?;
+    Ok(a)
+}
+
+async fn editable(state: &AppState, me: &Principal, id: AlertId) -> Result<AlertRow, AppError> {
+    let a = visible(state, me, id).await?;
+    if !can_edit(me, &a) {
+        return Err(AppError::Forbidden);
+    }
+    Ok(a)
+}
+
+fn summary(me: &Principal, a: &AlertRow, channel_names: &[(i64, String)]) -> AlertSummary {
+    let schedule = Schedule {
+        cron: a.cron.clone(),
+        timezone: a.timezone.clone(),
+    };
+    let ids: Vec<i64> = serde_json::from_str(&a.channels).unwrap_or_default();
+    AlertSummary {
+        id: AlertId(a.id),
+        name: a.name.clone(),
+        insight_id: InsightId(a.insight_id),
+        insight_name: a.insight_name.clone().unwrap_or_default(),
+        state: report::parse_state(&a.state_label),
+        enabled: a.enabled,
+        muted_until: a.mute_until.filter(|t| *t > Utc::now()),
+        schedule: schedule.describe(),
+        next_run_at: a.enabled.then_some(a.next_run_at),
+        last_evaluated_at: a.last_evaluated_at,
+        channels: ids
+            .iter()
+            .filter_map(|id| channel_names.iter().find(|(c, _)| c == id))
+            .map(|(_, n)| n.clone())
+            .collect(),
+        owner: a.owner.clone(),
+        skipped_overlaps: a.skipped_overlaps,
+        can_edit: can_edit(me, a),
+    }
+}
+
+async fn channel_names(state: &AppState) -> Result<Vec<(i64, String)>, AppError> {
+    Ok(repo::list_channels(&state.db)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c.name))
+        .collect())
+}
+
+/// Alerts, all or on one insight.
+pub async fn list(
+    state: &AppState,
+    me: &Principal,
+    insight: Option<InsightId>,
+) -> Result<Vec<AlertSummary>, AppError> {
+    me.require(Permission::ViewInsights)?;
+    if let Some(i) = insight {
+        insights::get(state, me, i).await?;
+    }
+    let names = channel_names(state).await?;
+    Ok(repo::list_alerts(&state.db, insight.map(|i| i.0))
+        .await?
+        .iter()
+        .map(|a| summary(me, a, &names))
+        .collect())
+}
+
+/// An alert with its form values and the last 30 evaluations with their deliveries.
+pub async fn get(state: &AppState, me: &Principal, id: AlertId) -> Result<AlertDetail, AppError> {
+    let a = visible(state, me, id).await?;
+    let names = channel_names(state).await?;
+    let runs = repo::recent_runs(&state.db, a.id, 30).await?;
+    let ids: Vec<i64> = runs.iter().map(|r| r.id).collect();
+    let deliveries = repo::deliveries_of_runs(&state.db, &ids).await?;
+    let states: AlertStates = serde_json::from_str(&a.state).unwrap_or_default();
+    let observed = states
+        .rule
+        .message
+        .clone()
+        .or_else(|| states.rule.observed.map(report::number));
+    let policy: StoredPolicy = serde_json::from_str(&a.policy).unwrap_or_default();
+    let draft = AlertDraft {
+        insight_id: InsightId(a.insight_id),
+        name: a.name.clone(),
+        params: serde_json::from_str(&a.params).unwrap_or_default(),
+        rule: serde_json::from_str(&a.rule).map_err(crate::error::internal)?,
+        pending_for: policy.pending_for,
+        cooldown_minutes: u32::try_from(policy.cooldown_secs / 60).unwrap_or(u32::MAX),
+        notify_no_data: policy.notify_no_data,
+        cron: a.cron.clone(),
+        timezone: a.timezone.clone(),
+        channels: serde_json::from_str::<Vec<i64>>(&a.channels)
+            .unwrap_or_default()
+            .into_iter()
+            .map(ChannelId)
+            .collect(),
+        enabled: a.enabled,
+    };
+    Ok(AlertDetail {
+        summary: summary(me, &a, &names),
+        draft,
+        observed,
+        runs: runs
+            .into_iter()
+            .map(|r| RunRecord {
+                id: r.id,
+                scheduled_for: r.scheduled_for,
+                manual: r.manual,
+                status: r.status,
+                state: r.state_label,
+                detail: r.detail,
+                error: r.error,
+                row_count: r.row_count,
+                attempts: r.attempts,
+                finished_at: r.finished_at,
+                deliveries: deliveries
+                    .iter()
+                    .filter(|d| d.run_id == r.id)
+                    .map(|d| DeliveryRecord {
+                        channel: d.channel_name.clone(),
+                        kind: d.kind.clone(),
+                        instance: d.instance.clone(),
+                        status: d.status.clone(),
+                        attempts: d.attempts,
+                        last_error: d.last_error.clone(),
+                        sent_at: d.sent_at,
+                        next_attempt_at: (d.status == "pending")
+                            .then_some(d.next_attempt_at)
+                            .flatten(),
+                    })
+                    .collect(),
+            })
+            .collect(),
+    })
+}
+
+/// Checks a draft; field names match the form's inputs.
+async fn validate(
+    state: &AppState,
+    me: &Principal,
+    d: &mut AlertDraft,
+) -> Result<Schedule, AppError> {
+    let insight = insights::get(state, me, d.insight_id).await?;
+    if insight.deleted {
+        return Err(AppError::Conflict(
+            "That insight is in the trash; restore it before setting alerts on it.".into(),
+        ));
+    }
+    let mut errors = Vec::new();
+    d.name = d.name.trim().to_string();
+    if d.name.is_empty() {
+        errors.push(FieldError::new("name", "Give the alert a name."));
+    } else if d.name.chars().count() > 200 {
+        errors.push(FieldError::new("name", "Use at most 200 characters."));
+    }
+    let column_missing = |c: &str| c.trim().is_empty();
+    match &d.rule {
+        Rule::Threshold(t) if column_missing(&t.column) => {
+            errors.push(FieldError::new("column", "Name the column to compare."))
+        }
+        Rule::Threshold(t) if !t.value.is_finite() => {
+            errors.push(FieldError::new("value", "Enter a number."))
+        }
+        Rule::PerRow { key_column, .. } if column_missing(key_column) => errors.push(
+            FieldError::new("key_column", "Name the column whose values identify a row."),
+        ),
+        _ => {}
+    }
+    let schedule = match Schedule::new(&d.cron, &d.timezone) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            errors.push(FieldError::new("cron", e.to_string()));
+            None
+        }
+    };
+    if d.channels.is_empty() {
+        errors.push(FieldError::new(
+            "channels",
+            "Choose at least one channel (an editor can create channels on the Alerts page).",
+        ));
+    }
+    let known = channel_names(state).await?;
+    if let Some(bad) = d
+        .channels
+        .iter()
+        .find(|c| !known.iter().any(|(k, _)| *k == c.0))
+    {
+        errors.push(FieldError::new(
+            "channels",
+            format!("Channel {} no longer exists.", bad.0),
+        ));
+    }
+    d.channels.sort();
+    d.channels.dedup();
+    if d.pending_for > 1000 {
+        errors.push(FieldError::new(
+            "pending_for",
+            "Use at most 1000 evaluations.",
+        ));
+    }
+    if d.cooldown_minutes > 7 * 24 * 60 {
+        errors.push(FieldError::new("cooldown_minutes", "Use at most a week."));
+    }
+    // The values must be valid for the insight's parameters now, not fail at every run.
+    if let Err(AppError::Validation(mut v)) =
+        insights::parse_values(&insight.draft.params, &d.params)
+    {
+        errors.append(&mut v);
+    }
+    match schedule {
+        Some(s) if errors.is_empty() => Ok(s),
+        _ => Err(AppError::Validation(errors)),
+    }
+}
+
+/// Creates (`id == None`) or changes an alert.
+pub async fn save(
+    state: &AppState,
+    me: &Principal,
+    id: Option<AlertId>,
+    mut draft: AlertDraft,
+) -> Result<AlertSummary, AppError> {
+    me.require(Permission::ViewInsights)?;
+    if let Some(id) = id {
+        let existing = editable(state, me, id).await?;
+        if existing.insight_id != draft.insight_id.0 {
+            return Err(AppError::BadRequest(
+                "an alert cannot move to another insight".into(),
+            ));
+        }
+    }
+    let schedule = validate(state, me, &mut draft).await?;
+    let now = Utc::now();
+    let next_run_at = schedule
+        .next_after(now)
+        .map_err(|e| AppError::field("cron", e.to_string()))?;
+    let params = serde_json::to_string(&draft.params).map_err(crate::error::internal)?;
+    let rule = serde_json::to_string(&draft.rule).map_err(crate::error::internal)?;
+    let policy = serde_json::to_string(&StoredPolicy {
+        pending_for: draft.pending_for,
+        cooldown_secs: u64::from(draft.cooldown_minutes) * 60,
+        notify_no_data: draft.notify_no_data,
+    })
+    .map_err(crate::error::internal)?;
+    let channels = serde_json::to_string(&draft.channels.iter().map(|c| c.0).collect::<Vec<_>>())
+        .map_err(crate::error::internal)?;
+    let stored = StoredAlert {
+        insight_id: draft.insight_id.0,
+        name: &draft.name,
+        params: &params,
+        rule: &rule,
+        policy: &policy,
+        cron: &schedule.cron,
+        timezone: &schedule.timezone,
+        channels: &channels,
+        enabled: draft.enabled,
+        next_run_at,
+    };
+    let id = match id {
+        Some(id) => {
+            repo::update_alert(&state.db, id.0, &stored, now).await?;
+            id.0
+        }
+        None => {
+            let on_insight = repo::list_alerts(&state.db, Some(draft.insight_id.0)).await?;
+            if on_insight.len() >= MAX_ALERTS_PER_INSIGHT {
+                return Err(AppError::Conflict(format!(
+                    "This insight already has {MAX_ALERTS_PER_INSIGHT} alerts."
+                )));
+            }
+            repo::insert_alert(&state.db, &stored, me.user_id.map(|u| u.0), now).await?
+        }
+    };
+    let a = row(state, AlertId(id)).await?;
+    Ok(summary(me, &a, &channel_names(state).await?))
+}
+
+pub async fn delete(state: &AppState, me: &Principal, id: AlertId) -> Result<(), AppError> {
+    editable(state, me, id).await?;
+    repo::delete_alert(&state.db, id.0).await?;
+    Ok(())
+}
+
+/// Mutes notifications until a time (`None` unmutes). States still advance.
+pub async fn mute(
+    state: &AppState,
+    me: &Principal,
+    id: AlertId,
+    until: Option<DateTime<Utc>>,
+) -> Result<(), AppError> {
+    editable(state, me, id).await?;
+    let now = Utc::now();
+    if until.is_some_and(|t| t <= now) {
+        return Err(AppError::field(
+            "mute_until",
+            "Choose a time in the future.",
+        ));
+    }
+    repo::set_mute(&state.db, id.0, until, now).await?;
+    Ok(())
+}
+
+/// Queues an evaluation now, handed to the alert workers; its run id.
+pub async fn evaluate_now(state: &AppState, me: &Principal, id: AlertId) -> Result<i64, AppError> {
+    visible(state, me, id).await?;
+    let rt = engine::Runtime::system(state.settings.alerts.lease);
+    let run = engine::queue_manual(state, &rt, id.0).await?;
+    let queue = super::worker::queue(state).await?;
+    if let Err(e) = queue.push(run).await {
+        // The run stays queued; a worker's sweeper takes it within a minute.
+        tracing::warn!(run, error = %e, "could not queue an evaluate-now run");
+    }
+    Ok(run)
+}
+
+// ---------------------------------------------------------------------- channels
+
+pub async fn list_channels(
+    state: &AppState,
+    me: &Principal,
+) -> Result<Vec<ChannelSummary>, AppError> {
+    me.require(Permission::ViewInsights)?;
+    Ok(repo::list_channels(&state.db)
+        .await?
+        .into_iter()
+        .map(|c| ChannelSummary {
+            id: ChannelId(c.id),
+            name: c.name,
+            kind: c.kind,
+            summary: c.summary,
+            alerts: c.alerts,
+        })
+        .collect())
+}
+
+fn policy(state: &AppState) -> OutboundPolicy {
+    OutboundPolicy::new(state.settings.alerts.allow_hosts.clone())
+}
+
+/// The draft as a channel configuration, checked (URL policy, recipients, subject).
+fn config_of(state: &AppState, d: &ChannelDraft) -> Result<(ChannelConfig, String), AppError> {
+    let (config, field, summary) = match d {
+        ChannelDraft::Slack { url, .. } => (
+            ChannelConfig::Slack {
+                url: url.trim().to_string(),
+            },
+            "url",
+            format!("Slack: {}", redact_url(url.trim())),
+        ),
+        ChannelDraft::Webhook { url, secret, .. } => (
+            ChannelConfig::Webhook {
+                url: url.trim().to_string(),
+                secret: Some(secret.trim().to_string()).filter(|s| !s.is_empty()),
+            },
+            "url",
+            format!(
+                "Webhook: {}{}",
+                redact_url(url.trim()),
+                if secret.trim().is_empty() {
+                    ""
+                } else {
+                    " (signed)"
+                }
+            ),
+        ),
+        ChannelDraft::Email { to, subject, .. } => {
+            let to: Vec<String> = to
+                .split([',', ';', '\n'])
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect();
+            let summary = format!("Email: {}", to.join(", "));
+            (
+                ChannelConfig::Email {
+                    to,
+                    subject: Some(subject.trim().to_string()).filter(|s| !s.is_empty()),
+                },
+                "to",
+                summary,
+            )
+        }
+    };
+    config
+        .validate(&policy(state))
+        .map_err(|e| AppError::field(field, channel_problem(&e)))?;
+    Ok((config, report::cut(&summary, 200)))
+}
+
+fn channel_problem(e: &ChannelError) -> String {
+    match e {
+        ChannelError::Refused(m) | ChannelError::Config(m) | ChannelError::Permanent(m) => {
+            let mut s = m.clone();
+            if let Some(first) = s.get_mut(0..1) {
+                first.make_ascii_uppercase();
+            }
+            s
+        }
+        other => other.to_string(),
+    }
+}
+
+pub async fn create_channel(
+    state: &AppState,
+    me: &Principal,
+    draft: ChannelDraft,
+) -> Result<ChannelSummary, AppError> {
+    me.require(Permission::EditInsights)?;
+    let name = draft.name().trim().to_string();
+    if name.is_empty() {
+        return Err(AppError::field("name", "Give the channel a name."));
+    }
+    if name.chars().count() > 100 {
+        return Err(AppError::field("name", "Use at most 100 characters."));
+    }
+    let (config, summary) = config_of(state, &draft)?;
+    let json = serde_json::to_string(&config).map_err(crate::error::internal)?;
+    let sealed = state.secrets.seal(&json, CHANNEL_SEAL);
+    let kind = match config.kind() {
+        channels::ChannelKind::Slack => "slack",
+        channels::ChannelKind::Email => "email",
+        channels::ChannelKind::Webhook => "webhook",
+    };
+    let id = repo::insert_channel(
+        &state.db,
+        &name,
+        kind,
+        &sealed,
+        &summary,
+        me.user_id.map(|u| u.0),
+        Utc::now(),
+    )
+    .await
+    .map_err(|e| {
+        if is_unique_violation(&e) {
+            AppError::field("name", "A channel with this name exists already.")
+        } else {
+            e.into()
+        }
+    })?;
+    Ok(ChannelSummary {
+        id: ChannelId(id),
+        name,
+        kind: kind.into(),
+        summary,
+        alerts: 0,
+    })
+}
+
+pub async fn delete_channel(
+    state: &AppState,
+    me: &Principal,
+    id: ChannelId,
+) -> Result<(), AppError> {
+    me.require(Permission::EditInsights)?;
+    let used = repo::list_channels(&state.db)
+        .await?
+        .into_iter()
+        .find(|c| c.id == id.0)
+        .ok_or_else(|| AppError::NotFound("That channel".into()))?
+        .alerts;
+    if used > 0 {
+        return Err(AppError::Conflict(format!(
+            "{used} alert(s) send to this channel; remove it from them first."
+        )));
+    }
+    repo::delete_channel(&state.db, id.0).await?;
+    Ok(())
+}
+
+/// Sends a test message through the channel now (with the send-time SSRF checks).
+pub async fn test_channel(
+    state: &AppState,
+    me: &Principal,
+    id: ChannelId,
+) -> Result<TestReport, AppError> {
+    me.require(Permission::EditInsights)?;
+    let c = repo::get_channel(&state.db, id.0)
+        .await?
+        .ok_or_else(|| AppError::NotFound("That channel".into()))?;
+    let config = engine::open_channel(state, &c.sealed)?;
+    let ctx = engine::delivery_context(state).await?;
+    let link = Some(state.settings.public_url.clone()).filter(|u| !u.is_empty());
+    let message = Message::test(&c.name, link);
+    Ok(report_of(
+        channels::send(&config, &message, &ctx).await.map(|_| ()),
+        &c.name,
+    ))
+}
+
+fn report_of(r: Result<(), ChannelError>, name: &str) -> TestReport {
+    match r {
+        Ok(()) => TestReport {
+            ok: true,
+            message: format!("Sent a test message to {name}."),
+        },
+        Err(e) => TestReport {
+            ok: false,
+            message: format!("The test message was not delivered: {e}"),
+        },
+    }
+}
+
+// -------------------------------------------------------------------------- SMTP
+
+fn tls_name(t: SmtpTls) -> &'static str {
+    match t {
+        SmtpTls::None => "none",
+        SmtpTls::Starttls => "starttls",
+        SmtpTls::Tls => "tls",
+    }
+}
+
+pub async fn get_smtp(state: &AppState, me: &Principal) -> Result<SmtpView, AppError> {
+    me.require(Permission::ManageUsers)?;
+    let from_config = state.settings.alerts.smtp.is_some();
+    let current = engine::smtp_settings(state).await?;
+    Ok(match current {
+        Some(s) => SmtpView {
+            form: SmtpForm {
+                host: s.host.clone(),
+                port: s.port,
+                tls: tls_name(s.tls).into(),
+                username: s.username.clone().unwrap_or_default(),
+                password: None,
+                from: s.from.clone(),
+            },
+            has_password: s.password.is_some(),
+            from_config,
+            configured: true,
+        },
+        None => SmtpView {
+            form: SmtpForm {
+                port: 587,
+                tls: "starttls".into(),
+                ..SmtpForm::default()
+            },
+            has_password: false,
+            from_config,
+            configured: false,
+        },
+    })
+}
+
+fn smtp_of(form: &SmtpForm, keep_password: Option<String>) -> Result<SmtpSettings, AppError> {
+    let host = form.host.trim().to_string();
+    if host.is_empty() || host.contains(['\r', '\n', ' ', '/']) {
+        return Err(AppError::field(
+            "host",
+            "Enter the SMTP server's host name.",
+        ));
+    }
+    if form.port == 0 {
+        return Err(AppError::field(
+            "port",
+            "Enter a port (587 for STARTTLS, 465 for TLS).",
+        ));
+    }
+    let tls = match form.tls.as_str() {
+        "none" => SmtpTls::None,
+        "starttls" => SmtpTls::Starttls,
+        "tls" => SmtpTls::Tls,
+        _ => return Err(AppError::field("tls", "Choose STARTTLS, TLS or none.")),
+    };
+    let from = form.from.trim().to_string();
+    if from.parse::<lettre::message::Mailbox>().is_err() || from.contains(['\r', '\n']) {
+        return Err(AppError::field(
+            "from",
+            "Enter the sender as an address, e.g. Sightline <alerts@example.com>.",
+        ));
+    }
+    let password = match &form.password {
+        None => keep_password,
+        Some(p) if p.is_empty() => None,
+        Some(p) => Some(p.clone()),
+    };
+    Ok(SmtpSettings {
+        host,
+        port: form.port,
+        tls,
+        username: Some(form.username.trim().to_string()).filter(|u| !u.is_empty()),
+        password,
+        from,
+        timeout: Duration::from_secs(30),
+    })
+}
+
+#[derive(serde::Serialize)]
+struct StoredSmtp<'a> {
+    host: &'a str,
+    port: u16,
+    tls: SmtpTls,
+    username: &'a Option<String>,
+    password: &'a Option<String>,
+    from: &'a str,
+    timeout: Duration,
+}
+
+pub async fn save_smtp(
+    state: &AppState,
+    me: &Principal,
+    form: SmtpForm,
+) -> Result<SmtpView, AppError> {
+    me.require(Permission::ManageUsers)?;
+    if state.settings.alerts.smtp.is_some() {
+        return Err(AppError::Conflict(
+            "SMTP is set in the server's configuration (SIGHTLINE_SMTP_*); change it there.".into(),
+        ));
+    }
+    let keep = engine::smtp_settings(state).await?.and_then(|s| s.password);
+    let s = smtp_of(&form, keep)?;
+    let json = serde_json::to_string(&StoredSmtp {
+        host: &s.host,
+        port: s.port,
+        tls: s.tls,
+        username: &s.username,
+        password: &s.password,
+        from: &s.from,
+        timeout: s.timeout,
+    })
+    .map_err(crate::error::internal)?;
+    set_setting(&state.db, SMTP_KEY, &state.secrets.seal(&json, SMTP_SEAL)).await?;
+    get_smtp(state, me).await
+}
+
+/// Sends a test email to `to` with the settings in effect.
+pub async fn test_smtp(
+    state: &AppState,
+    me: &Principal,
+    to: String,
+) -> Result<TestReport, AppError> {
+    me.require(Permission::ManageUsers)?;
+    let ctx: DeliveryContext = engine::delivery_context(state).await?;
+    if ctx.smtp.is_none() {
+        return Err(AppError::Conflict("Save the SMTP settings first.".into()));
+    }
+    let channel = ChannelConfig::Email {
+        to: vec![to.trim().to_string()],
+        subject: None,
+    };
+    channel
+        .validate(&ctx.outbound)
+        .map_err(|e| AppError::field("test_to", channel_problem(&e)))?;
+    let link = Some(state.settings.public_url.clone()).filter(|u| !u.is_empty());
+    let r = channels::send(&channel, &Message::test("SMTP settings", link), &ctx).await;
+    Ok(report_of(r.map(|_| ()), to.trim()))
+}

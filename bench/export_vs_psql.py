@@ -86,7 +86,8 @@ try:
     with open(f"/proc/{server.pid}/status") as f:
         hwm = next(int(l.split()[1]) for l in f if l.startswith("VmHWM"))
     print(f"{'case':34} {'time':>9}  {'vs psql':>8}  {'size':>10}")
-    print(f"{'psql \\copy csv (1M rows)':34} {t_psql:8.3f}s  {'1.00x':>8}")
+    label = "psql \\copy csv (1M rows)"
+    print(f"{label:34} {t_psql:8.3f}s  {'1.00x':>8}")
     print(f"{'export.csv (1M rows)':34} {t_csv:8.3f}s  {t_csv / t_psql:7.2f}x  {csv_bytes / 1e6:8.1f} MB")
     print(f"{'export.xlsx (1M rows)':34} {t_xlsx:8.3f}s  {t_xlsx / t_psql:7.2f}x  {xlsx_bytes / 1e6:8.1f} MB")
     print(f"server peak RSS (VmHWM): {hwm / 1024:.0f} MB")

@@ -9,51 +9,17 @@ dir, signs in, registers the connection, then times (best of 5 unless noted):
   whole 1M-row snapshot is complete, and the server's peak RSS.
 Usage: bench/http_vs_psql.py [path/to/sightline]
 """
-import http.cookiejar, json, os, socket, subprocess, sys, tempfile, time, urllib.request
+import os, subprocess, sys, time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _server import PG, Server, ensure_bench_events, rss_mb
 
 BIN = sys.argv[1] if len(sys.argv) > 1 else "target/release/sightline"
-PG = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/test")
 os.chdir(os.path.join(os.path.dirname(__file__), ".."))
-
-if subprocess.run(["psql", "-X", "-qtA", PG, "-c", "select count(*) from bench_events"],
-                  capture_output=True, text=True).returncode != 0:
-    subprocess.run(["bash", "-c", "bench/cli_vs_psql.sh >/dev/null"], check=True)
-
-def free_port():
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close(); return p
-
-data = tempfile.mkdtemp(prefix="sightline-bench-")
-port = free_port()
-base = f"http://127.0.0.1:{port}"
-env = dict(os.environ, SIGHTLINE_SITE_ROOT="target/site", SIGHTLINE_DATA_DIR=data)
-subprocess.run([BIN, "user", "create", "--email", "bench@example.com", "--role", "admin", "--password-stdin"],
-               input="bench password 12345\n", text=True, env=env, check=True, capture_output=True)
-server = subprocess.Popen([BIN, "serve", "--bind", f"127.0.0.1:{port}", "--no-demo"], env=env,
-                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-jar = http.cookiejar.CookieJar()
-opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
-
-def post(name, body, form=False):
-    if form:
-        data_ = urllib.parse.urlencode(body).encode(); ctype = "application/x-www-form-urlencoded"
-    else:
-        data_ = json.dumps(body).encode(); ctype = "application/json"
-    req = urllib.request.Request(f"{base}/api/{name}", data=data_, method="POST",
-                                 headers={"content-type": ctype, "origin": base})
-    with opener.open(req) as r:
-        return json.loads(r.read())
-
-import urllib.parse
-for _ in range(100):
-    try:
-        urllib.request.urlopen(f"{base}/healthz"); break
-    except Exception:
-        time.sleep(0.05)
-post("login", {"email": "bench@example.com", "password": "bench password 12345"}, form=True)
-u = urllib.parse.urlparse(PG)
-conn = post("save_connection", {"form[name]": "bench", "form[kind]": "postgres", "form[host]": u.hostname,
-                                 "form[port]": str(u.port or 5432), "form[database]": u.path.lstrip("/"),
-                                 "form[user]": u.username or "postgres", "form[password]": u.password or ""}, form=True)
+ensure_bench_events()
+s = Server(BIN).__enter__()
+post = s.post
+conn = s.postgres_connection(PG)
 
 def run(sql, page_size):
     v = post("run_sql", {"request": {"connection_id": conn, "sql": sql, "params": [], "page_size": page_size}})
@@ -84,11 +50,6 @@ def http_rows(sql, total):
         assert got == total, got
     return go
 
-def rss_kb(pid, key):
-    for line in open(f"/proc/{pid}/status"):
-        if line.startswith(key):
-            return int(line.split()[1])
-
 run("select 1", 1)  # warm the pool
 results = []
 results.append(("select 1", best(psql("select 1")), best(lambda: run("select 1", 1))))
@@ -115,6 +76,5 @@ for _ in range(3):
 print(f"{'1M rows: psql (whole result)':<34}{psql_1m:>9.3f}s")
 print(f"{'1M rows: first page over HTTP':<34}{'':>10}{min(firsts):>15.3f}s")
 print(f"{'1M rows: snapshot complete':<34}{'':>10}{min(totals):>15.3f}s")
-print(f"server peak RSS (VmHWM): {rss_kb(server.pid, 'VmHWM') / 1024:.0f} MB, now {rss_kb(server.pid, 'VmRSS') / 1024:.0f} MB")
-server.terminate(); server.wait()
-subprocess.run(["rm", "-rf", data])
+print(f"server peak RSS (VmHWM): {rss_mb(s.server.pid)} MB, now {rss_mb(s.server.pid, 'VmRSS')} MB")
+s.__exit__(None, None, None)

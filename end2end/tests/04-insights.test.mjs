@@ -186,7 +186,15 @@ test('insights: folders, URL parameters, cascading lists, drill-down, versions, 
       } else {
         assert.equal(bytes.subarray(0, 2).toString(), 'PK', 'an xlsx is a zip');
       }
+      // The page followed the download to its end (rows and size), with no reload.
+      const label = ext === 'csv' ? 'CSV' : 'Excel';
+      const note = page.locator('[data-test=export-progress]');
+      await note.filter({ hasText: `${label} export finished` }).waitFor();
+      assert.match(await note.textContent(), new RegExp(`${rows} rows`));
     }
+    await shot(page, '04-export-finished');
+    await page.click('[data-test=export-dismiss]');
+    await page.locator('[data-test=export-progress]').waitFor({ state: 'detached' });
 
     // Versions: compare the first with the current one, then revert to it (a new version).
     await page.click('[data-test=versions-toggle]');

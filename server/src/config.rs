@@ -142,7 +142,7 @@ pub struct EngineArgs {
 #[derive(Args, Debug, Clone)]
 pub struct AlertArgs {
     /// Alert evaluations at once in this process; 0 leaves them to `sightline worker`.
-    #[arg(long, env = "SIGHTLINE_ALERT_WORKERS", default_value_t = 2)]
+    #[arg(long, env = "SIGHTLINE_ALERT_WORKERS", default_value_t = 8)]
     pub alert_workers: usize,
     /// Hosts alert webhooks and Slack may reach although they are loopback or private
     /// (comma-separated; cloud-metadata addresses stay refused).
@@ -170,7 +170,7 @@ pub struct AlertArgs {
 impl Default for AlertArgs {
     fn default() -> Self {
         AlertArgs {
-            alert_workers: 2,
+            alert_workers: 8,
             alert_allow_hosts: vec![],
             alert_lease: 360,
             smtp_host: None,

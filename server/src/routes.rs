@@ -112,15 +112,18 @@ async fn export_insight(
         Err(e) => return fail(e),
     };
     let mut values = UrlValues::new();
+    let mut progress = None;
     for (k, v) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
         if let Some(name) = k.strip_prefix("p_") {
             values
                 .entry(name.to_string())
                 .or_default()
                 .push(v.into_owned());
+        } else if k == "progress" {
+            progress = Some(v.into_owned());
         }
     }
-    match insights::export(&state, &me, InsightId(id), values, format).await {
+    match insights::export(&state, &me, InsightId(id), values, format, progress).await {
         Ok(d) => Response::builder()
             .header("content-type", d.content_type)
             .header(

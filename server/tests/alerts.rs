@@ -803,3 +803,79 @@ async fn a_fixed_time_is_used_for_every_time_of_the_clock() {
     c.advance(Span::minutes(3));
     assert_eq!(w.now(), at(10, 3));
 }
+
+/// The real workers, as `sightline worker` runs them (apalis queue in the store, system
+/// clock, runs queued in batches): 40 alerts due at once and two worker loops on the same
+/// store, as two processes would be → every alert is notified exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_worker_loops_notify_a_burst_of_due_alerts_once() {
+    const ALERTS: usize = 40;
+    for store in [Store::Sqlite, Store::Postgres] {
+        let f = Fixture::new(store, 73).await;
+        let copy = "INSERT INTO alerts (insight_id, name, params, rule, policy, cron, timezone, \
+                    channels, enabled, owner_id, state, state_label, next_run_at, created_at, \
+                    updated_at) SELECT insight_id, $2, params, rule, policy, cron, timezone, \
+                    channels, enabled, owner_id, state, state_label, next_run_at, created_at, \
+                    updated_at FROM alerts WHERE id = $1";
+        let due = "UPDATE alerts SET next_run_at = $1";
+        let past = Utc::now() - Span::minutes(1);
+        match &f.app.state.db {
+            app::server::db::Db::Sqlite(p) => {
+                for i in 1..ALERTS {
+                    let name = format!("copy {i:02}");
+                    sqlx::query(copy).bind(f.alert).bind(name).execute(p).await.unwrap();
+                }
+                sqlx::query(due).bind(past).execute(p).await.unwrap();
+            }
+            app::server::db::Db::Postgres(p) => {
+                for i in 1..ALERTS {
+                    let name = format!("copy {i:02}");
+                    sqlx::query(copy).bind(f.alert).bind(name).execute(p).await.unwrap();
+                }
+                sqlx::query(due).bind(past).execute(p).await.unwrap();
+            }
+        }
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let loops: Vec<_> = (0..2)
+            .map(|_| {
+                let (state, mut stopped) = (f.app.state.clone(), stopped.clone());
+                tokio::spawn(async move {
+                    app::server::alerts::worker::run(state, 4, async move {
+                        let _ = stopped.wait_for(|s| *s).await;
+                    })
+                    .await
+                })
+            })
+            .collect();
+        let names = || {
+            let mut n: Vec<String> = f
+                .receiver
+                .hits
+                .lock()
+                .unwrap()
+                .iter()
+                .map(|h| h["alert"].as_str().unwrap_or("?").to_string())
+                .collect();
+            n.sort();
+            n
+        };
+        for _ in 0..600 {
+            if names().len() >= ALERTS {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        // Late duplicates would show within a second.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        stop.send(true).unwrap();
+        for l in loops {
+            l.await.unwrap().unwrap();
+        }
+        let got = names();
+        let mut unique = got.clone();
+        unique.dedup();
+        assert_eq!(unique.len(), ALERTS, "{store:?}: every alert notified: {got:?}");
+        assert_eq!(got.len(), ALERTS, "{store:?}: no duplicates: {got:?}");
+        f.done().await;
+    }
+}

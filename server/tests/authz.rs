@@ -55,6 +55,8 @@ const JSON: &[(&str, &str)] = &[
     ("trash_folder", r#"{"id":999999,"trashed":true}"#),
     ("run_insight", r#"{"id":999999,"values":{},"page_size":10}"#),
     ("param_options", r#"{"id":999999,"name":"x","values":{}}"#),
+    ("export_progress", r#"{"token":"abcdefgh12345678"}"#),
+    ("cancel_export", r#"{"token":"abcdefgh12345678"}"#),
     (
         "preview_import",
         r#"{"upload_id":"00000000-0000-0000-0000-000000000000","options":{}}"#,
@@ -202,6 +204,9 @@ const MATRIX: &[(&str, &[(&str, &str)], Access)] = &[
     ("trash_folder", &[], Access::Editor),
     ("run_insight", &[], Access::SignedIn),
     ("param_options", &[], Access::SignedIn),
+    // A download's progress is its owner's alone.
+    ("export_progress", &[], Access::SignedIn),
+    ("cancel_export", &[], Access::SignedIn),
     // Imports into the Uploads connection (the upload itself is `POST /imports`).
     ("preview_import", &[], Access::Editor),
     ("start_import", &[], Access::Editor),

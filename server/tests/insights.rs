@@ -9,7 +9,10 @@ use app::{
     error::AppError,
     model::{
         connection::ConnectionId,
-        insight::{Folder, FolderId, Insight, InsightDraft, InsightId, Tree, VersionEntry},
+        insight::{
+            ExportState, ExportStatus, Folder, FolderId, Insight, InsightDraft, InsightId, Tree,
+            VersionEntry,
+        },
         params::{EnumOption, ParamKind, ParamSpec, QuerySource},
         run::{Page, RunState, RunView},
         Role,
@@ -1902,6 +1905,54 @@ async fn exports_read_back() {
     .await;
     let (_, ten) = read_csv(&bytes);
     assert_eq!(ten, want[..10].to_vec());
+    // Without parameters and floats, PostgreSQL writes the CSV itself (COPY): the same text.
+    let copied = create_insight(
+        &app,
+        &c,
+        &draft(
+            &format!("Export copy {tag}"),
+            conn,
+            &format!("SELECT id, big, amount, note, day, at, flag FROM {table} ORDER BY id"),
+            vec![],
+        ),
+    )
+    .await;
+    let bytes = download(
+        &app,
+        &c,
+        &format!("/insights/{}/export.csv", copied.id),
+        "text/csv; charset=utf-8",
+        &format!("export-copy-{tag}.csv"),
+    )
+    .await;
+    let (copy_head, copy_body) = read_csv(&bytes);
+    let without_ratio = |r: &Vec<String>| {
+        let mut r = r.clone();
+        r.remove(3);
+        r
+    };
+    assert_eq!(copy_head, without_ratio(&head));
+    assert_eq!(copy_body, want.iter().map(without_ratio).collect::<Vec<_>>());
+    // The audit entry (written once the body ended) says how: bytes from COPY, not rows.
+    let sql = "SELECT detail FROM audit_log WHERE action = 'insight_export'";
+    let mut detail = Json::Null;
+    for _ in 0..100 {
+        let all: Vec<String> = match &app.state.db {
+            app::server::db::Db::Sqlite(p) => sqlx::query_scalar(sql).fetch_all(p).await,
+            app::server::db::Db::Postgres(p) => sqlx::query_scalar(sql).fetch_all(p).await,
+        }
+        .unwrap();
+        if let Some(d) = all
+            .iter()
+            .filter_map(|d| serde_json::from_str::<Json>(d).ok())
+            .find(|d| d["insight"] == json!(copied.id.0))
+        {
+            detail = d;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(detail["bytes"].as_u64().unwrap() > 0, "not through COPY: {detail}");
 
     // JSON: columns with types, rows typed, the row count.
     let bytes = download(
@@ -2037,4 +2088,112 @@ async fn exports_read_back() {
         .exec(&[format!("DROP TABLE {table}")])
         .await;
     app.cleanup().await;
+}
+
+async fn export_status(app: &TestApp, c: &Client, token: &str) -> (StatusCode, String) {
+    app.call_json(c, "export_progress", &json!({ "token": token }))
+        .await
+}
+
+/// A download started with `?progress=<token>` reports its rows and bytes to its owner (and
+/// to nobody else) and ends `done`; a cancelled one stops the query at once, the file ends
+/// as a failed download and the status says `cancelled`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exports_report_progress_and_cancel() {
+    let app = common::spawn_app().await;
+    let (c, _) = app.signed_in(Role::Editor).await;
+    let (other, _) = app.signed_in(Role::Viewer).await;
+    let conn = pg_connection(&app, &c, "pg").await;
+    let tag = marker();
+    let rows = create_insight(
+        &app,
+        &c,
+        &draft(
+            &format!("Progress {tag}"),
+            conn,
+            "SELECT g AS n, g / 3.0::float8 AS third FROM generate_series(1, 5000) g",
+            vec![],
+        ),
+    )
+    .await;
+    let token = format!("tok-{tag}");
+    let bytes = download(
+        &app,
+        &c,
+        &format!("/insights/{}/export.csv?progress={token}", rows.id),
+        "text/csv; charset=utf-8",
+        &format!("progress-{tag}.csv"),
+    )
+    .await;
+    let mut status: Option<ExportStatus> = None;
+    for _ in 0..100 {
+        let (code, body) = export_status(&app, &c, &token).await;
+        assert_eq!(code, StatusCode::OK, "{body}");
+        let s: ExportStatus = serde_json::from_str(&body).unwrap();
+        if s.state != ExportState::Running {
+            status = Some(s);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let status = status.expect("the download ended");
+    assert_eq!(status.state, ExportState::Done, "{status:?}");
+    assert_eq!(status.rows, Some(5000));
+    assert_eq!(status.bytes, bytes.len() as u64);
+    assert!(status.error.is_none());
+    // Another user does not see it; a malformed token is refused before anything runs.
+    assert_eq!(
+        export_status(&app, &other, &token).await,
+        (StatusCode::OK, "null".to_string())
+    );
+    let r = export(&app, &c, &format!("/insights/{}/export.csv?progress=a%20b", rows.id)).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+
+    // Cancel: a query that would take 30 s.
+    let slow = create_insight(
+        &app,
+        &c,
+        &draft(
+            &format!("Slow {tag}"),
+            conn,
+            "SELECT pg_sleep(30) AS slept, 1 AS n",
+            vec![],
+        ),
+    )
+    .await;
+    let token = format!("slow-{tag}");
+    let started = Instant::now();
+    let r = export(&app, &c, &format!("/insights/{}/export.json?progress={token}", slow.id)).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let reading = tokio::spawn(async move { r.bytes().await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (code, body) = export_status(&app, &c, &token).await;
+    assert_eq!(code, StatusCode::OK, "{body}");
+    assert!(body.contains("running"), "{body}");
+    // Not by somebody else.
+    let (code, _) = app
+        .call_json(&other, "cancel_export", &json!({ "token": token }))
+        .await;
+    assert_eq!(code, StatusCode::NOT_FOUND);
+    let (code, body) = app
+        .call_json(&c, "cancel_export", &json!({ "token": token }))
+        .await;
+    assert_eq!(code, StatusCode::OK, "{body}");
+    let body = reading.await.unwrap();
+    assert!(body.is_err(), "a cancelled download must not look complete");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "the query was stopped: {:?}",
+        started.elapsed()
+    );
+    let mut state = ExportState::Running;
+    for _ in 0..100 {
+        let (_, body) = export_status(&app, &c, &token).await;
+        state = serde_json::from_str::<ExportStatus>(&body).unwrap().state;
+        if state != ExportState::Running {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(state, ExportState::Cancelled);
 }

@@ -6,7 +6,8 @@ use crate::{
     error::AppError,
     model::{
         insight::{
-            Folder, FolderId, Insight, InsightDraft, InsightId, Tree, UrlValues, VersionEntry,
+            ExportStatus, Folder, FolderId, Insight, InsightDraft, InsightId, Tree, UrlValues,
+            VersionEntry,
         },
         params::EnumOption,
         run::RunView,
@@ -113,4 +114,20 @@ pub async fn param_options(
     use crate::server::{ctx, insights};
     let (state, me) = ctx().await?;
     insights::param_options(&state, &me, id, name, values).await
+}
+
+/// How the caller's download started with `?progress=<token>` stands (`None`: not seen yet).
+#[server(endpoint = "export_progress", input = Json)]
+pub async fn export_progress(token: String) -> Result<Option<ExportStatus>, AppError> {
+    use crate::server::{ctx, insights};
+    let (state, me) = ctx().await?;
+    insights::export_status(&state, &me, &token)
+}
+
+/// Stops the caller's download started with `?progress=<token>`.
+#[server(endpoint = "cancel_export", input = Json)]
+pub async fn cancel_export(token: String) -> Result<ExportStatus, AppError> {
+    use crate::server::{ctx, insights};
+    let (state, me) = ctx().await?;
+    insights::cancel_export(&state, &me, &token)
 }

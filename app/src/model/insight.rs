@@ -261,3 +261,34 @@ mod tests {
         );
     }
 }
+
+/// Where a download started with `?progress=<token>` stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExportState {
+    Running,
+    Done,
+    Failed,
+    Cancelled,
+}
+
+/// A download's progress as its owner's page shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportStatus {
+    pub state: ExportState,
+    /// Rows written so far; `None` when the database writes the file itself (PostgreSQL's
+    /// COPY for CSV), which counts bytes only.
+    pub rows: Option<u64>,
+    /// Bytes sent to the browser so far.
+    pub bytes: u64,
+    pub elapsed_ms: u64,
+    pub error: Option<String>,
+}
+
+/// Whether `token` can name a download's progress: 8 to 64 letters, digits, `-` or `_`.
+pub fn valid_export_token(token: &str) -> bool {
+    (8..=64).contains(&token.len())
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}

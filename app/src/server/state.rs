@@ -28,6 +28,8 @@ pub struct AppState {
     pub imports: Arc<Imports>,
     /// The alert job queue in the metadata store, opened on first use.
     pub alert_queue: Arc<tokio::sync::OnceCell<super::alerts::worker::Queue>>,
+    /// Downloads whose page follows their progress.
+    pub exports: Arc<super::export::Exports>,
 }
 
 impl AppState {
@@ -43,6 +45,7 @@ impl AppState {
             engine: Arc::new(engine),
             imports: Arc::new(Imports::new(settings.data_dir.join("imports"))),
             alert_queue: Arc::default(),
+            exports: Arc::default(),
             leptos_options,
             db,
             settings: Arc::new(settings),

@@ -141,6 +141,8 @@ pub enum Transition {
     Resolved,
     /// The alert's query failed; not a resolution.
     Error,
+    /// The query returned nothing the rule could judge; not a resolution either.
+    NoData,
     /// A periodic summary.
     Digest,
 }
@@ -151,6 +153,7 @@ impl Transition {
             Self::Firing => "Firing",
             Self::Resolved => "Resolved",
             Self::Error => "Error",
+            Self::NoData => "No data",
             Self::Digest => "Digest",
         }
     }
@@ -160,6 +163,7 @@ impl Transition {
             Self::Firing => ":rotating_light:",
             Self::Resolved => ":white_check_mark:",
             Self::Error => ":warning:",
+            Self::NoData => ":grey_question:",
             Self::Digest => ":bar_chart:",
         }
     }
@@ -257,7 +261,8 @@ pub struct Message {
     /// The alert's name.
     pub alert: String,
     pub transition: Transition,
-    /// The observed value, as text (or the error, for [`Transition::Error`]).
+    /// The observed value, as text (or why, for [`Transition::Error`] and
+    /// [`Transition::NoData`]).
     pub value: Option<String>,
     pub excerpt: Option<TableExcerpt>,
     /// Back to the alert or insight in Sightline (absolute http/https URL).
@@ -569,6 +574,7 @@ async fn send_webhook(
             Transition::Firing => "firing",
             Transition::Resolved => "resolved",
             Transition::Error => "error",
+            Transition::NoData => "no_data",
             Transition::Digest => "digest",
         }),
     );

@@ -19,13 +19,16 @@ use super::{
 use crate::{
     error::AppError,
     model::{
-        alert::{evaluate, step_alert, AlertStates, Evaluation, StatePolicy},
+        alert::{evaluate as evaluate_rule, step_alert, AlertStates, Evaluation, StatePolicy},
         insight::{InsightId, UrlValues},
         schedule::Schedule,
     },
     server::{
         db::{
-            alerts::{self as repo, Claim, DeliveryRow, Evaluated, NewDelivery, RunRow},
+            alerts::{
+                self as repo, ChannelRow, Claim, DeliveryOutcome, DeliveryRow, Evaluated,
+                NewDelivery, RunRow, TickPlan,
+            },
             connections::setting,
         },
         insights, AppState,
@@ -98,9 +101,14 @@ pub struct StoredPolicy {
 /// How the server sends: the outbound policy and SMTP (configuration first, then the admin
 /// settings in the store).
 pub async fn delivery_context(state: &AppState) -> Result<DeliveryContext, AppError> {
+    context_for(state, true).await
+}
+
+/// The delivery context, reading the SMTP settings only when an email is to go out.
+async fn context_for(state: &AppState, email: bool) -> Result<DeliveryContext, AppError> {
     Ok(DeliveryContext {
         outbound: OutboundPolicy::new(state.settings.alerts.allow_hosts.clone()),
-        smtp: smtp_settings(state).await?,
+        smtp: if email { smtp_settings(state).await? } else { None },
     })
 }
 
@@ -131,21 +139,36 @@ pub fn open_channel(state: &AppState, sealed: &str) -> Result<ChannelConfig, App
 
 // ------------------------------------------------------------------ scheduling
 
+/// Due alerts the scheduler takes per transaction.
+const SCHEDULE_BATCH: i64 = 500;
+
 /// Turns every due tick into a run (once, whichever scheduler gets there) and moves each
 /// alert's schedule on. Returns the runs this call created, to hand to workers.
 pub async fn schedule_due(state: &AppState, rt: &Runtime) -> Result<Vec<i64>, AppError> {
-    const BATCH: i64 = 500;
-    let now = rt.now();
     let mut created = Vec::new();
     loop {
-        let due = repo::due_alerts(&state.db, now, BATCH).await?;
-        let n = due.len();
-        for alert in &due {
+        let (runs, more) = schedule_batch(state, rt).await?;
+        created.extend(runs);
+        if !more {
+            return Ok(created);
+        }
+    }
+}
+
+/// One batch of [`schedule_due`], in one transaction: the runs it created, and whether more
+/// alerts may be due.
+pub async fn schedule_batch(state: &AppState, rt: &Runtime) -> Result<(Vec<i64>, bool), AppError> {
+    let now = rt.now();
+    let due = repo::due_alerts(&state.db, now, SCHEDULE_BATCH).await?;
+    let more = due.len() == SCHEDULE_BATCH as usize;
+    let plans: Vec<TickPlan> = due
+        .into_iter()
+        .map(|alert| {
             let schedule = Schedule {
                 cron: alert.cron.clone(),
                 timezone: alert.timezone.clone(),
             };
-            let (tick, next) = match (
+            let (tick, next_run_at) = match (
                 schedule.due_ticks(alert.last_scheduled_for, now),
                 schedule.next_after(now),
             ) {
@@ -157,20 +180,17 @@ pub async fn schedule_due(state: &AppState, rt: &Runtime) -> Result<Vec<i64>, Ap
                     (None, now + chrono::Duration::days(1))
                 }
             };
-            if let Some(id) = repo::schedule_tick(&state.db, alert, tick, next, now).await? {
-                created.push(id);
+            TickPlan {
+                due: alert,
+                tick,
+                next_run_at,
             }
-        }
-        if n < BATCH as usize {
-            break;
-        }
+        })
+        .collect();
+    if plans.is_empty() {
+        return Ok((vec![], false));
     }
-    Ok(created)
-}
-
-/// Queues an "evaluate now" run.
-pub async fn queue_manual(state: &AppState, rt: &Runtime, alert: i64) -> Result<i64, AppError> {
-    Ok(repo::insert_manual_run(&state.db, alert, rt.now()).await?)
+    Ok((repo::schedule_ticks(&state.db, &plans, now).await?, more))
 }
 
 // ------------------------------------------------------------------ evaluation
@@ -196,11 +216,19 @@ pub async fn process_run(
         Ok(run) => run,
         Err(p) => return Ok(p),
     };
-    if run.evaluated_at.is_none() && !evaluate_run(state, rt, &run).await? {
-        return Ok(Processed::NotAvailable);
-    }
-    deliver_run(state, rt, run.id).await?;
-    repo::finish_run(&state.db, run.id, &rt.worker, rt.now()).await?;
+    let outcomes = if run.evaluated_at.is_none() {
+        // The usual path: the deliveries were stored held by this worker; send them as they
+        // are and store every outcome with the run's end.
+        let Some(fresh) = evaluate(state, rt, &run).await? else {
+            return Ok(Processed::NotAvailable);
+        };
+        send_fresh(state, rt, fresh).await
+    } else {
+        // A worker before us stored the evaluation and stopped: claim each delivery.
+        deliver_run(state, rt, run.id).await?;
+        vec![]
+    };
+    repo::complete_run(&state.db, run.id, &rt.worker, &outcomes, rt.now()).await?;
     Ok(Processed::Done)
 }
 
@@ -223,8 +251,20 @@ pub async fn take(
 /// Runs the alert's query, steps its state and stores the state with the deliveries it
 /// causes. False when the run was no longer ours to evaluate.
 pub async fn evaluate_run(state: &AppState, rt: &Runtime, run: &RunRow) -> Result<bool, AppError> {
+    Ok(evaluate(state, rt, run).await?.is_some())
+}
+
+/// Deliveries an evaluation stored (ids beside what was stored), held by the worker that
+/// evaluated, and the channels they go to.
+struct Fresh {
+    deliveries: Vec<(i64, NewDelivery)>,
+    channels: Vec<ChannelRow>,
+}
+
+/// [`evaluate_run`], returning what is to be sent.
+async fn evaluate(state: &AppState, rt: &Runtime, run: &RunRow) -> Result<Option<Fresh>, AppError> {
     let Some(alert) = repo::get_alert(&state.db, run.alert_id).await? else {
-        return Ok(false);
+        return Ok(None);
     };
     let rule = serde_json::from_str(&alert.rule).map_err(crate::error::internal)?;
     let stored: StoredPolicy = serde_json::from_str(&alert.policy).unwrap_or_default();
@@ -239,52 +279,59 @@ pub async fn evaluate_run(state: &AppState, rt: &Runtime, run: &RunRow) -> Resul
     let mut result = Collect::default();
     let (eval, error) = match query(state, InsightId(alert.insight_id), &params, &mut result).await
     {
-        Ok(()) => (evaluate(&rule, &result.columns, &result.rows), None),
+        Ok(()) => (evaluate_rule(&rule, &result.columns, &result.rows), None),
         Err(message) => (Evaluation::query_failed(message.clone()), Some(message)),
     };
     let now = rt.now();
     let (next, notes) = step_alert(&prev, &eval, &policy, now);
-    let channel_ids: Vec<i64> = serde_json::from_str(&alert.channels).unwrap_or_default();
-    let mut channels = Vec::new();
-    for id in channel_ids {
-        if let Some(c) = repo::get_channel(&state.db, id).await? {
-            channels.push(c);
-        }
-    }
+    let channels = if notes.is_empty() {
+        vec![]
+    } else {
+        let ids: Vec<i64> = serde_json::from_str(&alert.channels).unwrap_or_default();
+        repo::channels_by_ids(&state.db, &ids).await?
+    };
     let link = link(state, alert.insight_id, &params);
     let mut deliveries = Vec::new();
     for note in &notes {
         let message = report::message(&alert.name, note, &result, link.clone());
-        let message = serde_json::to_string(&message).map_err(crate::error::internal)?;
+        let json = serde_json::to_string(&message).map_err(crate::error::internal)?;
         for c in &channels {
             deliveries.push(NewDelivery {
                 channel_id: c.id,
                 channel_name: c.name.clone(),
                 kind: report::kind_name(note.kind),
                 instance: note.instance.clone().unwrap_or_default(),
-                message: message.clone(),
+                message: json.clone(),
             });
         }
     }
     let detail = report::describe(&rule, &prev, &next, &eval);
     let state_json = serde_json::to_string(&next).map_err(crate::error::internal)?;
-    let recorded = repo::record_evaluation(
-        &state.db,
-        &Evaluated {
-            run_id: run.id,
-            alert_id: alert.id,
-            state: &state_json,
-            state_label: report::state_label(report::overall(&next)),
-            detail: &detail,
-            error: error.as_deref(),
-            row_count: error.is_none().then_some(eval.row_count as i64),
-            deliveries,
-        },
-        &rt.worker,
-        now,
-    )
-    .await?;
-    Ok(recorded)
+    let evaluated = Evaluated {
+        run_id: run.id,
+        alert_id: alert.id,
+        state: &state_json,
+        state_label: report::state_label(report::overall(&next)),
+        detail: &detail,
+        error: error.as_deref(),
+        row_count: error.is_none().then_some(eval.row_count as i64),
+        deliveries,
+        lease_until: rt.lease_from(now),
+    };
+    let Some(stored) = repo::record_evaluation(&state.db, &evaluated, &rt.worker, now).await?
+    else {
+        return Ok(None);
+    };
+    let mut planned: Vec<Option<NewDelivery>> =
+        evaluated.deliveries.into_iter().map(Some).collect();
+    let deliveries = stored
+        .into_iter()
+        .filter_map(|(i, id)| Some((id, planned.get_mut(i)?.take()?)))
+        .collect();
+    Ok(Some(Fresh {
+        deliveries,
+        channels,
+    }))
 }
 
 /// Runs the insight with the alert's fixed parameter values (read-only, bounded).
@@ -337,6 +384,45 @@ fn link(state: &AppState, insight: i64, params: &UrlValues) -> Option<String> {
 
 // -------------------------------------------------------------------- delivery
 
+/// Sends what an evaluation stored, each channel's settings opened once; returns the
+/// outcomes for [`repo::complete_run`].
+async fn send_fresh(state: &AppState, rt: &Runtime, fresh: Fresh) -> Vec<DeliveryOutcome> {
+    if fresh.deliveries.is_empty() {
+        return vec![];
+    }
+    let email = fresh.channels.iter().any(|c| c.kind == "email");
+    let ctx = match context_for(state, email).await {
+        Ok(ctx) => ctx,
+        // The SMTP settings could not be read: leave the deliveries pending; they are free
+        // for the retry sweep when this worker's lease ends.
+        Err(e) => {
+            tracing::warn!(error = %e, "alert delivery context unavailable");
+            return vec![];
+        }
+    };
+    let configs: Vec<(i64, Result<ChannelConfig, ChannelError>)> = fresh
+        .channels
+        .iter()
+        .map(|c| {
+            let config = open_channel(state, &c.sealed).map_err(|_| {
+                ChannelError::Config("the channel's settings cannot be opened".into())
+            });
+            (c.id, config)
+        })
+        .collect();
+    let mut outcomes = Vec::with_capacity(fresh.deliveries.len());
+    for (id, d) in fresh.deliveries {
+        let sent = match configs.iter().find(|(c, _)| *c == d.channel_id) {
+            Some((_, Ok(config))) => send_message(config, &d.message, &ctx).await,
+            Some((_, Err(e))) => Err(e.clone()),
+            None => Err(ChannelError::Config("the channel was deleted".into())),
+        };
+        let now = rt.now();
+        outcomes.push(outcome(id, &d.channel_name, 1, now, now, sent));
+    }
+    outcomes
+}
+
 /// Sends the run's pending deliveries (each once; failures wait for their retry time).
 pub async fn deliver_run(state: &AppState, rt: &Runtime, run_id: i64) -> Result<(), AppError> {
     let pending = repo::pending_deliveries(&state.db, Some(run_id), rt.now(), 1000).await?;
@@ -364,7 +450,7 @@ pub async fn retry_deliveries(state: &AppState, rt: &Runtime) -> Result<usize, A
     Ok(n)
 }
 
-/// One attempt at one delivery, under a lease so no other worker sends it meanwhile.
+/// One attempt at one stored delivery, under a lease so no other worker sends it meanwhile.
 async fn deliver(
     state: &AppState,
     rt: &Runtime,
@@ -375,30 +461,62 @@ async fn deliver(
     if !repo::claim_delivery(&state.db, d.id, now, rt.lease_from(now)).await? {
         return Ok(());
     }
-    let attempts = d.attempts + 1;
     let sent = send(state, ctx, &d).await;
-    let now = rt.now();
-    match sent {
-        Ok(()) => repo::finish_delivery(&state.db, d.id, "sent", None, None, now).await?,
-        Err(e) => {
-            let text = e.to_string();
-            let too_old = now.signed_duration_since(d.created_at)
-                > chrono::Duration::hours(GIVE_UP_AFTER_HOURS);
-            if e.is_retryable() && attempts < MAX_ATTEMPTS && !too_old {
-                let backoff = e.retry_after().unwrap_or_else(|| backoff(attempts));
-                let at = now + chrono::Duration::from_std(backoff).unwrap_or_default();
-                tracing::warn!(delivery = d.id, channel = %d.channel_name, attempts, error = %text,
-                    "alert delivery failed; will retry");
-                repo::finish_delivery(&state.db, d.id, "pending", Some(&text), Some(at), now)
-                    .await?;
-            } else {
-                tracing::warn!(delivery = d.id, channel = %d.channel_name, attempts, error = %text,
-                    "alert delivery failed; given up");
-                repo::finish_delivery(&state.db, d.id, "failed", Some(&text), None, now).await?;
-            }
+    let o = outcome(d.id, &d.channel_name, d.attempts + 1, d.created_at, rt.now(), sent);
+    repo::finish_delivery(
+        &state.db,
+        o.id,
+        o.status,
+        o.error.as_deref(),
+        o.next_attempt_at,
+        rt.now(),
+    )
+    .await?;
+    Ok(())
+}
+
+/// What a send's result means for its delivery: sent, retried later with backoff (up to
+/// [`MAX_ATTEMPTS`] attempts or a day), or given up.
+fn outcome(
+    id: i64,
+    channel: &str,
+    attempts: i64,
+    created_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+    sent: Result<(), ChannelError>,
+) -> DeliveryOutcome {
+    let Err(e) = sent else {
+        return DeliveryOutcome {
+            id,
+            status: "sent",
+            error: None,
+            next_attempt_at: None,
+        };
+    };
+    let text = e.to_string();
+    let too_old =
+        now.signed_duration_since(created_at) > chrono::Duration::hours(GIVE_UP_AFTER_HOURS);
+    if e.is_retryable() && attempts < MAX_ATTEMPTS && !too_old {
+        let backoff = e.retry_after().unwrap_or_else(|| backoff(attempts));
+        let at = now + chrono::Duration::from_std(backoff).unwrap_or_default();
+        tracing::warn!(delivery = id, channel, attempts, error = %text,
+            "alert delivery failed; will retry");
+        DeliveryOutcome {
+            id,
+            status: "pending",
+            error: Some(text),
+            next_attempt_at: Some(at),
+        }
+    } else {
+        tracing::warn!(delivery = id, channel, attempts, error = %text,
+            "alert delivery failed; given up");
+        DeliveryOutcome {
+            id,
+            status: "failed",
+            error: Some(text),
+            next_attempt_at: None,
         }
     }
-    Ok(())
 }
 
 /// 30 s, 1 min, 2 min … at most 30 minutes.
@@ -407,6 +525,7 @@ pub fn backoff(attempts: i64) -> Duration {
     Duration::from_secs((30u64 << exp).min(1800))
 }
 
+/// Sends a stored delivery through its channel as it is now.
 async fn send(
     state: &AppState,
     ctx: &DeliveryContext,
@@ -424,9 +543,17 @@ async fn send(
         .ok_or_else(|| ChannelError::Config("the channel was deleted".into()))?;
     let config = open_channel(state, &channel.sealed)
         .map_err(|_| ChannelError::Config("the channel's settings cannot be opened".into()))?;
-    let message: Message = serde_json::from_str(&d.message)
+    send_message(&config, &d.message, ctx).await
+}
+
+async fn send_message(
+    config: &ChannelConfig,
+    message: &str,
+    ctx: &DeliveryContext,
+) -> Result<(), ChannelError> {
+    let message: Message = serde_json::from_str(message)
         .map_err(|_| ChannelError::Config("the stored message is unreadable".into()))?;
-    channels::send(&config, &message, ctx).await.map(|_| ())
+    channels::send(config, &message, ctx).await.map(|_| ())
 }
 
 // ---------------------------------------------------------------------- sweeper

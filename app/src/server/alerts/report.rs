@@ -38,8 +38,8 @@ pub fn message(name: &str, note: &Notification, result: &Collect, link: Option<S
         NotificationKind::Firing => Transition::Firing,
         NotificationKind::Resolved => Transition::Resolved,
         NotificationKind::Digest => Transition::Digest,
-        // Channels have no NoData message of their own: it reads as an error with its reason.
-        NotificationKind::Error | NotificationKind::NoData => Transition::Error,
+        NotificationKind::Error => Transition::Error,
+        NotificationKind::NoData => Transition::NoData,
     };
     let value = match note.kind {
         NotificationKind::Error | NotificationKind::NoData => note.message.clone(),
@@ -184,5 +184,41 @@ pub fn cut(s: &str, max: usize) -> String {
         c
     } else {
         s.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Utc;
+
+    fn note(kind: NotificationKind, message: Option<&str>) -> Notification {
+        Notification {
+            kind,
+            instance: None,
+            observed: Some(3.0),
+            message: message.map(str::to_string),
+            at: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn each_notification_reads_as_its_own_transition() {
+        let result = Collect {
+            columns: vec![Column {
+                name: "n".into(),
+                type_name: "INT8".into(),
+            }],
+            rows: vec![vec![Value::Int(3)]],
+        };
+        let m = message("orders", &note(NotificationKind::Firing, None), &result, None);
+        assert_eq!((m.transition, m.value.as_deref()), (Transition::Firing, Some("3")));
+        assert!(m.excerpt.is_some());
+        let why = "the query returned no rows";
+        let m = message("orders", &note(NotificationKind::NoData, Some(why)), &result, None);
+        assert_eq!((m.transition, m.value.as_deref()), (Transition::NoData, Some(why)));
+        let m = message("orders", &note(NotificationKind::Error, Some("boom")), &result, None);
+        assert_eq!((m.transition, m.value.as_deref()), (Transition::Error, Some("boom")));
+        assert!(m.excerpt.is_none(), "an error has no result to show");
     }
 }

@@ -357,10 +357,9 @@ pub async fn mute(
 /// Queues an evaluation now, handed to the alert workers; its run id.
 pub async fn evaluate_now(state: &AppState, me: &Principal, id: AlertId) -> Result<i64, AppError> {
     visible(state, me, id).await?;
-    let rt = engine::Runtime::system(state.settings.alerts.lease);
-    let run = engine::queue_manual(state, &rt, id.0).await?;
+    let run = repo::insert_manual_run(&state.db, id.0, Utc::now()).await?;
     let queue = super::worker::queue(state).await?;
-    if let Err(e) = queue.push(run).await {
+    if let Err(e) = queue.push(&[run]).await {
         // The run stays queued; a worker's sweeper takes it within a minute.
         tracing::warn!(run, error = %e, "could not queue an evaluate-now run");
     }

@@ -4,15 +4,19 @@
 //! `sightline serve` (unless `--alert-workers 0`) and alone by `sightline worker`; any number
 //! of processes may run them on one store.
 //!
-//! The apalis job carries only the run id: the run row is the durable record and its lease
-//! decides who works on it, so a job delivered twice (apalis re-queues jobs of workers it
-//! thinks dead) costs one cheap claim that fails.
+//! An apalis job carries only run ids (up to [`JOB_RUNS`] made by one scheduler batch, so
+//! 10,000 alerts due at once are 400 jobs, not 10,000): the run row is the durable record and
+//! its lease decides who works on it, so a job delivered twice (apalis re-queues jobs of
+//! workers it thinks dead) costs one cheap claim per run that fails. A process evaluates at
+//! most `--alert-workers` runs at once, whichever jobs they came in.
 use super::engine::{self, Processed, Runtime};
 use crate::server::{db::Db, AppState};
 use apalis::prelude::*;
 use apalis_sql::{postgres::PostgresStorage, sqlite::SqliteStorage, Config};
 use serde::{Deserialize, Serialize};
-use std::{future::Future, time::Duration};
+use futures::StreamExt;
+use std::{future::Future, sync::Arc, time::Duration};
+use tokio::sync::Semaphore;
 
 /// The queue's name in apalis's tables.
 const QUEUE: &str = "sightline::alerts::evaluate";
@@ -23,17 +27,24 @@ const SWEEP: Duration = Duration::from_secs(10);
 /// A queued run nobody took within this long is queued again (its job was lost).
 const STALE_QUEUED: Duration = Duration::from_secs(60);
 
-/// "Evaluate alert run `run_id`."
+/// Runs per job at most.
+pub const JOB_RUNS: usize = 25;
+
+/// "Evaluate these alert runs."
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct EvaluateAlert {
-    pub run_id: i64,
+pub struct EvaluateAlerts {
+    pub runs: Vec<i64>,
 }
+
+/// The process's evaluation slots (`--alert-workers`), shared by its jobs.
+#[derive(Clone)]
+struct Slots(Arc<Semaphore>);
 
 /// The job queue, in the metadata store.
 #[derive(Clone)]
 pub enum Queue {
-    Sqlite(SqliteStorage<EvaluateAlert>),
-    Postgres(PostgresStorage<EvaluateAlert>),
+    Sqlite(SqliteStorage<EvaluateAlerts>),
+    Postgres(PostgresStorage<EvaluateAlerts>),
 }
 
 impl Queue {
@@ -58,13 +69,18 @@ impl Queue {
         })
     }
 
-    /// Hands a run to the workers.
-    pub async fn push(&self, run_id: i64) -> Result<(), sqlx::Error> {
-        let job = EvaluateAlert { run_id };
-        match self.clone() {
-            Queue::Sqlite(mut s) => s.push(job).await.map(|_| ()),
-            Queue::Postgres(mut s) => s.push(job).await.map(|_| ()),
+    /// Hands runs to the workers, [`JOB_RUNS`] per job.
+    pub async fn push(&self, runs: &[i64]) -> Result<(), sqlx::Error> {
+        for chunk in runs.chunks(JOB_RUNS) {
+            let job = EvaluateAlerts {
+                runs: chunk.to_vec(),
+            };
+            match self.clone() {
+                Queue::Sqlite(mut s) => s.push(job).await.map(|_| ())?,
+                Queue::Postgres(mut s) => s.push(job).await.map(|_| ())?,
+            }
         }
+        Ok(())
     }
 }
 
@@ -76,26 +92,36 @@ pub async fn queue(state: &AppState) -> Result<&Queue, sqlx::Error> {
         .await
 }
 
+/// Processes a job's runs, up to the process's free slots at once. Always `Ok`: a run that
+/// failed keeps its lease and the sweeper hands it over when the lease ends (apalis retrying
+/// the whole job would only find the other runs done).
 async fn evaluate(
-    job: EvaluateAlert,
+    job: EvaluateAlerts,
     state: Data<AppState>,
     rt: Data<Runtime>,
+    slots: Data<Slots>,
 ) -> Result<(), Error> {
-    match engine::process_run(&state, &rt, job.run_id).await {
-        Ok(Processed::Skipped) => {
-            tracing::info!(
-                run = job.run_id,
-                "alert run skipped: the alert was still running"
-            );
-            Ok(())
-        }
-        Ok(_) => Ok(()),
-        Err(e) => {
-            // The run keeps its lease; the sweeper hands it over when the lease ends.
-            tracing::warn!(run = job.run_id, error = %e, "alert run failed");
-            Err(Error::Failed(std::sync::Arc::new(Box::new(e))))
-        }
-    }
+    futures::stream::iter(job.runs)
+        .map(|run| {
+            let (state, rt, slots) = (&*state, &*rt, &*slots);
+            async move {
+                let Ok(_slot) = slots.0.acquire().await else {
+                    return;
+                };
+                match engine::process_run(state, rt, run).await {
+                    Ok(Processed::Skipped) => tracing::info!(
+                        run,
+                        "alert run skipped: the alert was still running"
+                    ),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(run, error = %e, "alert run failed"),
+                }
+            }
+        })
+        .buffer_unordered(JOB_RUNS)
+        .collect::<()>()
+        .await;
+    Ok(())
 }
 
 /// Runs the scheduler, the sweeper and `workers` evaluations at once until `shutdown`.
@@ -110,6 +136,7 @@ pub async fn run(
         .clone();
     let rt = Runtime::system(state.settings.alerts.lease);
     let workers = workers.max(1);
+    let slots = Slots(Arc::new(Semaphore::new(workers)));
     tracing::info!(workers, worker = %rt.worker, "alert workers started");
     let scheduler = tokio::spawn(schedule_loop(state.clone(), rt.clone(), queue.clone()));
     let monitor = match queue {
@@ -118,6 +145,7 @@ pub async fn run(
                 .concurrency(workers)
                 .data(state.clone())
                 .data(rt.clone())
+                .data(slots.clone())
                 .backend(storage)
                 .build_fn(evaluate),
         ),
@@ -126,6 +154,7 @@ pub async fn run(
                 .concurrency(workers)
                 .data(state.clone())
                 .data(rt.clone())
+                .data(slots.clone())
                 .backend(storage)
                 .build_fn(evaluate),
         ),
@@ -142,23 +171,34 @@ pub async fn run(
     result
 }
 
-/// Every second: due ticks become runs and go to the queue. Every 10 seconds: runs whose
-/// worker died (or whose job was lost) go to the queue again, and due retries are sent.
+/// Every second: due ticks become runs and go to the queue, batch by batch. Every 10
+/// seconds: runs whose worker died (or whose job was lost) go to the queue again, and due
+/// retries are sent.
 async fn schedule_loop(state: AppState, rt: Runtime, queue: Queue) {
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_sweep = tokio::time::Instant::now() - SWEEP;
     loop {
         tick.tick().await;
-        match engine::schedule_due(&state, &rt).await {
-            Ok(runs) => push_all(&queue, runs).await,
-            // The store may be down for a while: the ticks stay due and are made later.
-            Err(e) => tracing::warn!(error = %e, "alert scheduler: the store is unavailable"),
+        loop {
+            match engine::schedule_batch(&state, &rt).await {
+                Ok((runs, more)) => {
+                    push_all(&queue, &runs).await;
+                    if !more {
+                        break;
+                    }
+                }
+                // The store may be down for a while: the ticks stay due and are made later.
+                Err(e) => {
+                    tracing::warn!(error = %e, "alert scheduler: the store is unavailable");
+                    break;
+                }
+            }
         }
         if last_sweep.elapsed() >= SWEEP {
             last_sweep = tokio::time::Instant::now();
             match engine::orphaned(&state, &rt, STALE_QUEUED).await {
-                Ok(runs) => push_all(&queue, runs).await,
+                Ok(runs) => push_all(&queue, &runs).await,
                 Err(e) => tracing::warn!(error = %e, "alert sweeper: the store is unavailable"),
             }
             if let Err(e) = engine::retry_deliveries(&state, &rt).await {
@@ -168,11 +208,9 @@ async fn schedule_loop(state: AppState, rt: Runtime, queue: Queue) {
     }
 }
 
-async fn push_all(queue: &Queue, runs: Vec<i64>) {
-    for id in runs {
-        if let Err(e) = queue.push(id).await {
-            // The run row stays queued; the sweeper pushes it again.
-            tracing::warn!(run = id, error = %e, "could not queue an alert run");
-        }
+async fn push_all(queue: &Queue, runs: &[i64]) {
+    if let Err(e) = queue.push(runs).await {
+        // The run rows stay queued; the sweeper pushes them again.
+        tracing::warn!(runs = runs.len(), error = %e, "could not queue alert runs");
     }
 }

@@ -110,6 +110,22 @@ pub trait RowSink: Send {
     }
 }
 
+/// Where [`Connector::copy_csv`] writes the CSV the server sends.
+pub trait CopyOut: Send {
+    fn write(&mut self, bytes: &[u8]) -> Result<(), ConnectorError>;
+    /// Called after every 64 KiB or so and at the end: a sink that hands bytes to a client
+    /// waits here, which holds the database back instead of buffering without bound.
+    fn flush(&mut self) -> BoxFuture<'_, Result<(), ConnectorError>> {
+        Box::pin(async { Ok(()) })
+    }
+}
+
+impl<F: FnMut(&[u8]) -> Result<(), ConnectorError> + Send> CopyOut for F {
+    fn write(&mut self, bytes: &[u8]) -> Result<(), ConnectorError> {
+        self(bytes)
+    }
+}
+
 /// How a run ended.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunSummary {
@@ -187,7 +203,7 @@ impl Connector {
         sql: &str,
         params: &[Param],
         limits: &RunLimits,
-        out: &mut (dyn FnMut(&[u8]) -> Result<(), ConnectorError> + Send),
+        out: &mut dyn CopyOut,
     ) -> Result<Option<postgres::CopySummary>, ConnectorError> {
         let sql = sql_text::single_statement(sql)?;
         match self {

@@ -130,7 +130,7 @@ impl Pg {
         &self,
         sql: &str,
         limits: &RunLimits,
-        out: &mut (dyn FnMut(&[u8]) -> Result<(), ConnectorError> + Send),
+        out: &mut dyn super::CopyOut,
     ) -> Result<Option<CopySummary>, ConnectorError> {
         use futures::TryStreamExt;
         let start = Instant::now();
@@ -165,7 +165,7 @@ impl Pg {
                     .into_inner()
                     .map_err(|e| ConnectorError::Output(e.to_string()))
             })
-            .and_then(|h| out(&h).map(|_| h.len() as u64));
+            .and_then(|h| out.write(&h).map(|_| h.len() as u64));
         let mut bytes = match written {
             Ok(n) => n,
             Err(e) => return Err(super::abort!(conn, e)),
@@ -176,6 +176,8 @@ impl Pg {
             + std::time::Duration::from_secs(1);
         let rewrite = fixes.iter().any(|f| *f != Fix::Keep);
         let mut fixed = Vec::with_capacity(256);
+        const FLUSH_EVERY: u64 = 64 * 1024;
+        let mut unflushed = 0u64;
         let streamed: Result<(), ConnectorError> = async {
             let mut chunks = conn.copy_out_raw(&copy).await.map_err(err)?;
             loop {
@@ -186,19 +188,25 @@ impl Pg {
                     }
                     c = chunks.try_next() => c.map_err(err)?,
                 };
-                match next {
+                let written = match next {
                     // Each chunk is one row. Most columns pass through as they are.
                     Some(chunk) if !rewrite => {
-                        out(&chunk)?;
-                        bytes += chunk.len() as u64;
+                        out.write(&chunk)?;
+                        chunk.len() as u64
                     }
                     Some(chunk) => {
                         fixed.clear();
                         fix_record(&chunk, &fixes, &mut fixed);
-                        out(&fixed)?;
-                        bytes += fixed.len() as u64;
+                        out.write(&fixed)?;
+                        fixed.len() as u64
                     }
-                    None => return Ok(()),
+                    None => return out.flush().await,
+                };
+                bytes += written;
+                unflushed += written;
+                if unflushed >= FLUSH_EVERY {
+                    unflushed = 0;
+                    out.flush().await?;
                 }
             }
         }

@@ -125,6 +125,19 @@ pub struct Evaluated<'a> {
     pub error: Option<&'a str>,
     pub row_count: Option<i64>,
     pub deliveries: Vec<NewDelivery>,
+    /// The deliveries start held by the evaluating worker until then (its run's lease), so it
+    /// sends them without claiming each; if it dies they are free when the lease ends.
+    pub lease_until: DateTime<Utc>,
+}
+
+/// A send's outcome, stored when the run completes (`sent`, `failed`, or `pending` again with
+/// a retry time). Counts as one attempt.
+#[derive(Debug, Clone)]
+pub struct DeliveryOutcome {
+    pub id: i64,
+    pub status: &'static str,
+    pub error: Option<String>,
+    pub next_attempt_at: Option<DateTime<Utc>>,
 }
 
 // ------------------------------------------------------------------ channels
@@ -159,6 +172,30 @@ pub async fn get_channel(db: &Db, id: i64) -> Result<Option<ChannelRow>, sqlx::E
         "SELECT id, name, kind, sealed, summary, CAST(0 AS BIGINT) AS alerts FROM alert_channels \
                WHERE id = $1";
     on_pool!(db, p => sqlx::query_as::<_, ChannelRow>(sql).bind(id).fetch_optional(p).await)
+}
+
+/// `$1, $2, … $n`.
+fn placeholders(n: usize) -> String {
+    (1..=n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
+/// The channels with these ids that still exist.
+pub async fn channels_by_ids(db: &Db, ids: &[i64]) -> Result<Vec<ChannelRow>, sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let sql = format!(
+        "SELECT id, name, kind, sealed, summary, CAST(0 AS BIGINT) AS alerts \
+         FROM alert_channels WHERE id IN ({}) ORDER BY id",
+        placeholders(ids.len())
+    );
+    on_pool!(db, p => {
+        let mut q = sqlx::query_as::<_, ChannelRow>(&sql);
+        for id in ids {
+            q = q.bind(*id);
+        }
+        q.fetch_all(p).await
+    })
 }
 
 pub async fn delete_channel(db: &Db, id: i64) -> Result<bool, sqlx::Error> {
@@ -259,48 +296,57 @@ pub async fn due_alerts(
     on_pool!(db, p => sqlx::query_as::<_, DueAlert>(sql).bind(now).bind(limit).fetch_all(p).await)
 }
 
-/// Creates the run of `tick` (once, whoever asks) and moves the alert's schedule forward
-/// from the value that was read. Returns the run id when this call created it.
-pub async fn schedule_tick(
+/// What the scheduler decided for one due alert: the tick to run (none when its schedule
+/// is broken) and when it is due next.
+#[derive(Debug, Clone)]
+pub struct TickPlan {
+    pub due: DueAlert,
+    pub tick: Option<DateTime<Utc>>,
+    pub next_run_at: DateTime<Utc>,
+}
+
+/// Creates the runs of a batch of ticks (each once, whoever asks) and moves each alert's
+/// schedule forward from the value that was read, in one transaction. Returns the runs this
+/// call created. Another scheduler working on the same alerts waits for this one's commit
+/// (PostgreSQL row locks, SQLite's write lock), then finds them moved on and makes nothing.
+pub async fn schedule_ticks(
     db: &Db,
-    due: &DueAlert,
-    tick: Option<DateTime<Utc>>,
-    next_run_at: DateTime<Utc>,
+    plans: &[TickPlan],
     now: DateTime<Utc>,
-) -> Result<Option<i64>, sqlx::Error> {
+) -> Result<Vec<i64>, sqlx::Error> {
     on_pool!(db, p => {
         let mut tx = p.begin().await?;
-        let advanced = sqlx::query(
-            "UPDATE alerts SET last_scheduled_for = COALESCE($2, last_scheduled_for), \
-             next_run_at = $3 WHERE id = $1 AND next_run_at = $4 AND enabled",
-        )
-        .bind(due.id)
-        .bind(tick)
-        .bind(next_run_at)
-        .bind(due.next_run_at)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if advanced != 1 {
-            // Another scheduler got here first (or the alert changed): it made the run.
-            tx.rollback().await?;
-            return Ok(None);
-        }
-        let id: Option<i64> = match tick {
-            Some(t) => sqlx::query_scalar(
+        let mut created = Vec::new();
+        for plan in plans {
+            let advanced = sqlx::query(
+                "UPDATE alerts SET last_scheduled_for = COALESCE($2, last_scheduled_for), \
+                 next_run_at = $3 WHERE id = $1 AND next_run_at = $4 AND enabled",
+            )
+            .bind(plan.due.id)
+            .bind(plan.tick)
+            .bind(plan.next_run_at)
+            .bind(plan.due.next_run_at)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            // 0: another scheduler got here first (or the alert changed); it made the run.
+            let Some(tick) = plan.tick.filter(|_| advanced == 1) else {
+                continue;
+            };
+            let id: Option<i64> = sqlx::query_scalar(
                 "INSERT INTO alert_runs (alert_id, scheduled_for, created_at) \
                  VALUES ($1, $2, $3) ON CONFLICT (alert_id, scheduled_for) DO NOTHING \
                  RETURNING id",
             )
-            .bind(due.id)
-            .bind(t)
+            .bind(plan.due.id)
+            .bind(tick)
             .bind(now)
             .fetch_optional(&mut *tx)
-            .await?,
-            None => None,
-        };
+            .await?;
+            created.extend(id);
+        }
         tx.commit().await?;
-        Ok(id)
+        Ok(created)
     })
 }
 
@@ -381,14 +427,16 @@ pub async fn claim_run(
     }
 }
 
-/// Stores the new state, the run's outcome and its deliveries (pending) at once. False when
-/// the run was already evaluated (by a worker that held it before) or is no longer ours.
+/// Stores the new state, the run's outcome and its deliveries (pending, held by `worker`
+/// until `e.lease_until`) at once. Returns each stored delivery's index in `e.deliveries`
+/// and id; `None` when the run was already evaluated (by a worker that held it before) or is
+/// no longer ours.
 pub async fn record_evaluation(
     db: &Db,
     e: &Evaluated<'_>,
     worker: &str,
     now: DateTime<Utc>,
-) -> Result<bool, sqlx::Error> {
+) -> Result<Option<Vec<(usize, i64)>>, sqlx::Error> {
     on_pool!(db, p => {
         let mut tx = p.begin().await?;
         let mine = sqlx::query(
@@ -408,7 +456,7 @@ pub async fn record_evaluation(
         .rows_affected();
         if mine != 1 {
             tx.rollback().await?;
-            return Ok(false);
+            return Ok(None);
         }
         sqlx::query(
             "UPDATE alerts SET state = $2, state_label = $3, last_evaluated_at = $4 \
@@ -420,12 +468,13 @@ pub async fn record_evaluation(
         .bind(now)
         .execute(&mut *tx)
         .await?;
-        for d in &e.deliveries {
-            sqlx::query(
+        let mut stored = Vec::with_capacity(e.deliveries.len());
+        for (i, d) in e.deliveries.iter().enumerate() {
+            let id: Option<i64> = sqlx::query_scalar(
                 "INSERT INTO alert_deliveries (run_id, alert_id, channel_id, channel_name, kind, \
-                 instance, message, next_attempt_at, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) \
-                 ON CONFLICT (run_id, channel_name, instance, kind) DO NOTHING",
+                 instance, message, next_attempt_at, created_at, lease_until) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9) \
+                 ON CONFLICT (run_id, channel_name, instance, kind) DO NOTHING RETURNING id",
             )
             .bind(e.run_id)
             .bind(e.alert_id)
@@ -435,11 +484,13 @@ pub async fn record_evaluation(
             .bind(&d.instance)
             .bind(&d.message)
             .bind(now)
-            .execute(&mut *tx)
+            .bind(e.lease_until)
+            .fetch_optional(&mut *tx)
             .await?;
+            stored.extend(id.map(|id| (i, id)));
         }
         tx.commit().await?;
-        Ok(true)
+        Ok(Some(stored))
     })
 }
 
@@ -449,10 +500,41 @@ pub async fn finish_run(
     worker: &str,
     now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
-    let sql = "UPDATE alert_runs SET status = 'done', finished_at = $2, lease_until = NULL \
-               WHERE id = $1 AND status = 'running' AND worker = $3";
-    on_pool!(db, p => sqlx::query(sql).bind(run_id).bind(now).bind(worker).execute(p).await
-        .map(|_| ()))
+    complete_run(db, run_id, worker, &[], now).await
+}
+
+/// Stores the outcomes of the sends a worker made for its run and marks the run done, in one
+/// transaction (a crash before it sends those deliveries again: at most one duplicate).
+pub async fn complete_run(
+    db: &Db,
+    run_id: i64,
+    worker: &str,
+    outcomes: &[DeliveryOutcome],
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    on_pool!(db, p => {
+        let mut tx = p.begin().await?;
+        for o in outcomes {
+            sqlx::query(FINISH_DELIVERY_COUNTED)
+                .bind(o.id)
+                .bind(o.status)
+                .bind(o.error.as_deref())
+                .bind(o.next_attempt_at)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query(
+            "UPDATE alert_runs SET status = 'done', finished_at = $2, lease_until = NULL \
+             WHERE id = $1 AND status = 'running' AND worker = $3",
+        )
+        .bind(run_id)
+        .bind(now)
+        .bind(worker)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await
+    })
 }
 
 /// Runs to hand to a worker again: queued ones nobody took for `stale_before`, and running
@@ -486,13 +568,17 @@ pub async fn deliveries_of_runs(db: &Db, runs: &[i64]) -> Result<Vec<DeliveryRow
     if runs.is_empty() {
         return Ok(vec![]);
     }
-    let list = runs
-        .iter()
-        .map(i64::to_string)
-        .collect::<Vec<_>>()
-        .join(",");
-    let sql = format!("{SELECT_DELIVERY} WHERE run_id IN ({list}) ORDER BY id");
-    on_pool!(db, p => sqlx::query_as::<_, DeliveryRow>(&sql).fetch_all(p).await)
+    let sql = format!(
+        "{SELECT_DELIVERY} WHERE run_id IN ({}) ORDER BY id",
+        placeholders(runs.len())
+    );
+    on_pool!(db, p => {
+        let mut q = sqlx::query_as::<_, DeliveryRow>(&sql);
+        for id in runs {
+            q = q.bind(*id);
+        }
+        q.fetch_all(p).await
+    })
 }
 
 /// Pending deliveries of one run (any retry time), or of all runs whose retry time has come.
@@ -532,7 +618,18 @@ pub async fn claim_delivery(
     Ok(n == 1)
 }
 
-/// Records a send's outcome: `sent`, `failed` (given up), or `pending` again with a retry time.
+/// Records a send's outcome: `sent`, `failed` (given up), or `pending` again with a retry
+/// time; frees the delivery. `$1` id, `$2` status, `$3` error, `$4` retry time, `$5` now.
+const FINISH_DELIVERY: &str = "UPDATE alert_deliveries SET status = $2, last_error = $3, \
+     next_attempt_at = COALESCE($4, next_attempt_at), lease_until = NULL, \
+     sent_at = CASE WHEN $2 = 'sent' THEN $5 ELSE sent_at END WHERE id = $1";
+/// The same for a delivery sent without a claim (which counts attempts at the claim).
+const FINISH_DELIVERY_COUNTED: &str = "UPDATE alert_deliveries SET status = $2, \
+     last_error = $3, next_attempt_at = COALESCE($4, next_attempt_at), lease_until = NULL, \
+     attempts = attempts + 1, sent_at = CASE WHEN $2 = 'sent' THEN $5 ELSE sent_at END \
+     WHERE id = $1";
+
+/// Records the outcome of a claimed delivery's send.
 pub async fn finish_delivery(
     db: &Db,
     id: i64,
@@ -541,9 +638,6 @@ pub async fn finish_delivery(
     next_attempt_at: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
-    let sql = "UPDATE alert_deliveries SET status = $2, last_error = $3, \
-               next_attempt_at = COALESCE($4, next_attempt_at), lease_until = NULL, \
-               sent_at = CASE WHEN $2 = 'sent' THEN $5 ELSE sent_at END WHERE id = $1";
-    on_pool!(db, p => sqlx::query(sql).bind(id).bind(status).bind(error).bind(next_attempt_at)
-        .bind(now).execute(p).await.map(|_| ()))
+    on_pool!(db, p => sqlx::query(FINISH_DELIVERY).bind(id).bind(status).bind(error)
+        .bind(next_attempt_at).bind(now).execute(p).await.map(|_| ()))
 }

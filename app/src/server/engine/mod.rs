@@ -296,11 +296,39 @@ impl Engine {
         cancel: CancellationToken,
         sink: &mut dyn crate::server::connectors::RowSink,
     ) -> Result<crate::server::connectors::RunSummary, ConnectorError> {
+        let (pool, _permit, limits) = self.direct(state, row, max_rows, cancel).await?;
+        futures::FutureExt::boxed(pool.connector.run(sql, params, &limits, sink)).await
+    }
+
+    /// Like [`run_direct`](Self::run_direct) without a row cap, as CSV from the server's own
+    /// `COPY` when the connection and statement allow it (see [`Connector::copy_csv`]);
+    /// `Ok(None)` with nothing written when they do not.
+    pub async fn copy_csv_direct(
+        &self,
+        state: &AppState,
+        row: &ConnectionRow,
+        sql: &str,
+        params: &[Param],
+        cancel: CancellationToken,
+        out: &mut dyn crate::server::connectors::CopyOut,
+    ) -> Result<Option<crate::server::connectors::postgres::CopySummary>, ConnectorError> {
+        let (pool, _permit, limits) = self.direct(state, row, u64::MAX, cancel).await?;
+        futures::FutureExt::boxed(pool.connector.copy_csv(sql, params, &limits, out)).await
+    }
+
+    /// The connection's pool, a slot in it, and read-only limits for a direct run.
+    async fn direct(
+        &self,
+        state: &AppState,
+        row: &ConnectionRow,
+        max_rows: u64,
+        cancel: CancellationToken,
+    ) -> Result<(Arc<PoolEntry>, tokio::sync::OwnedSemaphorePermit, RunLimits), ConnectorError> {
         let pool = self
             .pool(state, row)
             .await
             .map_err(|e| ConnectorError::Connect(e.to_string()))?;
-        let _permit = match tokio::time::timeout(
+        let permit = match tokio::time::timeout(
             self.settings.queue_timeout,
             pool.permits.clone().acquire_owned(),
         )
@@ -315,7 +343,7 @@ impl Engine {
             writable: false,
             cancel,
         };
-        futures::FutureExt::boxed(pool.connector.run(sql, params, &limits, sink)).await
+        Ok((pool, permit, limits))
     }
 
     /// A run of this user (others' runs look missing).

@@ -8,7 +8,7 @@ use crate::{
         quote_ident, ColumnChoice, ColumnType, FileKind, ImportPreview, ImportRequest, ImportState,
         ImportStatus, ReadOptions,
     },
-    ui::components::feedback::{ErrorNote, FieldNote},
+    ui::components::feedback::{thousands, ErrorNote, FieldNote},
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -172,18 +172,6 @@ fn delimiter_label(d: char) -> &'static str {
         '|' => "Pipe (|)",
         _ => "Other",
     }
-}
-
-fn thousands(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 #[component]

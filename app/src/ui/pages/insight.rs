@@ -6,8 +6,8 @@ use crate::{
     api::{
         connections::list_connections,
         insights::{
-            get_insight, insight_version, insight_versions, param_options, revert_insight,
-            run_insight, save_insight,
+            cancel_export, export_progress, get_insight, insight_version, insight_versions,
+            param_options, revert_insight, run_insight, save_insight,
         },
         workbench::{cancel_run, run_status},
     },
@@ -15,15 +15,15 @@ use crate::{
     model::{
         connection::ConnectionId,
         insight::{
-            diff_lines, DiffLine, DrillLink, DrillSource, DrillTarget, Insight, InsightDraft,
-            InsightId, UrlValues,
+            diff_lines, DiffLine, DrillLink, DrillSource, DrillTarget, ExportState, ExportStatus,
+            Insight, InsightDraft, InsightId, UrlValues,
         },
         params::{self, EnumOption, ParamKind, ParamSpec, QuerySource, DATE_RANGE_PRESETS},
         run::{RunId, RunState, RunView, Sort},
     },
     ui::{
         components::{
-            feedback::{ErrorNote, Loading},
+            feedback::{human_bytes, thousands, ErrorNote, Loading},
             layout::urlencode,
             result_grid::{ResultPanel, PAGE},
         },
@@ -359,6 +359,22 @@ fn InsightBody(insight: Insight) -> impl IntoView {
             format!("/insights/{}/export.{ext}?{q}", id.0)
         }
     };
+    // A click names the download with a fresh progress token (added to the link as it is
+    // followed), so the page can show its progress and offer Cancel; the browser downloads
+    // the file itself.
+    let download = RwSignal::new(None::<(String, &'static str)>);
+    let follow_export = move |ev: leptos::ev::MouseEvent, ext: &'static str, label| {
+        let token = export_token();
+        let link = ev
+            .current_target()
+            .and_then(|t| wasm_bindgen::JsCast::dyn_into::<web_sys::Element>(t).ok());
+        if let Some(a) = link {
+            let href = export_href(ext);
+            let sep = if href.contains('?') { '&' } else { '?' };
+            let _ = a.set_attribute("href", &format!("{href}{sep}progress={token}"));
+        }
+        download.set(Some((token, label)));
+    };
     let server_field_error = move |name: &str| {
         request_error.with(|e| {
             e.as_ref()
@@ -380,11 +396,12 @@ fn InsightBody(insight: Insight) -> impl IntoView {
                 </Show>
                 <button class="button" data-test="versions-toggle" on:click=move |_| show_versions.update(|v| *v = !*v)>"Versions"</button>
                 <button class="button" data-test="alerts-toggle" on:click=move |_| show_alerts.update(|v| *v = !*v)>"Alerts"</button>
-                <a class="button" data-test="export-csv" href=move || export_href("csv") download>"CSV"</a>
-                <a class="button" data-test="export-xlsx" href=move || export_href("xlsx") download>"Excel"</a>
-                <a class="button" data-test="export-json" href=move || export_href("json") download>"JSON"</a>
+                <a class="button" data-test="export-csv" href=move || export_href("csv") download on:click=move |ev| follow_export(ev, "csv", "CSV")>"CSV"</a>
+                <a class="button" data-test="export-xlsx" href=move || export_href("xlsx") download on:click=move |ev| follow_export(ev, "xlsx", "Excel")>"Excel"</a>
+                <a class="button" data-test="export-json" href=move || export_href("json") download on:click=move |ev| follow_export(ev, "json", "JSON")>"JSON"</a>
             </div>
         </div>
+        <ExportProgress download/>
         {move || current.with(|i| (!i.draft.description.is_empty()).then(|| view! { <p class="muted">{i.draft.description.clone()}</p> }))}
         {move || current.with(|i| i.deleted).then(|| view! { <p class="note warn">"This insight is in the trash. An editor can restore it from the trash."</p> })}
         <Show when=move || editing.get()>
@@ -1038,6 +1055,122 @@ fn SpecEditor(
             <button class="button small danger" on:click=move |_| draft.update(|d| { if i < d.params.len() { d.params.remove(i); } })>"Remove"</button>
             {move || error.get().and_then(|e| e.field_message(&n2)).map(|m| view! { <span class="field-error">{m}</span> })}
         </fieldset>
+    }
+}
+
+/// A random token for a download's progress (browser only: called from a click).
+fn export_token() -> String {
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    (0..20)
+        .map(|_| {
+            let i = (js_sys::Math::random() * ALPHABET.len() as f64) as usize;
+            ALPHABET[i.min(ALPHABET.len() - 1)] as char
+        })
+        .collect()
+}
+
+/// The progress of the download the page started last: rows and bytes while it runs (with
+/// Cancel), then how it ended. Asks the server every 400 ms while it runs.
+#[component]
+fn ExportProgress(download: RwSignal<Option<(String, &'static str)>>) -> impl IntoView {
+    let status = RwSignal::new(None::<ExportStatus>);
+    let problem = RwSignal::new(None::<AppError>);
+    let tick = RwSignal::new(0u32);
+    // Answers missing so far: the download's request may not have reached the server yet.
+    let unseen = StoredValue::new(0u32);
+    Effect::new(move |previous: Option<Option<String>>| {
+        tick.track();
+        let token = download.with(|d| d.as_ref().map(|d| d.0.clone()));
+        if previous.as_ref() != Some(&token) {
+            status.set(None);
+            problem.set(None);
+            unseen.set_value(0);
+        }
+        if let Some(token) = token.clone() {
+            leptos::task::spawn_local(async move {
+                let answer = export_progress(token.clone()).await;
+                if download.with_untracked(|d| d.as_ref().map(|d| d.0 != token)) != Some(false) {
+                    return; // another download started meanwhile
+                }
+                let again = match answer {
+                    Ok(Some(s)) => {
+                        let running = s.state == ExportState::Running;
+                        status.set(Some(s));
+                        running
+                    }
+                    // Not seen yet: its request may still be on the way (10 s at most).
+                    Ok(None) if unseen.get_value() < 25 => {
+                        unseen.update_value(|n| *n += 1);
+                        true
+                    }
+                    Ok(None) => {
+                        problem.set(Some(AppError::NotFound("The download".into())));
+                        false
+                    }
+                    Err(e) => {
+                        problem.set(Some(e));
+                        false
+                    }
+                };
+                if again {
+                    set_timeout(
+                        move || tick.update(|t| *t += 1),
+                        std::time::Duration::from_millis(400),
+                    );
+                }
+            });
+        }
+        token
+    });
+    let cancel = move |_| {
+        if let Some((token, _)) = download.get_untracked() {
+            leptos::task::spawn_local(async move {
+                match cancel_export(token).await {
+                    Ok(s) => status.set(Some(s)),
+                    Err(e) => problem.set(Some(e)),
+                }
+            });
+        }
+    };
+    let amount = |s: &ExportStatus| match s.rows {
+        Some(rows) => format!("{} rows, {}", thousands(rows), human_bytes(s.bytes)),
+        None => human_bytes(s.bytes),
+    };
+    view! {
+        {move || download.get().map(|(_, label)| {
+            let body = match (status.get(), problem.get()) {
+                (_, Some(e)) => view! {
+                    <span>{format!("The {label} export's progress is unavailable: {e}")}</span>
+                }.into_any(),
+                (None, None) => view! { <span>{format!("Starting the {label} export…")}</span> }.into_any(),
+                (Some(s), None) => match s.state {
+                    ExportState::Running => view! {
+                        <span>{format!("Exporting {label}… {}", amount(&s))}</span>
+                        <button class="button small" type="button" data-test="export-cancel" on:click=cancel>"Cancel"</button>
+                    }.into_any(),
+                    ExportState::Done => view! {
+                        <span>{format!("{label} export finished: {} in {:.1} s.", amount(&s), s.elapsed_ms as f64 / 1000.0)}</span>
+                    }.into_any(),
+                    ExportState::Cancelled => view! {
+                        <span>{format!("{label} export cancelled after {}.", amount(&s))}</span>
+                    }.into_any(),
+                    ExportState::Failed => view! {
+                        <span>{format!("The {label} export failed: {}", s.error.clone().unwrap_or_default())}</span>
+                    }.into_any(),
+                },
+            };
+            let class = match (status.get().map(|s| s.state), problem.get().is_some()) {
+                (Some(ExportState::Failed), _) | (_, true) => "note error export-progress",
+                (Some(ExportState::Done), _) => "note ok export-progress",
+                _ => "note export-progress",
+            };
+            view! {
+                <div class=class data-test="export-progress" role="status">
+                    {body}
+                    <button class="link dismiss" type="button" aria-label="Dismiss" data-test="export-dismiss" on:click=move |_| download.set(None)>"×"</button>
+                </div>
+            }
+        })}
     }
 }
 

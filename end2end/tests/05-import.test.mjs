@@ -73,6 +73,9 @@ test('import a CSV file into Uploads', async () => {
     await page.waitForSelector('[data-test=connection-picker]');
     const picked = await page.$eval('[data-test=connection-picker]', (s) => s.options[s.selectedIndex].textContent);
     assert.match(picked, /^Uploads/);
+    // The editor starts with a query of the new table.
+    await page.waitForSelector('.cm-content');
+    assert.match(await page.textContent('.cm-content'), /SELECT \* FROM/i);
     assert.deepEqual(page.problems, []);
   } finally {
     await browser.close();

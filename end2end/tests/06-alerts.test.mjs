@@ -1,4 +1,4 @@
-// The alert story: add a signed webhook channel (and send it a test), create an alert on an
+// The alert story: add a signed webhook channel (rename it, and send it a test), create an alert on an
 // insight from the insight page, evaluate it now, and see the delivery in the history and
 // at the receiver (a local HTTP server, allow-listed by run.sh). No page reloads.
 import { test } from 'node:test';
@@ -62,11 +62,20 @@ test('alert on an insight: webhook channel, evaluate now, history and receiver',
     await open(page, '/alerts');
     await page.evaluate(() => { window.__noReload = true; });
     await page.selectOption('[data-test=channel-kind]', 'webhook');
-    await page.fill('[data-test=channel-name]', 'e2e hook');
+    await page.fill('[data-test=channel-name]', 'e2e first name');
     await page.fill('[data-test=channel-url]', `http://127.0.0.1:${port}/hook`);
     await page.fill('[data-test=channel-secret]', 'e2e-secret');
     await page.click('[data-test=create-channel]');
-    await waitFor(page, '[data-test=channel-row]:has-text("e2e hook")', 'channel');
+    await waitFor(page, '[data-test=channel-row]:has-text("e2e first name")', 'channel');
+    // Renamed in place: the URL and secret left empty stay as stored (the signature below
+    // still uses the secret).
+    await page.click('[data-test=channel-row]:has-text("e2e first name") [data-test=edit-channel]');
+    assert.equal(await page.inputValue('[data-test=channel-name]'), 'e2e first name');
+    assert.equal(await page.inputValue('[data-test=channel-url]'), '');
+    await page.fill('[data-test=channel-name]', 'e2e hook');
+    await page.click('[data-test=create-channel]');
+    await waitFor(page, '[data-test=channel-row]:has-text("e2e hook")', 'renamed channel');
+    assert.equal(await page.locator('[data-test=channel-row]:has-text("e2e first name")').count(), 0);
     assert.doesNotMatch(await page.textContent('[data-test=channels]'), /e2e-secret/);
     await page.click('[data-test=channel-row]:has-text("e2e hook") [data-test=test-channel]');
     const report = await waitFor(page, '[data-test=channel-report]:has-text("Sent a test")', 'test message');

@@ -823,14 +823,24 @@ async fn two_worker_loops_notify_a_burst_of_due_alerts_once() {
             app::server::db::Db::Sqlite(p) => {
                 for i in 1..ALERTS {
                     let name = format!("copy {i:02}");
-                    sqlx::query(copy).bind(f.alert).bind(name).execute(p).await.unwrap();
+                    sqlx::query(copy)
+                        .bind(f.alert)
+                        .bind(name)
+                        .execute(p)
+                        .await
+                        .unwrap();
                 }
                 sqlx::query(due).bind(past).execute(p).await.unwrap();
             }
             app::server::db::Db::Postgres(p) => {
                 for i in 1..ALERTS {
                     let name = format!("copy {i:02}");
-                    sqlx::query(copy).bind(f.alert).bind(name).execute(p).await.unwrap();
+                    sqlx::query(copy)
+                        .bind(f.alert)
+                        .bind(name)
+                        .execute(p)
+                        .await
+                        .unwrap();
                 }
                 sqlx::query(due).bind(past).execute(p).await.unwrap();
             }
@@ -874,8 +884,82 @@ async fn two_worker_loops_notify_a_burst_of_due_alerts_once() {
         let got = names();
         let mut unique = got.clone();
         unique.dedup();
-        assert_eq!(unique.len(), ALERTS, "{store:?}: every alert notified: {got:?}");
+        assert_eq!(
+            unique.len(),
+            ALERTS,
+            "{store:?}: every alert notified: {got:?}"
+        );
         assert_eq!(got.len(), ALERTS, "{store:?}: no duplicates: {got:?}");
         f.done().await;
     }
+}
+
+/// A channel is renamed or repointed in place: fields left empty keep the stored URL and
+/// secret (never sent back), a new URL passes the same checks as a new channel's, the kind
+/// stays, and only editors may.
+#[tokio::test]
+async fn channels_are_edited_keeping_what_is_left_empty() {
+    let f = Fixture::new(Store::Sqlite, 73).await;
+    let channel = d_channels(&f).await[0];
+    let update = |c: &Client, draft: serde_json::Value| {
+        let body = json!({"id": channel, "draft": draft});
+        let (app, c) = (&f.app, c.clone());
+        async move { app.call_json(&c, "update_channel", &body).await }
+    };
+    let (status, body) = update(
+        &f.admin,
+        json!({"kind": "webhook", "name": "renamed hook", "url": "", "secret": ""}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let list: Vec<ChannelSummary> = parse(
+        "list_channels",
+        f.app.call_json(&f.admin, "list_channels", &json!({})).await,
+    );
+    let c = list.iter().find(|c| c.id.0 == channel).unwrap();
+    assert_eq!(c.name, "renamed hook");
+    assert!(
+        c.summary.contains("(signed)"),
+        "the secret stayed: {}",
+        c.summary
+    );
+    // The stored URL still works.
+    let (status, body) = f
+        .app
+        .call_json(&f.admin, "test_channel", &json!({"id": channel}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.contains("true"), "{body}");
+    assert_eq!(f.receiver.count(), 1);
+    // A new URL is checked as at creation: a metadata address is refused, nothing changes.
+    let (status, body) = update(
+        &f.admin,
+        json!({"kind": "webhook", "name": "renamed hook", "url": "http://169.254.169.254/x", "secret": ""}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.contains("url"), "{body}");
+    let (status, _) = f
+        .app
+        .call_json(&f.admin, "test_channel", &json!({"id": channel}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(f.receiver.count(), 2, "the old URL is still in use");
+    // The kind stays.
+    let (status, body) = update(
+        &f.admin,
+        json!({"kind": "slack", "name": "renamed hook", "url": ""}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.contains("kind"), "{body}");
+    // Viewers may not.
+    let (viewer, _) = f.app.signed_in(Role::Viewer).await;
+    let (status, _) = update(
+        &viewer,
+        json!({"kind": "webhook", "name": "mine now", "url": "", "secret": ""}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    f.done().await;
 }

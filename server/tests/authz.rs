@@ -83,6 +83,10 @@ const JSON: &[(&str, &str)] = &[
         "create_channel",
         r#"{"draft":{"kind":"webhook","name":"","url":"http://127.0.0.1:9/x","secret":""}}"#,
     ),
+    (
+        "update_channel",
+        r#"{"id":999999,"draft":{"kind":"webhook","name":"x","url":"","secret":""}}"#,
+    ),
     ("delete_channel", r#"{"id":999999}"#),
     ("test_channel", r#"{"id":999999}"#),
     ("get_smtp", r#"{}"#),
@@ -221,6 +225,7 @@ const MATRIX: &[(&str, &[(&str, &str)], Access)] = &[
     ("evaluate_alert", &[], Access::SignedIn),
     ("list_channels", &[], Access::SignedIn),
     ("create_channel", &[], Access::Editor),
+    ("update_channel", &[], Access::Editor),
     ("delete_channel", &[], Access::Editor),
     ("test_channel", &[], Access::Editor),
     ("get_smtp", &[], Access::Admin),

@@ -1932,7 +1932,10 @@ async fn exports_read_back() {
         r
     };
     assert_eq!(copy_head, without_ratio(&head));
-    assert_eq!(copy_body, want.iter().map(without_ratio).collect::<Vec<_>>());
+    assert_eq!(
+        copy_body,
+        want.iter().map(without_ratio).collect::<Vec<_>>()
+    );
     // The audit entry (written once the body ended) says how: bytes from COPY, not rows.
     let sql = "SELECT detail FROM audit_log WHERE action = 'insight_export'";
     let mut detail = Json::Null;
@@ -1952,7 +1955,10 @@ async fn exports_read_back() {
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert!(detail["bytes"].as_u64().unwrap() > 0, "not through COPY: {detail}");
+    assert!(
+        detail["bytes"].as_u64().unwrap() > 0,
+        "not through COPY: {detail}"
+    );
 
     // JSON: columns with types, rows typed, the row count.
     let bytes = download(
@@ -2146,7 +2152,12 @@ async fn exports_report_progress_and_cancel() {
         export_status(&app, &other, &token).await,
         (StatusCode::OK, "null".to_string())
     );
-    let r = export(&app, &c, &format!("/insights/{}/export.csv?progress=a%20b", rows.id)).await;
+    let r = export(
+        &app,
+        &c,
+        &format!("/insights/{}/export.csv?progress=a%20b", rows.id),
+    )
+    .await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
 
     // Cancel: a query that would take 30 s.
@@ -2163,7 +2174,12 @@ async fn exports_report_progress_and_cancel() {
     .await;
     let token = format!("slow-{tag}");
     let started = Instant::now();
-    let r = export(&app, &c, &format!("/insights/{}/export.json?progress={token}", slow.id)).await;
+    let r = export(
+        &app,
+        &c,
+        &format!("/insights/{}/export.json?progress={token}", slow.id),
+    )
+    .await;
     assert_eq!(r.status(), StatusCode::OK);
     let reading = tokio::spawn(async move { r.bytes().await });
     tokio::time::sleep(Duration::from_millis(300)).await;

@@ -70,6 +70,17 @@ pub async fn create_channel(draft: ChannelDraft) -> Result<ChannelSummary, AppEr
     service::create_channel(&state, &me, draft).await
 }
 
+/// Renames a channel or replaces its settings (empty secret fields keep the stored ones).
+#[server(endpoint = "update_channel", input = Json)]
+pub async fn update_channel(
+    id: ChannelId,
+    draft: ChannelDraft,
+) -> Result<ChannelSummary, AppError> {
+    use crate::server::{alerts::service, ctx};
+    let (state, me) = ctx().await?;
+    service::update_channel(&state, &me, id, draft).await
+}
+
 #[server(endpoint = "delete_channel", input = Json)]
 pub async fn delete_channel(id: ChannelId) -> Result<(), AppError> {
     use crate::server::{alerts::service, ctx};

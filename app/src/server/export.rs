@@ -378,7 +378,10 @@ impl RowSink for CsvSink {
                 return take_csv(out);
             }
             let capacity = raw.capacity();
-            Ok(Bytes::from(std::mem::replace(raw, Vec::with_capacity(capacity))))
+            Ok(Bytes::from(std::mem::replace(
+                raw,
+                Vec::with_capacity(capacity),
+            )))
         }))
     }
 }

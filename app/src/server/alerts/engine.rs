@@ -108,7 +108,11 @@ pub async fn delivery_context(state: &AppState) -> Result<DeliveryContext, AppEr
 async fn context_for(state: &AppState, email: bool) -> Result<DeliveryContext, AppError> {
     Ok(DeliveryContext {
         outbound: OutboundPolicy::new(state.settings.alerts.allow_hosts.clone()),
-        smtp: if email { smtp_settings(state).await? } else { None },
+        smtp: if email {
+            smtp_settings(state).await?
+        } else {
+            None
+        },
     })
 }
 
@@ -462,7 +466,14 @@ async fn deliver(
         return Ok(());
     }
     let sent = send(state, ctx, &d).await;
-    let o = outcome(d.id, &d.channel_name, d.attempts + 1, d.created_at, rt.now(), sent);
+    let o = outcome(
+        d.id,
+        &d.channel_name,
+        d.attempts + 1,
+        d.created_at,
+        rt.now(),
+        sent,
+    );
     repo::finish_delivery(
         &state.db,
         o.id,

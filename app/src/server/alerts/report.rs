@@ -211,14 +211,38 @@ mod tests {
             }],
             rows: vec![vec![Value::Int(3)]],
         };
-        let m = message("orders", &note(NotificationKind::Firing, None), &result, None);
-        assert_eq!((m.transition, m.value.as_deref()), (Transition::Firing, Some("3")));
+        let m = message(
+            "orders",
+            &note(NotificationKind::Firing, None),
+            &result,
+            None,
+        );
+        assert_eq!(
+            (m.transition, m.value.as_deref()),
+            (Transition::Firing, Some("3"))
+        );
         assert!(m.excerpt.is_some());
         let why = "the query returned no rows";
-        let m = message("orders", &note(NotificationKind::NoData, Some(why)), &result, None);
-        assert_eq!((m.transition, m.value.as_deref()), (Transition::NoData, Some(why)));
-        let m = message("orders", &note(NotificationKind::Error, Some("boom")), &result, None);
-        assert_eq!((m.transition, m.value.as_deref()), (Transition::Error, Some("boom")));
+        let m = message(
+            "orders",
+            &note(NotificationKind::NoData, Some(why)),
+            &result,
+            None,
+        );
+        assert_eq!(
+            (m.transition, m.value.as_deref()),
+            (Transition::NoData, Some(why))
+        );
+        let m = message(
+            "orders",
+            &note(NotificationKind::Error, Some("boom")),
+            &result,
+            None,
+        );
+        assert_eq!(
+            (m.transition, m.value.as_deref()),
+            (Transition::Error, Some("boom"))
+        );
         assert!(m.excerpt.is_none(), "an error has no result to show");
     }
 }

@@ -459,21 +459,10 @@ pub async fn create_channel(
     draft: ChannelDraft,
 ) -> Result<ChannelSummary, AppError> {
     me.require(Permission::EditInsights)?;
-    let name = draft.name().trim().to_string();
-    if name.is_empty() {
-        return Err(AppError::field("name", "Give the channel a name."));
-    }
-    if name.chars().count() > 100 {
-        return Err(AppError::field("name", "Use at most 100 characters."));
-    }
+    let name = channel_name(&draft)?;
     let (config, summary) = config_of(state, &draft)?;
-    let json = serde_json::to_string(&config).map_err(crate::error::internal)?;
-    let sealed = state.secrets.seal(&json, CHANNEL_SEAL);
-    let kind = match config.kind() {
-        channels::ChannelKind::Slack => "slack",
-        channels::ChannelKind::Email => "email",
-        channels::ChannelKind::Webhook => "webhook",
-    };
+    let sealed = seal_channel(state, &config)?;
+    let kind = kind_name(&config);
     let id = repo::insert_channel(
         &state.db,
         &name,
@@ -484,13 +473,7 @@ pub async fn create_channel(
         Utc::now(),
     )
     .await
-    .map_err(|e| {
-        if is_unique_violation(&e) {
-            AppError::field("name", "A channel with this name exists already.")
-        } else {
-            e.into()
-        }
-    })?;
+    .map_err(name_taken)?;
     Ok(ChannelSummary {
         id: ChannelId(id),
         name,
@@ -498,6 +481,113 @@ pub async fn create_channel(
         summary,
         alerts: 0,
     })
+}
+
+/// Changes a channel's name and settings; empty URL, secret, recipients or subject fields
+/// keep what is stored (they are never sent back to be shown). The kind stays.
+pub async fn update_channel(
+    state: &AppState,
+    me: &Principal,
+    id: ChannelId,
+    draft: ChannelDraft,
+) -> Result<ChannelSummary, AppError> {
+    me.require(Permission::EditInsights)?;
+    let row = repo::get_channel(&state.db, id.0)
+        .await?
+        .ok_or_else(|| AppError::NotFound("That channel".into()))?;
+    let name = channel_name(&draft)?;
+    let stored = engine::open_channel(state, &row.sealed)?;
+    let keep = |new: String, old: &str| {
+        if new.trim().is_empty() {
+            old.to_string()
+        } else {
+            new
+        }
+    };
+    let merged = match (draft, stored) {
+        (ChannelDraft::Slack { url, .. }, ChannelConfig::Slack { url: old }) => {
+            ChannelDraft::Slack {
+                name: name.clone(),
+                url: keep(url, &old),
+            }
+        }
+        (
+            ChannelDraft::Webhook { url, secret, .. },
+            ChannelConfig::Webhook {
+                url: old,
+                secret: old_secret,
+            },
+        ) => ChannelDraft::Webhook {
+            name: name.clone(),
+            url: keep(url, &old),
+            secret: keep(secret, old_secret.as_deref().unwrap_or("")),
+        },
+        (
+            ChannelDraft::Email { to, subject, .. },
+            ChannelConfig::Email {
+                to: old,
+                subject: old_subject,
+            },
+        ) => ChannelDraft::Email {
+            name: name.clone(),
+            to: keep(to, &old.join(", ")),
+            subject: keep(subject, old_subject.as_deref().unwrap_or("")),
+        },
+        _ => {
+            return Err(AppError::field(
+                "kind",
+                "A channel keeps its kind: add a new channel instead.",
+            ))
+        }
+    };
+    let (config, summary) = config_of(state, &merged)?;
+    let sealed = seal_channel(state, &config)?;
+    if !repo::update_channel(&state.db, id.0, &name, &sealed, &summary, Utc::now())
+        .await
+        .map_err(name_taken)?
+    {
+        return Err(AppError::NotFound("That channel".into()));
+    }
+    Ok(ChannelSummary {
+        id,
+        name,
+        kind: kind_name(&config).into(),
+        summary,
+        alerts: row.alerts,
+    })
+}
+
+/// The draft's name, trimmed and checked.
+fn channel_name(draft: &ChannelDraft) -> Result<String, AppError> {
+    let name = draft.name().trim().to_string();
+    if name.is_empty() {
+        return Err(AppError::field("name", "Give the channel a name."));
+    }
+    if name.chars().count() > 100 {
+        return Err(AppError::field("name", "Use at most 100 characters."));
+    }
+    Ok(name)
+}
+
+fn seal_channel(state: &AppState, config: &ChannelConfig) -> Result<String, AppError> {
+    let json = serde_json::to_string(config).map_err(crate::error::internal)?;
+    Ok(state.secrets.seal(&json, CHANNEL_SEAL))
+}
+
+fn kind_name(config: &ChannelConfig) -> &'static str {
+    match config.kind() {
+        channels::ChannelKind::Slack => "slack",
+        channels::ChannelKind::Email => "email",
+        channels::ChannelKind::Webhook => "webhook",
+    }
+}
+
+fn name_taken(e: sqlx::Error) -> AppError {
+    if is_unique_violation(&e) {
+        AppError::field("name", "A channel with this name exists already.")
+    } else {
+        e.into()
+    }
 }
 
 pub async fn delete_channel(

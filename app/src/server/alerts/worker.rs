@@ -13,8 +13,8 @@ use super::engine::{self, Processed, Runtime};
 use crate::server::{db::Db, AppState};
 use apalis::prelude::*;
 use apalis_sql::{postgres::PostgresStorage, sqlite::SqliteStorage, Config};
-use serde::{Deserialize, Serialize};
 use futures::StreamExt;
+use serde::{Deserialize, Serialize};
 use std::{future::Future, sync::Arc, time::Duration};
 use tokio::sync::Semaphore;
 
@@ -109,10 +109,9 @@ async fn evaluate(
                     return;
                 };
                 match engine::process_run(state, rt, run).await {
-                    Ok(Processed::Skipped) => tracing::info!(
-                        run,
-                        "alert run skipped: the alert was still running"
-                    ),
+                    Ok(Processed::Skipped) => {
+                        tracing::info!(run, "alert run skipped: the alert was still running")
+                    }
                     Ok(_) => {}
                     Err(e) => tracing::warn!(run, error = %e, "alert run failed"),
                 }

@@ -174,9 +174,28 @@ pub async fn get_channel(db: &Db, id: i64) -> Result<Option<ChannelRow>, sqlx::E
     on_pool!(db, p => sqlx::query_as::<_, ChannelRow>(sql).bind(id).fetch_optional(p).await)
 }
 
+/// Replaces a channel's name and sealed settings; false when it no longer exists.
+pub async fn update_channel(
+    db: &Db,
+    id: i64,
+    name: &str,
+    sealed: &str,
+    summary: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, sqlx::Error> {
+    let sql = "UPDATE alert_channels SET name = $2, sealed = $3, summary = $4, updated_at = $5 \
+               WHERE id = $1";
+    let n = on_pool!(db, p => sqlx::query(sql).bind(id).bind(name).bind(sealed).bind(summary)
+        .bind(now).execute(p).await.map(|r| r.rows_affected()))?;
+    Ok(n == 1)
+}
+
 /// `$1, $2, … $n`.
 fn placeholders(n: usize) -> String {
-    (1..=n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+    (1..=n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The channels with these ids that still exist.

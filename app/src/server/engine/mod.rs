@@ -323,7 +323,8 @@ impl Engine {
         row: &ConnectionRow,
         max_rows: u64,
         cancel: CancellationToken,
-    ) -> Result<(Arc<PoolEntry>, tokio::sync::OwnedSemaphorePermit, RunLimits), ConnectorError> {
+    ) -> Result<(Arc<PoolEntry>, tokio::sync::OwnedSemaphorePermit, RunLimits), ConnectorError>
+    {
         let pool = self
             .pool(state, row)
             .await

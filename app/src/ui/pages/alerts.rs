@@ -7,6 +7,7 @@ use crate::{
     api::alerts::{
         create_channel, delete_alert, delete_channel, evaluate_alert, get_alert, get_smtp,
         list_alerts, list_channels, mute_alert, save_alert, save_smtp, test_channel, test_smtp,
+        update_channel,
     },
     error::AppError,
     model::{
@@ -124,6 +125,13 @@ fn ChannelsSection() -> impl IntoView {
     let subject = RwSignal::new(String::new());
     let error = RwSignal::new(None::<AppError>);
     let report = RwSignal::new(None::<(i64, bool, String)>);
+    // The channel being edited (the form below then changes it instead of adding one).
+    let editing = RwSignal::new(None::<ChannelSummary>);
+    let clear = move || {
+        for s in [name, url, secret, to, subject] {
+            s.set(String::new());
+        }
+    };
     let create = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let draft = match kind.get_untracked().as_str() {
@@ -142,18 +150,29 @@ fn ChannelsSection() -> impl IntoView {
                 secret: secret.get_untracked(),
             },
         };
+        let target = editing.get_untracked().map(|c| c.id);
         leptos::task::spawn_local(async move {
-            match create_channel(draft).await {
+            let saved = match target {
+                Some(id) => update_channel(id, draft).await,
+                None => create_channel(draft).await,
+            };
+            match saved {
                 Ok(_) => {
                     error.set(None);
-                    for s in [name, url, secret, to, subject] {
-                        s.set(String::new());
-                    }
+                    editing.set(None);
+                    clear();
                     version.update(|v| *v += 1);
                 }
                 Err(e) => error.set(Some(e)),
             }
         });
+    };
+    let unchanged = move |new: &'static str| {
+        if editing.get().is_some() {
+            "Unchanged (type to replace)"
+        } else {
+            new
+        }
     };
     let can_edit = move || role.get() >= Role::Editor;
     view! {
@@ -182,6 +201,16 @@ fn ChannelsSection() -> impl IntoView {
                                                 report.set(Some(r));
                                             });
                                         }>"Send test"</button>
+                                        <button class="button" data-test="edit-channel" on:click={
+                                            let c = c.clone();
+                                            move |_| {
+                                                clear();
+                                                error.set(None);
+                                                name.set(c.name.clone());
+                                                kind.set(c.kind.clone());
+                                                editing.set(Some(c.clone()));
+                                            }
+                                        }>"Edit"</button>
                                         <button class="button danger" data-test="delete-channel" on:click=move |_| {
                                             leptos::task::spawn_local(async move {
                                                 match delete_channel(id).await {
@@ -202,9 +231,12 @@ fn ChannelsSection() -> impl IntoView {
             }}
             <Show when=can_edit>
                 <form class="form inline-form" data-test="channel-form" on:submit=create>
-                    <h3>"New channel"</h3>
+                    <h3>{move || match editing.get() {
+                        Some(c) => format!("Edit channel {}", c.name),
+                        None => "New channel".to_string(),
+                    }}</h3>
                     <label>"Kind"
-                        <select data-test="channel-kind" prop:value=move || kind.get() on:change=move |ev| kind.set(event_target_value(&ev))>
+                        <select data-test="channel-kind" prop:value=move || kind.get() disabled=move || editing.get().is_some() on:change=move |ev| kind.set(event_target_value(&ev))>
                             <option value="webhook">"Webhook (JSON, signed)"</option>
                             <option value="slack">"Slack incoming webhook"</option>
                             <option value="email">"Email"</option>
@@ -213,18 +245,21 @@ fn ChannelsSection() -> impl IntoView {
                     <label>"Name"<input data-test="channel-name" prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev))/></label>
                     <FieldNote error field="name"/>
                     <Show when=move || kind.get() != "email">
-                        <label>"URL"<input data-test="channel-url" type="url" placeholder="https://" prop:value=move || url.get() on:input=move |ev| url.set(event_target_value(&ev))/></label>
+                        <label>"URL"<input data-test="channel-url" type="url" placeholder=move || unchanged("https://") prop:value=move || url.get() on:input=move |ev| url.set(event_target_value(&ev))/></label>
                         <FieldNote error field="url"/>
                     </Show>
                     <Show when=move || kind.get() == "webhook">
-                        <label>"Signing secret (optional)"<input data-test="channel-secret" type="password" autocomplete="new-password" prop:value=move || secret.get() on:input=move |ev| secret.set(event_target_value(&ev))/></label>
+                        <label>"Signing secret (optional)"<input data-test="channel-secret" type="password" autocomplete="new-password" placeholder=move || unchanged("") prop:value=move || secret.get() on:input=move |ev| secret.set(event_target_value(&ev))/></label>
                     </Show>
                     <Show when=move || kind.get() == "email">
-                        <label>"To (comma-separated)"<input data-test="channel-to" prop:value=move || to.get() on:input=move |ev| to.set(event_target_value(&ev))/></label>
+                        <label>"To (comma-separated)"<input data-test="channel-to" placeholder=move || unchanged("") prop:value=move || to.get() on:input=move |ev| to.set(event_target_value(&ev))/></label>
                         <FieldNote error field="to"/>
                         <label>"Subject"<input placeholder="[Sightline] {{alert}}: {{state}}" prop:value=move || subject.get() on:input=move |ev| subject.set(event_target_value(&ev))/></label>
                     </Show>
-                    <button class="button primary" type="submit" data-test="create-channel">"Add channel"</button>
+                    <button class="button primary" type="submit" data-test="create-channel">{move || if editing.get().is_some() { "Save channel" } else { "Add channel" }}</button>
+                    <Show when=move || editing.get().is_some()>
+                        <button class="button" type="button" data-test="cancel-edit-channel" on:click=move |_| { editing.set(None); clear(); error.set(None); }>"Cancel"</button>
+                    </Show>
                     <ErrorNote error=Signal::derive(move || error.get().filter(|e| !matches!(e, AppError::Validation(_))))/>
                 </form>
             </Show>

@@ -309,8 +309,12 @@ fn StatusPanel(s: ImportStatus) -> impl IntoView {
             .into_any()
         }
         ImportState::Done => {
-            let href = format!("/workbench?connection={}", s.connection_id);
             let sql = s.sql.clone();
+            let href = format!(
+                "/workbench?connection={}&sql={}",
+                s.connection_id,
+                crate::ui::components::layout::urlencode(&sql)
+            );
             view! {
                 <section class="card import-status" data-test="import-done">
                     <p class="note ok">{format!("Imported {} rows into the table {} of Uploads in {:.1} s.", thousands(s.rows_done), quote_ident(&s.table), s.elapsed_ms as f64 / 1000.0)}</p>

@@ -1132,7 +1132,9 @@ fn ExportProgress(download: RwSignal<Option<(String, &'static str)>>) -> impl In
             });
         }
     };
+    // Rows as they are read; the size once bytes go out (an Excel file is zipped at the end).
     let amount = |s: &ExportStatus| match s.rows {
+        Some(rows) if s.bytes == 0 => format!("{} rows", thousands(rows)),
         Some(rows) => format!("{} rows, {}", thousands(rows), human_bytes(s.bytes)),
         None => human_bytes(s.bytes),
     };

@@ -184,7 +184,8 @@ fn WorkbenchBody(list: Vec<ConnectionSummary>) -> impl IntoView {
             .unwrap_or(ConnectionKind::Postgres)
     });
 
-    let sql = RwSignal::new(String::new());
+    // A link may bring the SQL to start from (`?sql=…`, e.g. after an import).
+    let sql = RwSignal::new(query.with_untracked(|q| q.get("sql")).unwrap_or_default());
     let params = RwSignal::new(Vec::<ParamInput>::new());
     let count = Memo::new(move |_| {
         let marks = kind.get() != ConnectionKind::Postgres;

@@ -63,6 +63,37 @@ pub enum Selector {
     Count,
 }
 
+impl Selector {
+    pub const ALL: [Selector; 6] = [
+        Selector::First,
+        Selector::Min,
+        Selector::Max,
+        Selector::Sum,
+        Selector::Avg,
+        Selector::Count,
+    ];
+
+    /// `first`, `min`, … as in the stored rule and in messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Selector::First => "first",
+            Selector::Min => "min",
+            Selector::Max => "max",
+            Selector::Sum => "sum",
+            Selector::Avg => "avg",
+            Selector::Count => "count",
+        }
+    }
+
+    /// The selector of [`name`](Self::name), first when unknown.
+    pub fn from_name(name: &str) -> Self {
+        Self::ALL
+            .into_iter()
+            .find(|s| s.name() == name)
+            .unwrap_or_default()
+    }
+}
+
 /// A comparison. `=` and `!=` (and the equal part of `>=`/`<=`) allow a relative error of
 /// 1e-9, so that sums of decimals compare as a person expects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -541,6 +541,31 @@ pub struct Prepared {
     pub params: Vec<Param>,
 }
 
+impl Prepared {
+    /// Runs the compiled statement on the insight's connection (read-only, at most
+    /// `max_rows`), streaming rows into `sink`.
+    pub async fn run(
+        &self,
+        state: &AppState,
+        max_rows: u64,
+        cancel: tokio_util::sync::CancellationToken,
+        sink: &mut dyn RowSink,
+    ) -> Result<RunSummary, ConnectorError> {
+        state
+            .engine
+            .run_direct(
+                state,
+                &self.connection,
+                &self.sql,
+                &self.params,
+                max_rows,
+                cancel,
+                sink,
+            )
+            .await
+    }
+}
+
 fn dialect(kind: &str) -> Dialect {
     match kind {
         "postgres" => Dialect::Postgres,
@@ -748,17 +773,7 @@ async fn options_for(
     ))
     .await?;
     let mut sink = OptionSink { out: vec![] };
-    state
-        .engine
-        .run_direct(
-            state,
-            &p.connection,
-            &p.sql,
-            &p.params,
-            1000,
-            Default::default(),
-            &mut sink,
-        )
+    p.run(state, 1000, Default::default(), &mut sink)
         .await
         .map_err(|e| {
             AppError::Unavailable(format!(
@@ -948,17 +963,7 @@ pub async fn export(
                 Some(c.bytes),
             ),
             Ok(None) => (
-                task_state
-                    .engine
-                    .run_direct(
-                        &task_state,
-                        &p.connection,
-                        &p.sql,
-                        &p.params,
-                        u64::MAX,
-                        cancel.clone(),
-                        sink.as_mut(),
-                    )
+                p.run(&task_state, u64::MAX, cancel.clone(), sink.as_mut())
                     .await,
                 None,
             ),

@@ -348,17 +348,7 @@ async fn query(
     let p = insights::prepare(state, insight, params)
         .await
         .map_err(|e| e.to_string())?;
-    state
-        .engine
-        .run_direct(
-            state,
-            &p.connection,
-            &p.sql,
-            &p.params,
-            MAX_ROWS,
-            CancellationToken::new(),
-            sink,
-        )
+    p.run(state, MAX_ROWS, CancellationToken::new(), sink)
         .await
         .map(|_| ())
         .map_err(|e| e.to_string())

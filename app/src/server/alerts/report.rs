@@ -130,7 +130,7 @@ pub fn describe(rule: &Rule, prev: &AlertStates, next: &AlertStates, eval: &Eval
             let v = observed.map_or("NULL".into(), number);
             match t.selector {
                 Selector::First => format!("{} = {v}", t.column),
-                s => format!("{}({}) = {v}", selector_name(s), t.column),
+                s => format!("{}({}) = {v}", s.name(), t.column),
             }
         }
         (Outcome::Checked { .. }, Rule::PerRow { .. }) => {
@@ -151,17 +151,6 @@ pub fn describe(rule: &Rule, prev: &AlertStates, next: &AlertStates, eval: &Eval
         _ => format!("rows = {}", eval.row_count),
     };
     format!("{states} ({detail})")
-}
-
-pub fn selector_name(s: Selector) -> &'static str {
-    match s {
-        Selector::First => "first",
-        Selector::Min => "min",
-        Selector::Max => "max",
-        Selector::Sum => "sum",
-        Selector::Avg => "avg",
-        Selector::Count => "count",
-    }
 }
 
 /// A number as people write it: `73`, `0.25`.

@@ -553,7 +553,7 @@ pub async fn update_channel(
         name,
         kind: kind_name(&config).into(),
         summary,
-        alerts: row.alerts,
+        alerts: repo::channel_use(&state.db, id.0).await?.unwrap_or(0),
     })
 }
 
@@ -596,12 +596,9 @@ pub async fn delete_channel(
     id: ChannelId,
 ) -> Result<(), AppError> {
     me.require(Permission::EditInsights)?;
-    let used = repo::list_channels(&state.db)
+    let used = repo::channel_use(&state.db, id.0)
         .await?
-        .into_iter()
-        .find(|c| c.id == id.0)
-        .ok_or_else(|| AppError::NotFound("That channel".into()))?
-        .alerts;
+        .ok_or_else(|| AppError::NotFound("That channel".into()))?;
     if used > 0 {
         return Err(AppError::Conflict(format!(
             "{used} alert(s) send to this channel; remove it from them first."

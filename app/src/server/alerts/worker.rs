@@ -138,25 +138,23 @@ pub async fn run(
     let slots = Slots(Arc::new(Semaphore::new(workers)));
     tracing::info!(workers, worker = %rt.worker, "alert workers started");
     let scheduler = tokio::spawn(schedule_loop(state.clone(), rt.clone(), queue.clone()));
+    // The same worker on either store's backend (their types differ).
+    macro_rules! worker_on {
+        ($storage:expr) => {
+            Monitor::new().register(
+                WorkerBuilder::new(format!("alerts-{}", rt.worker))
+                    .concurrency(workers)
+                    .data(state.clone())
+                    .data(rt.clone())
+                    .data(slots.clone())
+                    .backend($storage)
+                    .build_fn(evaluate),
+            )
+        };
+    }
     let monitor = match queue {
-        Queue::Sqlite(storage) => Monitor::new().register(
-            WorkerBuilder::new(format!("alerts-{}", rt.worker))
-                .concurrency(workers)
-                .data(state.clone())
-                .data(rt.clone())
-                .data(slots.clone())
-                .backend(storage)
-                .build_fn(evaluate),
-        ),
-        Queue::Postgres(storage) => Monitor::new().register(
-            WorkerBuilder::new(format!("alerts-{}", rt.worker))
-                .concurrency(workers)
-                .data(state.clone())
-                .data(rt.clone())
-                .data(slots.clone())
-                .backend(storage)
-                .build_fn(evaluate),
-        ),
+        Queue::Sqlite(storage) => worker_on!(storage),
+        Queue::Postgres(storage) => worker_on!(storage),
     };
     let result = monitor
         .shutdown_timeout(Duration::from_secs(30))

@@ -157,14 +157,24 @@ pub async fn insert_channel(
         .bind(by).bind(now).fetch_one(p).await)
 }
 
+/// The alerts sending to channel `c`: `channels` holds a JSON array of ids such as [1,12],
+/// so the id is matched as a whole element.
+const ALERTS_USING: &str = "(SELECT count(*) FROM alerts a WHERE \
+     ',' || replace(replace(replace(a.channels, '[', ''), ']', ''), ' ', '') || ',' \
+     LIKE '%,' || CAST(c.id AS TEXT) || ',%')";
+
 pub async fn list_channels(db: &Db) -> Result<Vec<ChannelRow>, sqlx::Error> {
-    // `channels` holds a JSON array of ids such as [1,12]: match the id as a whole element.
-    let sql = "SELECT c.id, c.name, c.kind, c.sealed, c.summary, \
-               (SELECT count(*) FROM alerts a WHERE \
-                  ',' || replace(replace(replace(a.channels, '[', ''), ']', ''), ' ', '') || ',' \
-                  LIKE '%,' || CAST(c.id AS TEXT) || ',%') AS alerts \
-               FROM alert_channels c ORDER BY lower(c.name), c.id";
-    on_pool!(db, p => sqlx::query_as::<_, ChannelRow>(sql).fetch_all(p).await)
+    let sql = format!(
+        "SELECT c.id, c.name, c.kind, c.sealed, c.summary, {ALERTS_USING} AS alerts \
+         FROM alert_channels c ORDER BY lower(c.name), c.id"
+    );
+    on_pool!(db, p => sqlx::query_as::<_, ChannelRow>(&sql).fetch_all(p).await)
+}
+
+/// How many alerts send to the channel; `None` when it does not exist.
+pub async fn channel_use(db: &Db, id: i64) -> Result<Option<i64>, sqlx::Error> {
+    let sql = format!("SELECT {ALERTS_USING} FROM alert_channels c WHERE c.id = $1");
+    on_pool!(db, p => sqlx::query_scalar(&sql).bind(id).fetch_optional(p).await)
 }
 
 pub async fn get_channel(db: &Db, id: i64) -> Result<Option<ChannelRow>, sqlx::Error> {
@@ -399,14 +409,12 @@ pub async fn claim_run(
     now: DateTime<Utc>,
     lease_until: DateTime<Utc>,
 ) -> Result<Claim, sqlx::Error> {
-    let sql = format!(
-        "UPDATE alert_runs SET status = 'running', attempts = attempts + 1, worker = $2, \
+    let sql = "UPDATE alert_runs SET status = 'running', attempts = attempts + 1, worker = $2, \
          lease_until = $3, started_at = COALESCE(started_at, $4) WHERE id = $1 AND \
          (status = 'queued' OR (status = 'running' AND lease_until < $4)) \
          RETURNING id, alert_id, scheduled_for, manual, status, attempts, evaluated_at, \
-         finished_at, state_label, detail, error, row_count"
-    );
-    let taken = on_pool!(db, p => sqlx::query_as::<_, RunRow>(&sql).bind(run_id).bind(worker)
+         finished_at, state_label, detail, error, row_count";
+    let taken = on_pool!(db, p => sqlx::query_as::<_, RunRow>(sql).bind(run_id).bind(worker)
         .bind(lease_until).bind(now).fetch_optional(p).await);
     match taken {
         Ok(Some(r)) => Ok(Claim::Taken(r)),
@@ -511,15 +519,6 @@ pub async fn record_evaluation(
         tx.commit().await?;
         Ok(Some(stored))
     })
-}
-
-pub async fn finish_run(
-    db: &Db,
-    run_id: i64,
-    worker: &str,
-    now: DateTime<Utc>,
-) -> Result<(), sqlx::Error> {
-    complete_run(db, run_id, worker, &[], now).await
 }
 
 /// Stores the outcomes of the sends a worker made for its run and marks the run done, in one

@@ -572,7 +572,7 @@ pub fn AlertForm(
         } => c.column.clone(),
         _ => String::new(),
     });
-    let selector = RwSignal::new(selector_value(selector0).to_string());
+    let selector = RwSignal::new(selector0.name().to_string());
     let op = RwSignal::new(op0.symbol().to_string());
     let value = RwSignal::new(value0);
     let cron = RwSignal::new(initial.cron.clone());
@@ -605,7 +605,7 @@ pub fn AlertForm(
             },
             _ => Rule::Threshold(Threshold {
                 column: column.get_untracked().trim().to_string(),
-                selector: parse_selector(&selector.get_untracked()),
+                selector: Selector::from_name(&selector.get_untracked()),
                 op: parse_op(&op.get_untracked()),
                 value: number,
             }),
@@ -742,28 +742,6 @@ fn params_text(p: &UrlValues) -> String {
         .map(|(k, v)| format!("{k} = {}", v.join(", ")))
         .collect::<Vec<_>>()
         .join("; ")
-}
-
-fn selector_value(s: Selector) -> &'static str {
-    match s {
-        Selector::First => "first",
-        Selector::Min => "min",
-        Selector::Max => "max",
-        Selector::Sum => "sum",
-        Selector::Avg => "avg",
-        Selector::Count => "count",
-    }
-}
-
-fn parse_selector(s: &str) -> Selector {
-    match s {
-        "min" => Selector::Min,
-        "max" => Selector::Max,
-        "sum" => Selector::Sum,
-        "avg" => Selector::Avg,
-        "count" => Selector::Count,
-        _ => Selector::First,
-    }
 }
 
 fn parse_op(s: &str) -> Op {

@@ -7,8 +7,10 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends nodejs npm \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
-# Tools first (cargo-leptos, wasm-bindgen, binaryen): cached until these files change.
-COPY scripts/setup.sh scripts/setup.sh
+# Build output stays inside the image's work tree (no shared per-user target directory).
+ENV SIGHTLINE_TARGET_DIR=/src/target
+# Tools first (wasm32 target, wasm-bindgen, binaryen, esbuild): cached until these files change.
+COPY scripts/setup.sh scripts/build.sh scripts/site-assets.mjs scripts/
 COPY Cargo.lock package.json package-lock.json ./
 RUN SIGHTLINE_SETUP_TOOLS_ONLY=1 ./scripts/setup.sh
 COPY . .

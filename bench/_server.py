@@ -50,7 +50,8 @@ class Server:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.env = dict(os.environ, SIGHTLINE_SITE_ROOT="target/site", SIGHTLINE_DATA_DIR=self.data,
-                        SIGHTLINE_NO_DEMO="true", **(env or {}))
+                        SIGHTLINE_NO_DEMO="true", SIGHTLINE_ALLOW_CONNECTION_HOSTS="127.0.0.1",
+                        **(env or {}))
         self.args = list(args)
         self.procs = []
         self.opener = urllib.request.build_opener(

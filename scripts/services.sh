@@ -30,25 +30,11 @@ psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 't
 
 # MariaDB
 if ! command -v mariadbd >/dev/null && [ ! -x /usr/sbin/mariadbd ]; then log "installing MariaDB"; apt_install mariadb-server; fi
-if ! # A fresh Debian install lets root in only over the unix socket; the tests log in over TCP
-# as root with an empty password (a local, loopback-only test server).
-if ! mariadb -h 127.0.0.1 -uroot -e 'SELECT 1' >/dev/null 2>&1; then
-  log "allowing root over TCP on the local test MariaDB"
-  $SUDO mariadb -uroot -e "ALTER USER 'root'@'localhost' IDENTIFIED VIA mysql_native_password USING PASSWORD(''); FLUSH PRIVILEGES;"
-fi
-mariadb -h 127.0.0.1 -uroot -e 'CREATE DATABASE IF NOT EXISTS test'
-mariadb-admin -h 127.0.0.1 -uroot ping >/dev/null 2>&1; then
+if ! mariadb-admin -h 127.0.0.1 -uroot ping >/dev/null 2>&1 && ! mariadb-admin -uroot ping >/dev/null 2>&1; then
   log "starting MariaDB"
   $SUDO mkdir -p /run/mysqld && $SUDO chown mysql:mysql /run/mysqld 2>/dev/null || true
   $SUDO start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd
-  for _ in $(seq 1 30); do # A fresh Debian install lets root in only over the unix socket; the tests log in over TCP
-# as root with an empty password (a local, loopback-only test server).
-if ! mariadb -h 127.0.0.1 -uroot -e 'SELECT 1' >/dev/null 2>&1; then
-  log "allowing root over TCP on the local test MariaDB"
-  $SUDO mariadb -uroot -e "ALTER USER 'root'@'localhost' IDENTIFIED VIA mysql_native_password USING PASSWORD(''); FLUSH PRIVILEGES;"
-fi
-mariadb -h 127.0.0.1 -uroot -e 'CREATE DATABASE IF NOT EXISTS test'
-mariadb-admin -h 127.0.0.1 -uroot ping >/dev/null 2>&1 && break; sleep 1; done
+  for _ in $(seq 1 30); do mariadb-admin -uroot ping >/dev/null 2>&1 && break; sleep 1; done
 fi
 # A fresh Debian install lets root in only over the unix socket; the tests log in over TCP
 # as root with an empty password (a local, loopback-only test server).

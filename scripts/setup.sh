@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
 # Installs what a fresh machine lacks to build Sightline, then builds the release binary and
-# the browser bundle. Idempotent: a second run only rebuilds what changed.
+# the browser bundle (scripts/build.sh). Idempotent: a second run only rebuilds what changed,
+# and takes seconds when nothing did.
+#
+# Build output goes to one cargo target directory per machine and user
+# ($SIGHTLINE_TARGET_DIR, default ~/.cache/sightline/target), linked as ./target, so a second
+# clone on the same machine (CI's clean clones) reuses the compiled dependencies.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,12 +26,6 @@ if ! rustup target list --installed | grep -q '^wasm32-unknown-unknown$'; then
   log "adding the wasm32 target"; rustup target add wasm32-unknown-unknown
 fi
 
-CARGO_LEPTOS_VERSION=0.3.10
-if ! cargo leptos --version 2>/dev/null | grep -q "$CARGO_LEPTOS_VERSION"; then
-  log "installing cargo-leptos $CARGO_LEPTOS_VERSION (about 25 minutes on 2 cores, once)"
-  cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked
-fi
-
 # wasm-bindgen CLI must match the wasm-bindgen crate in Cargo.lock exactly.
 WBG_VERSION=$(grep -A1 '^name = "wasm-bindgen"$' Cargo.lock | sed -n 's/^version = "\(.*\)"/\1/p')
 if ! wasm-bindgen --version 2>/dev/null | grep -q "$WBG_VERSION"; then
@@ -35,23 +34,24 @@ if ! wasm-bindgen --version 2>/dev/null | grep -q "$WBG_VERSION"; then
   cargo install wasm-bindgen-cli --version "$WBG_VERSION"
 fi
 
+# The shared target directory, linked as ./target (a ./target that is a real directory stays).
+TARGET_DIR=${SIGHTLINE_TARGET_DIR:-$HOME/.cache/sightline/target}
+if [ ! -e target ] && [ ! -L target ]; then
+  mkdir -p "$TARGET_DIR"
+  if [ "$(cd "$TARGET_DIR" && pwd -P)" != "$(pwd -P)/target" ]; then
+    log "build output in $TARGET_DIR (linked as ./target)"; ln -s "$TARGET_DIR" target
+  fi
+fi
+mkdir -p "$(readlink -f target)"
+
 # binaryen from npm (Debian's wasm-opt 108 corrupts the release wasm), playwright-core, and
 # esbuild + CodeMirror for the SQL editor bundle.
 if [ ! -x node_modules/.bin/wasm-opt ] || [ ! -x node_modules/.bin/esbuild ] \
   || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   log "installing npm packages"; npm ci --no-audit --no-fund --loglevel=error
 fi
-# The SQL editor (CodeMirror 6) bundled into public/vendor/ (git-ignored), served from our own
-# origin. The source is absent in the Dockerfile's tools-only stage: then this waits for the full run.
-EDITOR_JS=public/vendor/sightline-editor.js
-if [ -f frontend/editor/editor.js ] && { [ ! -f $EDITOR_JS ] || [ frontend/editor/editor.js -nt $EDITOR_JS ] \
-  || [ package-lock.json -nt $EDITOR_JS ]; }; then
-  log "building the SQL editor bundle"; npm run --silent build:editor
-fi
 export PATH="$PWD/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 
 if [ "${SIGHTLINE_SETUP_TOOLS_ONLY:-}" = 1 ]; then log "tools ready"; exit 0; fi
 
-log "building Sightline (release)"
-cargo leptos build --release
-log "built target/release/sightline and target/site"
+./scripts/build.sh

@@ -1,21 +1,40 @@
 #!/usr/bin/env bash
 # Runs every test: unit, integration (SQLite and PostgreSQL stores), CLI, and browser tests
-# against the release build in headless Chromium. Sets up what it needs first.
+# against the release build in headless Chromium. Sets up what it needs first. Prints the
+# time of each phase at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 log() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 
-./scripts/services.sh
-if [ ! -x /usr/bin/chromium ]; then
-  log "installing Chromium for browser tests"
-  $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium
-fi
-./scripts/setup.sh
+PHASES=()
+phase() { # phase NAME COMMAND...: runs and times one phase
+  local name=$1 start=$SECONDS; shift
+  log "$name"
+  "$@"
+  PHASES+=("$(printf '%-28s %5ds' "$name" $((SECONDS - start)))")
+}
+report() {
+  local rc=$?
+  printf '\n\033[1m==> phase times\033[0m\n'
+  for p in "${PHASES[@]}"; do echo "  $p"; done
+  printf '  %-28s %5ds\n' "total" "$SECONDS"
+  [ $rc -eq 0 ] || echo "  (stopped by a failure, exit $rc)"
+}
+trap report EXIT
+
+browser() {
+  if [ ! -x /usr/bin/chromium ]; then
+    log "installing Chromium for browser tests"
+    $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium
+  fi
+}
+
+phase "services (PostgreSQL, MariaDB)" ./scripts/services.sh
+phase "chromium" browser
+phase "tools and release build" ./scripts/setup.sh
 export PATH="$PWD/node_modules/.bin:$HOME/.cargo/bin:$PATH"
-
-log "unit and integration tests"
-cargo test --release -p app -p server --features app/ssr
-
-log "browser tests"
-./end2end/run.sh
+# The tests build on the release build above: same profile, same features, so only the test
+# harnesses themselves are compiled here.
+phase "unit and integration tests" cargo test --release --locked -p app -p server --features app/ssr
+phase "browser tests" ./end2end/run.sh

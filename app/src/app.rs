@@ -18,14 +18,36 @@ use crate::ui::{
     },
 };
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::{
     components::{ParentRoute, Route, Router, Routes},
     path, SsrMode,
 };
 
-/// The HTML document the server renders around the app.
-pub fn shell(options: LeptosOptions) -> impl IntoView {
+/// The content-hashed files a page links: the hydration bundle (`app`, the JS and wasm file
+/// name without extension), the style sheet and the SQL editor bundle. The build writes them
+/// into `assets.json` beside the site; the server reads it once at start.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SiteAssets {
+    pub app: String,
+    pub css: String,
+    pub editor: String,
+}
+
+impl Default for SiteAssets {
+    /// The unhashed names, for a site laid out without the manifest.
+    fn default() -> Self {
+        Self {
+            app: "sightline".into(),
+            css: "/pkg/sightline.css".into(),
+            editor: crate::ui::js::EDITOR_SCRIPT.into(),
+        }
+    }
+}
+
+/// The HTML document the server renders around the app. `options.output_name` must be
+/// `assets.app`.
+pub fn shell(options: LeptosOptions, assets: SiteAssets) -> impl IntoView {
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -33,6 +55,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <link rel="icon" href="data:,"/>
+                <link rel="stylesheet" href=assets.css/>
+                <meta name="sightline-editor" content=assets.editor/>
                 <HydrationScripts options/>
                 <MetaTags/>
             </head>
@@ -55,7 +79,6 @@ pub fn App() -> impl IntoView {
     });
 
     view! {
-        <Stylesheet id="leptos" href="/pkg/sightline.css"/>
         <Title formatter=|t: String| if t.is_empty() { "Sightline".to_string() } else { format!("{t} · Sightline") }/>
         <Router>
             <Routes fallback=|| view! { <NotFound/> }>

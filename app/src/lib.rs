@@ -9,5 +9,5 @@ pub mod model;
 pub mod server;
 pub mod ui;
 
-pub use app::{shell, App};
+pub use app::{shell, App, SiteAssets};
 pub use error::AppError;

@@ -68,11 +68,11 @@ test('connections and the SQL workbench', async () => {
     const header = page.locator('[data-test=col-header]').first();
     await header.click();
     await header.click();
-    await page.waitForFunction(() => document.querySelector('.grid-row[data-row="0"] .gc:nth-child(2)')?.textContent === '5000');
+    await page.waitForFunction(() => document.querySelector('.grid-row[data-row="0"] .gc:nth-child(2)')?.textContent === '5,000');
 
     // Scroll past the first page (200 rows): rows come from the server as needed.
     await page.locator('[data-test=grid]').evaluate((el) => { el.scrollTop = 28 * 600; });
-    await page.waitForFunction(() => document.querySelector('.grid-row[data-row="610"] .gc:nth-child(2)')?.textContent === '4390');
+    await page.waitForFunction(() => document.querySelector('.grid-row[data-row="610"] .gc:nth-child(2)')?.textContent === '4,390');
     await cell(610, 1).click();
     assert.match(await page.textContent('[data-test=cell-bar]'), /Row 611, h/);
     await shot(page, '03-result-sorted-scrolled');
@@ -102,8 +102,9 @@ test('connections and the SQL workbench', async () => {
     await page.waitForSelector('[data-test=history] .history-item');
     assert.match(await page.textContent('[data-test=history]'), /pg_sleep/);
 
-    // Reset session: results and editor are cleared.
+    // Reset session (after confirming it): results and editor are cleared.
     await page.click('[data-test=reset-session]');
+    await page.click('[data-test=reset-confirm-yes]');
     await page.waitForFunction(() => !document.querySelector('[data-test=run-status]'));
     assert.equal(await page.evaluate(() => document.querySelector('[data-test=sql]').value), '');
     // An empty editor shows its placeholder.

@@ -5,21 +5,7 @@
 import fs from 'node:fs';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ADMIN, BASE, launch, newPage, open, shot, signIn } from './helpers.mjs';
-
-/** Calls a JSON server function from the signed-in page. */
-async function api(page, name, body) {
-  return page.evaluate(async ([name, body]) => {
-    const r = await fetch('/api/' + name, {
-      method: 'POST',
-      headers: body === null ? { 'content-type': 'application/x-www-form-urlencoded' } : { 'content-type': 'application/json' },
-      body: body === null ? '' : JSON.stringify(body),
-    });
-    const text = await r.text();
-    if (!r.ok) throw new Error(`${name}: ${r.status} ${text}`);
-    return JSON.parse(text);
-  }, [name, body]);
-}
+import { ADMIN, BASE, api, launch, newPage, open, shot, signIn } from './helpers.mjs';
 
 const spec = (name, kind, extra = {}) => ({ name, kind, required: false, multi: false, default: [], options: [], ...extra });
 

@@ -47,3 +47,17 @@ export async function signIn(page, email, password) {
   await page.fill('input[name="password"]', password);
   await page.click('button[type="submit"]');
 }
+
+/** Calls a server function from the signed-in page: JSON `body`, or none when `body` is null. */
+export async function api(page, name, body) {
+  return page.evaluate(async ([name, body]) => {
+    const r = await fetch('/api/' + name, {
+      method: 'POST',
+      headers: body === null ? { 'content-type': 'application/x-www-form-urlencoded' } : { 'content-type': 'application/json' },
+      body: body === null ? '' : JSON.stringify(body),
+    });
+    const text = await r.text();
+    if (!r.ok) throw new Error(`${name}: ${r.status} ${text}`);
+    return JSON.parse(text);
+  }, [name, body]);
+}

@@ -5,12 +5,18 @@
 //
 // API (every function takes the original <textarea> element):
 //   mount(textarea, {dialect})  hide the textarea, put an editor right after it. Idempotent.
-//   setValue(textarea, text)    replace the document; sets textarea.value, does NOT fire 'input'.
+//   setValue(textarea, text[, fresh])
+//                               replace the document; sets textarea.value, does NOT fire 'input'.
+//                               With fresh = true the undo history starts over (another tab).
 //   getValue(textarea)          the document (textarea.value when not mounted).
 //   setSchema(textarea, schema[, {defaultSchema, defaultTable}])
 //                               {"table": ["col", ...], "schema.table": [...]} for completion.
 //   setDialect(textarea, d)     'postgres' | 'mysql' | 'sqlite' (anything else: standard SQL).
 //   focus(textarea)
+//   insert(textarea, text)      put text at the cursor (replacing the selection) and focus.
+//   markError(textarea, pos)    mark the word at pos (0-based, UTF-16 units, as CodeMirror counts)
+//                               as the error and move the cursor there; null clears the mark.
+//                               The mark goes away with the next edit.
 //   destroy(textarea)           remove the editor and show the textarea again.
 // Before mount, setSchema/setDialect remember their argument and mount uses it; setValue sets
 // textarea.value; focus focuses the textarea; getValue returns textarea.value.
@@ -24,7 +30,7 @@
 // Keyboard: Tab indents; to leave the editor by keyboard press Escape, then Tab (CodeMirror's
 // tab-focus mode; Ctrl-M toggles it for good). Escape also closes the completion list.
 
-import { EditorState, Compartment, Annotation, Prec } from "@codemirror/state";
+import { EditorState, Compartment, Annotation, Prec, StateEffect, StateField } from "@codemirror/state";
 import {
   EditorView,
   keymap,
@@ -33,6 +39,7 @@ import {
   highlightActiveLineGutter,
   drawSelection,
   placeholder,
+  Decoration,
 } from "@codemirror/view";
 import { defaultKeymap, history, historyKeymap, indentWithTab } from "@codemirror/commands";
 import {
@@ -60,6 +67,28 @@ import {
 } from "@codemirror/lang-sql";
 
 const VIEW = "_sightlineView";
+
+// The error the database reported, marked in the text until the next edit.
+const setError = StateEffect.define();
+const errorMark = Decoration.mark({ class: "cm-sl-error", attributes: { title: "The database reported the error here" } });
+const errorLine = Decoration.line({ class: "cm-sl-error-line" });
+const errorField = StateField.define({
+  create: () => Decoration.none,
+  update(marks, tr) {
+    for (const e of tr.effects) {
+      if (e.is(setError)) {
+        if (e.value == null) return Decoration.none;
+        const { from, to } = e.value;
+        const line = tr.state.doc.lineAt(from);
+        const ranges = [errorLine.range(line.from)];
+        if (to > from) ranges.push(errorMark.range(from, to));
+        return Decoration.set(ranges, true);
+      }
+    }
+    return tr.docChanged ? Decoration.none : marks;
+  },
+  provide: (f) => EditorView.decorations.from(f),
+});
 const CONF = "_sightlineConfig";
 
 // Marks transactions made by setValue, so they do not echo an 'input' event back to Rust.
@@ -140,6 +169,12 @@ const theme = EditorView.theme(
     ".cm-activeLineGutter": { backgroundColor: "#e8eefb", color: "#1d2430" },
     "&.cm-focused .cm-matchingBracket": { backgroundColor: "#d7e3fd", outline: "1px solid #9db8f5" },
     ".cm-placeholder": { color: "#8a93a3" },
+    ".cm-sl-error": {
+      textDecoration: "underline wavy #c62f3b",
+      textDecorationSkipInk: "none",
+      backgroundColor: "#fdecee",
+    },
+    ".cm-sl-error-line": { backgroundColor: "#fff4f5" },
     ".cm-tooltip.cm-tooltip-autocomplete": {
       border: "1px solid #dde2ea",
       borderRadius: "6px",
@@ -162,6 +197,7 @@ function mount(textarea, options) {
   if (options && options.dialect) conf.dialect = options.dialect;
   const parent = textarea.parentElement;
   const lang = new Compartment();
+  const langExt = lang.of(language(conf));
 
   const run = () => {
     const target = textarea.parentElement || parent;
@@ -200,7 +236,7 @@ function mount(textarea, options) {
     closeBrackets(),
     autocompletion({ icons: false }),
     syntaxHighlighting(defaultHighlightStyle, { fallback: true }),
-    lang.of(language(conf)),
+    langExt,
     keymap.of([
       ...closeBracketsKeymap,
       ...defaultKeymap,
@@ -209,6 +245,7 @@ function mount(textarea, options) {
       indentWithTab,
     ]),
     theme,
+    errorField,
     EditorView.contentAttributes.of({ "aria-label": label, spellcheck: "false" }),
     EditorView.updateListener.of((update) => {
       if (!update.docChanged) return;
@@ -225,6 +262,13 @@ function mount(textarea, options) {
   const view = new EditorView({
     state: EditorState.create({ doc: textarea.value, extensions }),
   });
+  // A fresh state (another tab's text, its own undo history) with the same extensions and the
+  // language as configured now.
+  view._sightlineFresh = (text) =>
+    EditorState.create({
+      doc: text,
+      extensions: extensions.map((x) => (x === langExt ? lang.of(language(config(textarea))) : x)),
+    });
   textarea.insertAdjacentElement("afterend", view.dom);
   textarea.style.display = "none";
   textarea[VIEW] = view;
@@ -242,11 +286,16 @@ function reconfigure(textarea) {
   if (view) view.dispatch({ effects: view._sightlineLanguage.reconfigure(language(config(textarea))) });
 }
 
-function setValue(textarea, text) {
+function setValue(textarea, text, fresh) {
   if (!textarea) return;
   text = text == null ? "" : String(text);
   const view = viewOf(textarea);
   if (!view) {
+    textarea.value = text;
+    return;
+  }
+  if (fresh) {
+    view.setState(view._sightlineFresh(text));
     textarea.value = text;
     return;
   }
@@ -288,6 +337,40 @@ function focus(textarea) {
   else if (typeof textarea.focus === "function") textarea.focus();
 }
 
+function insert(textarea, text) {
+  if (!textarea) return;
+  text = text == null ? "" : String(text);
+  const view = viewOf(textarea);
+  if (!view) {
+    const start = textarea.selectionStart ?? textarea.value.length;
+    const end = textarea.selectionEnd ?? start;
+    textarea.setRangeText(text, start, end, "end");
+    textarea.dispatchEvent(new Event("input", { bubbles: true }));
+    textarea.focus();
+    return;
+  }
+  view.dispatch(view.state.replaceSelection(text), { scrollIntoView: true });
+  view.focus();
+}
+
+function markError(textarea, pos) {
+  const view = viewOf(textarea);
+  if (!view) return;
+  const doc = view.state.doc;
+  if (pos == null || !(pos >= 0) || pos > doc.length) {
+    view.dispatch({ effects: setError.of(null) });
+    return;
+  }
+  // The word (or quoted name) the position points at; at least one character.
+  const rest = view.state.sliceDoc(pos, Math.min(doc.length, pos + 200));
+  const word = /^("[^"]*"|`[^`]*`|[\w$.]+)/u.exec(rest);
+  const to = Math.min(doc.length, pos + (word ? word[0].length : 1));
+  view.dispatch({
+    effects: [setError.of({ from: pos, to }), EditorView.scrollIntoView(pos, { y: "center" })],
+    selection: { anchor: pos },
+  });
+}
+
 function destroy(textarea) {
   const view = viewOf(textarea);
   if (!view) return;
@@ -308,6 +391,8 @@ if (!(window.SightlineEditor && window.SightlineEditor.ready)) {
     setSchema,
     setDialect,
     focus,
+    insert,
+    markError,
     destroy,
     ready: true,
   };

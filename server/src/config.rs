@@ -106,19 +106,28 @@ pub struct EngineArgs {
     /// Allow SQLite connections to files under this directory (off when unset).
     #[arg(long, env = "SIGHTLINE_SQLITE_DIR")]
     pub sqlite_dir: Option<PathBuf>,
-    /// Refuse connections to loopback and private addresses (link-local and cloud-metadata
-    /// addresses are always refused).
-    #[arg(long, env = "SIGHTLINE_DENY_PRIVATE_HOSTS", default_value_t = false)]
-    pub deny_private_hosts: bool,
-    /// Hosts allowed despite --deny-private-hosts (comma-separated).
-    #[arg(long, env = "SIGHTLINE_ALLOW_HOSTS", value_delimiter = ',')]
+    /// Loopback and private hosts connections may reach (comma-separated host names,
+    /// addresses and CIDR ranges such as 10.1.0.0/16). Others are refused; link-local and
+    /// cloud-metadata addresses always are. Admins can add more on the Connections page.
+    #[arg(
+        long = "allow-connection-hosts",
+        env = "SIGHTLINE_ALLOW_CONNECTION_HOSTS",
+        value_delimiter = ','
+    )]
     pub allow_hosts: Vec<String>,
+    /// Prefix CSV export cells that a spreadsheet would run as a formula (=, +, -, @, tab,
+    /// CR) with '. Turn off (false) for machine consumers that need the text unchanged.
+    #[arg(long, env = "SIGHTLINE_CSV_FORMULA_GUARD", default_value_t = true, action = clap::ArgAction::Set)]
+    pub csv_formula_guard: bool,
     /// Statement timeout of a query, in seconds.
     #[arg(long, env = "SIGHTLINE_QUERY_TIMEOUT", default_value_t = 300)]
     pub query_timeout: u64,
     /// Rows kept of one result at most (reaching it is shown).
     #[arg(long, env = "SIGHTLINE_MAX_ROWS", default_value_t = 1_000_000)]
     pub max_rows: u64,
+    /// Megabytes of cell text kept of one result at most (reaching it is shown).
+    #[arg(long, env = "SIGHTLINE_MAX_RESULT_MB", default_value_t = 256)]
+    pub max_result_mb: u64,
     /// Connections (and queries at once) per data source.
     #[arg(long, env = "SIGHTLINE_POOL_SIZE", default_value_t = 5)]
     pub pool_size: u32,
@@ -134,6 +143,12 @@ pub struct EngineArgs {
     /// The largest CSV or Excel file an import accepts, in megabytes.
     #[arg(long, env = "SIGHTLINE_MAX_UPLOAD_MB", default_value_t = 100)]
     pub max_upload_mb: u64,
+    /// The most an uploaded workbook's parts may unpack to, in megabytes.
+    #[arg(long, env = "SIGHTLINE_MAX_IMPORT_UNPACKED_MB", default_value_t = 512)]
+    pub max_import_unpacked_mb: u64,
+    /// The most cells (rows × columns of its used range) an imported sheet may span.
+    #[arg(long, env = "SIGHTLINE_MAX_IMPORT_CELLS", default_value_t = 10_000_000)]
+    pub max_import_cells: u64,
     #[command(flatten)]
     pub alerts: AlertArgs,
 }
@@ -151,6 +166,15 @@ pub struct AlertArgs {
     /// Seconds a worker holds an alert run or delivery before another worker may take over.
     #[arg(long, env = "SIGHTLINE_ALERT_LEASE", default_value_t = 360)]
     pub alert_lease: u64,
+    /// The shortest time between two scheduled evaluations of an alert, in minutes.
+    #[arg(long, env = "SIGHTLINE_ALERT_MIN_INTERVAL", default_value_t = 5)]
+    pub alert_min_interval: u64,
+    /// Alerts one user may own.
+    #[arg(long, env = "SIGHTLINE_ALERT_MAX_PER_USER", default_value_t = 100)]
+    pub alert_max_per_user: usize,
+    /// "Evaluate now" requests one user may make per minute.
+    #[arg(long, env = "SIGHTLINE_ALERT_EVALUATE_PER_MINUTE", default_value_t = 6)]
+    pub alert_evaluate_per_minute: u32,
     /// SMTP server for alert email. When set, SMTP is configured here (the password in
     /// SIGHTLINE_SMTP_PASSWORD) and the admin page shows it read-only.
     #[arg(long, env = "SIGHTLINE_SMTP_HOST")]
@@ -173,6 +197,9 @@ impl Default for AlertArgs {
             alert_workers: 8,
             alert_allow_hosts: vec![],
             alert_lease: 360,
+            alert_min_interval: 5,
+            alert_max_per_user: 100,
+            alert_evaluate_per_minute: 6,
             smtp_host: None,
             smtp_port: 587,
             smtp_tls: "starttls".into(),
@@ -186,15 +213,18 @@ impl Default for EngineArgs {
     fn default() -> Self {
         EngineArgs {
             sqlite_dir: None,
-            deny_private_hosts: false,
             allow_hosts: vec![],
+            csv_formula_guard: true,
             query_timeout: 300,
             max_rows: 1_000_000,
+            max_result_mb: 256,
             pool_size: 5,
             queue_timeout: 10,
             result_ttl: 60,
             no_demo: false,
             max_upload_mb: 100,
+            max_import_unpacked_mb: 512,
+            max_import_cells: 10_000_000,
             alerts: AlertArgs::default(),
         }
     }

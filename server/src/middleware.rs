@@ -17,6 +17,19 @@ const SERVER_FN_ERROR_HEADER: &str = "serverfnerror";
 /// cookies a third-party page could ride on.
 pub async fn same_origin_api(State(site): State<SiteOrigin>, req: Request, next: Next) -> Response {
     let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    // Downloads start heavy work in the signed-in user's name: a link, image or frame on
+    // another site must not start them. Typing or bookmarking the URL still works.
+    if is_export(req.uri().path()) {
+        if let Err(why) = check_same_origin(&req, &site) {
+            tracing::warn!(path = %req.uri().path(), why, "cross-site download refused");
+            return (
+                StatusCode::FORBIDDEN,
+                [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+                "This download was requested by another site, so it was refused. Open the insight in Sightline and use its Export buttons.",
+            )
+                .into_response();
+        }
+    }
     if !safe && !req.uri().path().starts_with("/api/") {
         if let Err(why) = check_same_origin(&req, &site) {
             tracing::warn!(path = %req.uri().path(), why, "cross-site request refused");
@@ -40,6 +53,13 @@ pub async fn same_origin_api(State(site): State<SiteOrigin>, req: Request, next:
     next.run(req).await
 }
 
+/// `/insights/{id}/export.{csv,xlsx,json}` (any extension: the handler refuses unknown ones).
+fn is_export(path: &str) -> bool {
+    path.strip_prefix("/insights/")
+        .and_then(|rest| rest.split_once('/'))
+        .is_some_and(|(_, file)| file.starts_with("export.") && !file.contains('/'))
+}
+
 /// This site's origin (`scheme://host:port`, lower case), from the public URL when the
 /// operator set one. Without it, a request's own Host is taken as the site.
 #[derive(Clone, Debug, Default)]
@@ -60,6 +80,10 @@ fn origin_of(url: &str) -> Option<String> {
         .then(|| origin.ascii_serialization().to_ascii_lowercase())
 }
 
+/// A browser request from this site's own pages, or a direct navigation: `Sec-Fetch-Site`
+/// (when sent) is `same-origin` or `none`, and `Origin` and `Referer` (when sent) are this
+/// site. Our pages send `Referer` only to this site (`Referrer-Policy: same-origin`), so a
+/// foreign one means another page asked.
 fn check_same_origin(req: &Request<Body>, site: &SiteOrigin) -> Result<(), &'static str> {
     let h = req.headers();
     if let Some(fetch_site) = h.get("sec-fetch-site") {
@@ -67,10 +91,31 @@ fn check_same_origin(req: &Request<Body>, site: &SiteOrigin) -> Result<(), &'sta
             return Err("sec-fetch-site");
         }
     }
-    let Some(origin) = h.get(header::ORIGIN) else {
-        return Ok(());
-    };
-    let origin = origin_of(origin.to_str().map_err(|_| "origin")?).ok_or("origin")?;
+    if let Some(origin) = h.get(header::ORIGIN) {
+        let origin = origin.to_str().map_err(|_| "origin")?;
+        // A sandboxed frame or a privacy redirect sends `null`: not this site.
+        let origin = origin_of(origin).ok_or("origin")?;
+        if origin != expected_origin(req, site, &origin)? {
+            return Err("origin");
+        }
+    }
+    if let Some(referer) = h.get(header::REFERER) {
+        let referer = origin_of(referer.to_str().map_err(|_| "referer")?).ok_or("referer")?;
+        if referer != expected_origin(req, site, &referer)? {
+            return Err("referer");
+        }
+    }
+    Ok(())
+}
+
+/// This site's origin; without a configured public URL, the request's Host with the scheme
+/// the browser named (the host and port must still be ours).
+fn expected_origin(
+    req: &Request<Body>,
+    site: &SiteOrigin,
+    claimed: &str,
+) -> Result<String, &'static str> {
+    let h = req.headers();
     let expected = match &site.0 {
         Some(o) => o.clone(),
         None => {
@@ -79,17 +124,11 @@ fn check_same_origin(req: &Request<Body>, site: &SiteOrigin) -> Result<(), &'sta
                 .and_then(|v| v.to_str().ok())
                 .or_else(|| req.uri().authority().map(|a| a.as_str()))
                 .ok_or("host")?;
-            // Without a configured public URL the scheme is whatever the Origin says; the
-            // host and port must still be ours.
-            let scheme = origin.split("://").next().unwrap_or("http");
+            let scheme = claimed.split("://").next().unwrap_or("http");
             origin_of(&format!("{scheme}://{host}")).ok_or("host")?
         }
     };
-    if origin == expected {
-        Ok(())
-    } else {
-        Err("origin")
-    }
+    Ok(expected)
 }
 
 /// Gives server-function errors their HTTP status. Leptos answers every error with 500; the

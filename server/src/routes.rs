@@ -1,6 +1,6 @@
 //! The router: server functions, SSR pages, static assets and `/healthz`.
-use crate::middleware;
-use app::{server::AppState, shell, App};
+use crate::{assets, middleware};
+use app::{server::AppState, shell, App, SiteAssets};
 use axum::{
     body::Body,
     extract::{Request, State},
@@ -19,6 +19,7 @@ pub fn router<S>(
     state: AppState,
     sessions: SessionManagerLayer<S, tower_sessions::service::SignedCookie>,
     site: middleware::SiteOrigin,
+    site_assets: SiteAssets,
 ) -> Router
 where
     S: SessionStore + Clone,
@@ -29,6 +30,11 @@ where
     let context = move || provide_context(ctx_state.clone());
     let api_context = context.clone();
     let options = state.leptos_options.clone();
+    let page = {
+        let assets = site_assets.clone();
+        move || shell(options.clone(), assets.clone())
+    };
+    let not_found_page = move |options| shell(options, site_assets.clone());
 
     Router::new()
         .route("/healthz", get(healthz))
@@ -40,8 +46,10 @@ where
                 handle_server_fns_with_context(api_context.clone(), req)
             }),
         )
-        .leptos_routes_with_context(&state, routes, context, move || shell(options.clone()))
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .leptos_routes_with_context(&state, routes, context, page)
+        // Static files (precompressed `.br`/`.gz` twins when the browser accepts them), else
+        // the app's own "not found" page.
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(not_found_page))
         .layer(axum::middleware::from_fn(middleware::api_error_status))
         .layer(axum::middleware::from_fn_with_state(
             site,
@@ -49,6 +57,8 @@ where
         ))
         .layer(sessions)
         .layer(axum::middleware::from_fn(middleware::security_headers))
+        .layer(axum::middleware::from_fn(assets::cache_control))
+        .layer(assets::compression())
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -102,12 +112,10 @@ async fn export_insight(
     let me = match principal(&state, &session).await {
         Ok(Some(me)) => me,
         Ok(None) => {
-            let next = format!("/insights/{id}/{file}");
-            return axum::response::Redirect::to(&format!(
-                "/login?next={}",
-                app::ui::components::layout::urlencode(&next)
-            ))
-            .into_response();
+            // Back to exactly this download after signing in, parameters included.
+            let path = format!("/insights/{id}/{file}");
+            let login = app::model::validate::login_url(&path, query.as_deref().unwrap_or(""), "");
+            return axum::response::Redirect::to(&login).into_response();
         }
         Err(e) => return fail(e),
     };

@@ -115,23 +115,31 @@ fn settings(args: &ServeArgs, location: &StoreLocation, public_url: String) -> R
         data_dir: args.store.data_dir.clone(),
         sqlite_dir: e.sqlite_dir.clone(),
         egress: EgressPolicy {
-            deny_private: e.deny_private_hosts,
+            deny_private: true,
             allow_hosts: trimmed(&e.allow_hosts),
         },
+        connection_allow: Default::default(),
+        csv_formula_guard: e.csv_formula_guard,
         store_target: store_target(location),
         runs: RunSettings {
             timeout: Duration::from_secs(e.query_timeout.max(1)),
             max_rows: e.max_rows.max(1),
+            max_result_bytes: e.max_result_mb.max(1).saturating_mul(1 << 20),
             pool_size: e.pool_size.clamp(1, 100),
             queue_timeout: Duration::from_secs(e.queue_timeout),
             snapshot_ttl: Duration::from_secs(e.result_ttl.max(1) * 60),
         },
         max_upload_bytes: e.max_upload_mb.max(1).saturating_mul(1 << 20),
+        max_import_unpacked_bytes: e.max_import_unpacked_mb.max(1).saturating_mul(1 << 20),
+        max_import_cells: e.max_import_cells.max(1),
         alerts: AlertSettings {
             allow_hosts: trimmed(&a.alert_allow_hosts),
             smtp,
             workers: a.alert_workers,
             lease: Duration::from_secs(a.alert_lease.max(5)),
+            min_interval: Duration::from_secs(a.alert_min_interval.saturating_mul(60)),
+            max_per_user: a.alert_max_per_user,
+            evaluate_per_minute: a.alert_evaluate_per_minute.max(1),
         },
     })
 }
@@ -146,6 +154,7 @@ pub async fn run_worker(args: ServeArgs) -> Result<()> {
     let options = LeptosOptions::builder().output_name("sightline").build();
     let state = AppState::new(options, db.clone(), settings, &keys.encryption);
     let workers = args.engine.alerts.alert_workers.max(1);
+    connections::keep_allow_list_fresh(&state).await;
     app::server::alerts::worker::run(state, workers, shutdown_signal()).await?;
     db.close().await;
     Ok(())
@@ -167,8 +176,9 @@ impl Application {
             .unwrap_or_else(|| format!("http://{addr}"));
         let secure = public_url.starts_with("https://");
 
+        let site_assets = crate::assets::load(&args.site_root);
         let leptos_options = LeptosOptions::builder()
-            .output_name("sightline")
+            .output_name(site_assets.app.clone())
             .site_root(args.site_root.to_string_lossy().to_string())
             .site_pkg_dir("pkg")
             .site_addr(addr)
@@ -181,6 +191,7 @@ impl Application {
                 .await
                 .context("closing unfinished runs")?;
         }
+        connections::keep_allow_list_fresh(&state).await;
         if !args.engine.no_demo {
             if let Err(err) = connections::ensure_demo(&state).await {
                 tracing::warn!(error = %err, "could not create the demo database");
@@ -242,7 +253,7 @@ impl Application {
             .await
             .map_err(|e| anyhow::anyhow!("preparing setup: {e}"))?;
         let site = crate::middleware::SiteOrigin::from_public_url(args.public_url.as_deref());
-        let router = routes::router(state.clone(), sessions, site);
+        let router = routes::router(state.clone(), sessions, site, site_assets);
         Ok(Self {
             listener,
             router,

@@ -496,7 +496,7 @@ async fn more_due_alerts_than_workers_with_one_slow_alert() {
                     &json!({"id": null, "draft": {
                         "insight_id": insight, "name": name,
                         "rule": {"kind": "threshold", "column": "n", "op": ">", "value": 50},
-                        "cron": "* * * * *", "timezone": "UTC", "channels": [channel]
+                        "cron": "*/5 * * * *", "timezone": "UTC", "channels": [channel]
                     }}),
                 )
                 .await,

@@ -69,6 +69,10 @@ async fn first_run_setup_creates_one_admin_then_closes() {
         )
         .await;
     assert!(s.is_success(), "{s} {body}");
+    // The new admin is signed in at once.
+    let (s, me) = app.call(&c, "current_user", &[]).await;
+    assert_eq!(s, 200, "signed in right after setup: {me}");
+    assert!(me.contains("admin@example.com"), "{me}");
 
     // Gone afterwards, page and function alike.
     assert_eq!(

@@ -27,6 +27,10 @@ const JSON: &[(&str, &str)] = &[
         r#"{"request":{"connection_id":999999,"sql":"select 1","params":[],"page_size":10}}"#,
     ),
     (
+        "run_sql_named",
+        r#"{"request":{"connection_id":999999,"sql":"select {{x}}","params":[{"name":"x","kind":"text"}],"values":{"x":["1"]},"page_size":10}}"#,
+    ),
+    (
         "run_status",
         r#"{"id":"00000000-0000-0000-0000-000000000000","wait_ms":0}"#,
     ),
@@ -189,7 +193,10 @@ const MATRIX: &[(&str, &[(&str, &str)], Access)] = &[
     ),
     ("delete_connection", &[("id", "999999")], Access::Editor),
     ("connection_schema", &[("id", "999999")], Access::Editor),
+    ("get_allowed_hosts", &[], Access::Admin),
+    ("save_allowed_hosts", &[("hosts", "")], Access::Admin),
     ("run_sql", &[], Access::Editor),
+    ("run_sql_named", &[], Access::Editor),
     // Runs are scoped to their owner; viewers follow their own insight runs.
     ("run_status", &[], Access::SignedIn),
     ("fetch_rows", &[], Access::SignedIn),

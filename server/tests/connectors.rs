@@ -192,7 +192,7 @@ async fn postgres_read_only_cannot_be_bypassed() {
         );
     }
     let e = run(&c, "DELETE FROM t", &[]).await.unwrap_err();
-    assert!(matches!(e, ConnectorError::ReadOnly(_)), "{e:?}");
+    assert!(matches!(e, ConnectorError::ReadOnly { .. }), "{e:?}");
     assert_eq!(
         run(&c, "SELECT 1; DELETE FROM t", &[]).await.unwrap_err(),
         ConnectorError::MultipleStatements
@@ -313,7 +313,7 @@ async fn mariadb_types_read_only_and_timeout() {
         .await
         .unwrap_err();
     assert!(
-        matches!(e, ConnectorError::ReadOnly(_) | ConnectorError::Sql { .. }),
+        matches!(e, ConnectorError::ReadOnly { .. } | ConnectorError::Sql { .. }),
         "{e:?}"
     );
     let n: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table} WHERE name = 'x'"))
@@ -325,7 +325,7 @@ async fn mariadb_types_read_only_and_timeout() {
     let e = run(&c, "SELECT LOAD_FILE('/etc/passwd')", &[])
         .await
         .unwrap_err();
-    assert!(matches!(e, ConnectorError::ReadOnly(_)), "{e:?}");
+    assert!(matches!(e, ConnectorError::ReadOnly { .. }), "{e:?}");
 
     let t = Instant::now();
     let limits = RunLimits {
@@ -457,7 +457,7 @@ async fn procedures_and_set_returning_functions_run_with_bound_arguments() {
     assert_eq!(r.rows.len(), 5);
     // A procedure that modifies data is refused on a read-only connection…
     let err = run(&c, "CALL add_row($1)", &["1000"]).await.unwrap_err();
-    assert!(matches!(err, ConnectorError::ReadOnly(_)), "{err:?}");
+    assert!(matches!(err, ConnectorError::ReadOnly { .. }), "{err:?}");
     let n: i64 = sqlx::query_scalar("SELECT count(*) FROM t")
         .fetch_one(&mut admin)
         .await

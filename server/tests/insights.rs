@@ -92,25 +92,10 @@ fn assert_user_facing(what: &str, message: &str) {
     }
 }
 
-/// Calls a form-encoded server function whose one argument is `form` (`form[field]=…`).
-async fn form_call(
-    app: &TestApp,
-    c: &Client,
-    name: &str,
-    fields: &[(&str, &str)],
-) -> (StatusCode, String) {
-    let owned: Vec<(String, &str)> = fields
-        .iter()
-        .map(|(k, v)| (format!("form[{k}]"), *v))
-        .collect();
-    let pairs: Vec<(&str, &str)> = owned.iter().map(|(k, v)| (k.as_str(), *v)).collect();
-    app.call(c, name, &pairs).await
-}
-
 async fn save_connection(app: &TestApp, c: &Client, fields: &[(&str, &str)]) -> i64 {
     parse(
         &format!("save_connection {fields:?}"),
-        form_call(app, c, "save_connection", fields).await,
+        app.form_call(c, "save_connection", fields).await,
     )
 }
 
@@ -2053,11 +2038,14 @@ async fn exports_read_back() {
 
     // Without a session: to the login page, coming back here afterwards.
     let anon = app.client();
-    let r = export(&app, &anon, &format!("{base}/export.csv")).await;
+    let r = export(&app, &anon, &format!("{base}/export.csv?p_x=a%26b")).await;
     assert!(r.status().is_redirection(), "{}", r.status());
     let location = header(&r, "location");
     assert!(location.starts_with("/login?next="), "{location}");
-    assert!(location.contains("export"), "{location}");
+    let next = url::form_urlencoded::parse(location["/login?".len()..].as_bytes())
+        .find(|(k, _)| k == "next")
+        .map(|(_, v)| v.into_owned());
+    assert_eq!(next, Some(format!("{base}/export.csv?p_x=a%26b")), "{location}");
 
     // Unknown formats and insights: 404.
     for path in [

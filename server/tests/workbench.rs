@@ -56,25 +56,10 @@ fn invalid(what: &str, (status, body): (StatusCode, String)) -> (String, String)
     )
 }
 
-/// Calls a form-encoded server function whose one argument is `form` (`form[field]=…`).
-async fn form_call(
-    app: &TestApp,
-    c: &Client,
-    name: &str,
-    fields: &[(&str, &str)],
-) -> (StatusCode, String) {
-    let owned: Vec<(String, &str)> = fields
-        .iter()
-        .map(|(k, v)| (format!("form[{k}]"), *v))
-        .collect();
-    let pairs: Vec<(&str, &str)> = owned.iter().map(|(k, v)| (k.as_str(), *v)).collect();
-    app.call(c, name, &pairs).await
-}
-
 async fn save(app: &TestApp, c: &Client, fields: &[(&str, &str)]) -> i64 {
     parse(
         &format!("save_connection {fields:?}"),
-        form_call(app, c, "save_connection", fields).await,
+        app.form_call(c, "save_connection", fields).await,
     )
 }
 
@@ -491,9 +476,7 @@ async fn sqlite_paths_are_confined_and_sqlite_sql_cannot_escape() {
             for (path, says) in &refused {
                 let (field, msg) = invalid(
                     &format!("{who} {f} path={path:?}"),
-                    form_call(
-                        &app,
-                        c,
+                    app.form_call(c,
                         f,
                         &[("name", "lite"), ("kind", "sqlite"), ("path", path)],
                     )
@@ -507,7 +490,7 @@ async fn sqlite_paths_are_confined_and_sqlite_sql_cannot_escape() {
             for url in &urls {
                 let (field, msg) = invalid(
                     &format!("{who} {f} url={url}"),
-                    form_call(&app, c, f, &[("name", "lite"), ("url", url)]).await,
+                    app.form_call(c, f, &[("name", "lite"), ("url", url)]).await,
                 );
                 assert!(
                     ["url", "path"].contains(&field.as_str()),
@@ -539,9 +522,7 @@ async fn sqlite_paths_are_confined_and_sqlite_sql_cannot_escape() {
     .await;
     let outcome: TestOutcome = parse(
         "test sqlite",
-        form_call(
-            &app,
-            &editor,
+        app.form_call(&editor,
             "test_connection",
             &[
                 ("name", "fixture"),
@@ -579,7 +560,13 @@ async fn sqlite_paths_are_confined_and_sqlite_sql_cannot_escape() {
         let v = run(&app, &editor, id, &sql).await;
         assert_eq!(v.state, RunState::Failed, "{sql}: {v:?}");
         assert!(!message(&v).is_empty(), "{sql}: {v:?}");
+        // SQLite's result codes are not SQLSTATEs: none is shown as one.
+        assert_eq!(code(&v), None, "{sql}: {v:?}");
     }
+    // A write says what to do, in words.
+    let v = run(&app, &editor, id, "DELETE FROM t").await;
+    assert!(message(&v).contains("read-only"), "{v:?}");
+    assert!(!message(&v).contains("SQLSTATE"), "{v:?}");
     assert!(!Path::new(&pwn).exists(), "VACUUM INTO wrote {pwn}");
     assert!(!pwn2.exists(), "a file appeared at {}", pwn2.display());
     assert_eq!(
@@ -636,9 +623,7 @@ async fn sqlite_is_refused_unless_a_directory_is_allowed() {
     for f in ["save_connection", "test_connection"] {
         let (field, msg) = invalid(
             f,
-            form_call(
-                &app,
-                &admin,
+            app.form_call(&admin,
                 f,
                 &[("name", "lite"), ("kind", "sqlite"), ("path", &path)],
             )
@@ -704,7 +689,7 @@ async fn connection_fields_cannot_smuggle_driver_options() {
         for f in ["save_connection", "test_connection"] {
             let (field, msg) = invalid(
                 &format!("{f} {key}={value:?}"),
-                form_call(&app, &c, f, &form).await,
+                app.form_call(&c, f, &form).await,
             );
             assert_eq!(&field, expect, "{f} {key}={value:?}: {msg}");
         }
@@ -730,7 +715,7 @@ async fn connection_fields_cannot_smuggle_driver_options() {
         for f in ["save_connection", "test_connection"] {
             invalid(
                 &format!("{f} url={url}"),
-                form_call(&app, &c, f, &[("name", "inj"), ("url", url)]).await,
+                app.form_call(&c, f, &[("name", "inj"), ("url", url)]).await,
             );
         }
     }
@@ -747,16 +732,16 @@ async fn connection_fields_cannot_smuggle_driver_options() {
     // connection that really goes to it.
     let ok: TestOutcome = parse(
         "test pg",
-        form_call(&app, &c, "test_connection", &base).await,
+        app.form_call(&c, "test_connection", &base).await,
     );
     assert!(ok.version.contains("PostgreSQL"), "{ok:?}");
     let ok: TestOutcome = parse(
         "test mariadb",
-        form_call(&app, &c, "test_connection", &mysql_form("m")).await,
+        app.form_call(&c, "test_connection", &mysql_form("m")).await,
     );
     assert!(ok.version.contains("MariaDB"), "{ok:?}");
     let cps = cp.to_string();
-    let (st, body) = form_call(&app, &c, "test_connection", &with(&base, "port", &cps)).await;
+    let (st, body) = app.form_call(&c, "test_connection", &with(&base, "port", &cps)).await;
     assert_eq!(st, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     assert!(
         hits.load(Ordering::SeqCst) >= 1,
@@ -788,13 +773,13 @@ async fn postgres_superuser_is_flagged_and_a_restricted_role_cannot_reach_files(
 
     let su: TestOutcome = parse(
         "test as postgres",
-        form_call(&app, &c, "test_connection", &pg_form("su", &db, "postgres")).await,
+        app.form_call(&c, "test_connection", &pg_form("su", &db, "postgres")).await,
     );
     let warning = su.warning.expect("a superuser is flagged");
     assert!(warning.contains("superuser"), "{warning}");
     let my: TestOutcome = parse(
         "test mariadb root",
-        form_call(&app, &c, "test_connection", &mysql_form("m")).await,
+        app.form_call(&c, "test_connection", &mysql_form("m")).await,
     );
     assert!(
         my.warning.is_some_and(|w| w.contains("FILE")),
@@ -804,7 +789,7 @@ async fn postgres_superuser_is_flagged_and_a_restricted_role_cannot_reach_files(
     let form = with(&pg_form("restricted", &db, &role), "password", "whatever");
     let ro: TestOutcome = parse(
         "test restricted",
-        form_call(&app, &c, "test_connection", &form).await,
+        app.form_call(&c, "test_connection", &form).await,
     );
     assert_eq!(ro.warning, None, "{ro:?}");
     let id = save(&app, &c, &form).await;
@@ -1259,7 +1244,7 @@ async fn stored_passwords_are_write_only_and_cannot_follow_a_new_host() {
         for f in ["save_connection", "test_connection"] {
             let (field, msg) = invalid(
                 &format!("{f} {key}={value} without password"),
-                form_call(&app, &editor, f, &with(&keep, key, value)).await,
+                app.form_call(&editor, f, &with(&keep, key, value)).await,
             );
             assert_eq!(field, "password", "{f} {key}: {msg}");
         }
@@ -1267,9 +1252,7 @@ async fn stored_passwords_are_write_only_and_cannot_follow_a_new_host() {
     let url_swap = format!("postgres://postgres@127.0.0.1:{cp}/{db}?sslmode=disable");
     let (field, _) = invalid(
         "url swap",
-        form_call(
-            &app,
-            &editor,
+        app.form_call(&editor,
             "test_connection",
             &[("id", &ids), ("name", "Secret PG"), ("url", &url_swap)],
         )
@@ -1306,7 +1289,7 @@ async fn stored_passwords_are_write_only_and_cannot_follow_a_new_host() {
     let writable = with(&renamed, "writable", "true");
     let (field, _) = invalid(
         "editor sets writable",
-        form_call(&app, &editor, "save_connection", &writable).await,
+        app.form_call(&editor, "save_connection", &writable).await,
     );
     assert_eq!(field, "writable");
     assert!(!parse::<ConnectionEdit>("get", get_connection(&app, &editor, id).await).writable);
@@ -1316,7 +1299,7 @@ async fn stored_passwords_are_write_only_and_cannot_follow_a_new_host() {
     // An editor saving it (without the flag) cannot quietly turn it off either.
     let (field, _) = invalid(
         "editor clears writable",
-        form_call(&app, &editor, "save_connection", &renamed).await,
+        app.form_call(&editor, "save_connection", &renamed).await,
     );
     assert_eq!(field, "writable");
     assert_eq!(save(&app, &admin, &renamed).await, id);
@@ -1608,7 +1591,7 @@ async fn a_database_that_goes_away_fails_the_run_and_recovers() {
         !message(&v).contains(PW) && !message(&v).contains("://"),
         "{v:?}"
     );
-    let (st, body) = form_call(&app, &c, "test_connection", &form).await;
+    let (st, body) = app.form_call(&c, "test_connection", &form).await;
     assert_eq!(st, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     assert!(!body.contains(PW), "{body}");
 
@@ -1701,11 +1684,11 @@ async fn runs_belong_to_their_owner_and_results_page_and_sort() {
         ("get_connection", get_connection(&app, &viewer, id).await),
         (
             "save_connection",
-            form_call(&app, &viewer, "save_connection", &form).await,
+            app.form_call(&viewer, "save_connection", &form).await,
         ),
         (
             "test_connection",
-            form_call(&app, &viewer, "test_connection", &form).await,
+            app.form_call(&viewer, "test_connection", &form).await,
         ),
         (
             "delete_connection",
@@ -1915,4 +1898,181 @@ async fn runs_belong_to_their_owner_and_results_page_and_sort() {
         )
         .await;
     assert_eq!(st, StatusCode::NOT_FOUND, "{body}");
+}
+
+// ---------------------------------------------------------------------------------------
+// Issue 13, item 7: bounded results; a reset does not fail others' queued runs
+// ---------------------------------------------------------------------------------------
+
+/// A snapshot has a byte cap as well as a row cap: one huge cell, or a wide result, ends
+/// the run "truncated by size" (with the rows that fit kept and readable), on PostgreSQL,
+/// MariaDB and SQLite alike, and the connection stays usable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_result_stops_at_the_byte_cap_and_says_truncated_by_size() {
+    let (db, _url) = pg_fixture().await;
+    let sqlite_dir = tempfile::tempdir().unwrap();
+    let lite = sqlite_dir.path().join("wide.db");
+    make_sqlite(&lite, 10).await;
+    let dir = sqlite_dir.path().to_path_buf();
+    let app = spawn_app_with(Store::Sqlite, move |a| {
+        a.engine.max_result_mb = 1;
+        a.engine.sqlite_dir = Some(dir);
+    })
+    .await;
+    let (admin, _) = app.signed_in(Role::Admin).await;
+    let (c, _) = app.signed_in(Role::Editor).await;
+    let pg = save(&app, &admin, &pg_form("pg", &db, "postgres")).await;
+    let my = save(&app, &admin, &mysql_form("maria")).await;
+    let lite_path = lite.to_string_lossy().to_string();
+    let sq = save(
+        &app,
+        &admin,
+        &[("name", "lite"), ("kind", "sqlite"), ("path", &lite_path)],
+    )
+    .await;
+
+    let cases = [
+        // One cell of 3 MB: nothing fits.
+        (pg, "SELECT repeat('x', 3000000) AS big", 0u64..=0),
+        (my, "SELECT REPEAT('x', 3000000) AS big", 0..=0),
+        (sq, "SELECT printf('%.3000000c', 'x') AS big", 0..=0),
+        // 20 kB rows: about fifty fit under 1 MB, of 1000.
+        (
+            pg,
+            "SELECT g, repeat('y', 20000) AS wide FROM generate_series(1, 1000) g",
+            40..=60,
+        ),
+        (
+            my,
+            "SELECT seq, REPEAT('y', 20000) AS wide FROM seq_1_to_1000",
+            40..=60,
+        ),
+    ];
+    for (conn, sql, kept) in cases {
+        let v = run(&app, &c, conn, sql).await;
+        assert_eq!(v.state, RunState::Done, "{sql}: {v:?}");
+        assert!(v.truncated && v.truncated_by_size, "{sql}: {v:?}");
+        assert!(kept.contains(&v.row_count), "{sql}: {} rows kept", v.row_count);
+        if v.row_count > 0 {
+            let p: Page = parse(
+                "fetch_rows",
+                fetch(&app, &c, &v.id.0, v.row_count - 1, 10, Json::Null).await,
+            );
+            assert_eq!(p.rows.len(), 1, "{sql}: the last kept row reads back");
+        }
+        // The snapshot file stays near the cap.
+        let biggest = files_under(app.dir.path())
+            .iter()
+            .filter(|p| p.to_string_lossy().contains("results"))
+            .map(|p| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0))
+            .max()
+            .unwrap_or(0);
+        assert!(biggest < 4 << 20, "{sql}: a result file has {biggest} bytes");
+        // The row cap alone is reported as before; the connection still answers.
+        let small = run(&app, &c, conn, "SELECT 1").await;
+        assert_eq!(small.state, RunState::Done, "{small:?}");
+        assert!(!small.truncated && !small.truncated_by_size, "{small:?}");
+    }
+    app.cleanup().await;
+    common::drop_pg_database(&db).await;
+}
+
+/// "Reset session" by one user cancels that user's runs and gives the connection a fresh
+/// pool, but another user's runs carry on: the one running finishes, and the ones still
+/// waiting for a turn (in the workbench and through a direct run such as an export or a
+/// dropdown) run on the new pool instead of failing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reset_by_one_user_does_not_fail_another_users_queued_runs() {
+    let (db, url) = pg_fixture().await;
+    let app = spawn_app_with(Store::Sqlite, |a| {
+        a.engine.pool_size = 2;
+        a.engine.queue_timeout = 30;
+    })
+    .await;
+    let (admin, _) = app.signed_in(Role::Admin).await;
+    let (a, _) = app.signed_in(Role::Editor).await;
+    let (b, _) = app.signed_in(Role::Editor).await;
+    let pg = save(&app, &admin, &pg_form("pg", &db, "postgres")).await;
+    let tag = marker();
+
+    let mine = start(&app, &a, pg, &format!("SELECT pg_sleep(30) AS {tag}_a"), 0).await;
+    let running = start(&app, &b, pg, &format!("SELECT pg_sleep(1.5) AS {tag}_b, 7"), 0).await;
+    // Both connections are busy: B's next runs wait in the queue.
+    let until = Instant::now() + Duration::from_secs(5);
+    loop {
+        let m: RunView = parse("status", status(&app, &a, &mine.id.0, 100).await);
+        let r: RunView = parse("status", status(&app, &b, &running.id.0, 100).await);
+        if m.state == RunState::Running && r.state == RunState::Running {
+            break;
+        }
+        assert!(Instant::now() < until, "{m:?} {r:?}");
+    }
+    let queued = start(&app, &b, pg, "SELECT 42", 0).await;
+    assert_eq!(queued.state, RunState::Queued, "{queued:?}");
+    // A direct run of B (as an export or a parameter dropdown runs) waits too.
+    let row = app::server::connections::row(&app.state, app::model::connection::ConnectionId(pg))
+        .await
+        .unwrap();
+    let state = app.state.clone();
+    let direct = tokio::spawn(async move {
+        #[derive(Default)]
+        struct Rows(Vec<Vec<app::model::query::Value>>);
+        impl app::server::connectors::RowSink for Rows {
+            fn columns(
+                &mut self,
+                _: &[app::model::query::Column],
+            ) -> Result<(), app::server::connectors::ConnectorError> {
+                Ok(())
+            }
+            fn row(
+                &mut self,
+                r: Vec<app::model::query::Value>,
+            ) -> Result<(), app::server::connectors::ConnectorError> {
+                self.0.push(r);
+                Ok(())
+            }
+        }
+        let mut rows = Rows::default();
+        let r = state
+            .engine
+            .run_direct(
+                &state,
+                &row,
+                "SELECT 43",
+                &[],
+                10,
+                Default::default(),
+                &mut rows,
+            )
+            .await;
+        r.map(|_| rows.0.len())
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let (st, body) = app
+        .call_json(&a, "reset_session", &json!({"connection_id": pg}))
+        .await;
+    assert_eq!(st, StatusCode::OK, "{body}");
+
+    let mine = wait_done(&app, &a, mine, Duration::from_secs(10)).await;
+    assert_eq!(mine.state, RunState::Cancelled, "{mine:?}");
+    let running = wait_done(&app, &b, running, Duration::from_secs(10)).await;
+    assert_eq!(running.state, RunState::Done, "{running:?}");
+    let queued = wait_done(&app, &b, queued, Duration::from_secs(10)).await;
+    assert_eq!(queued.state, RunState::Done, "B's queued run failed: {queued:?}");
+    let p: Page = parse("rows", fetch(&app, &b, &queued.id.0, 0, 10, Json::Null).await);
+    assert_eq!(p.rows, [[cell("42")]]);
+    let direct = tokio::time::timeout(Duration::from_secs(10), direct)
+        .await
+        .expect("the direct run ends")
+        .unwrap();
+    assert_eq!(direct, Ok(1), "B's direct run failed");
+    // The old pool's connections are closed once its runs are done.
+    assert!(
+        pg_backend_gone(&url, &format!("{tag}_a"), Duration::from_secs(3)).await,
+        "A's cancelled statement is still running"
+    );
+    assert_eq!(rows_of(&app, &a, pg, "SELECT 1").await, [[cell("1")]]);
+    app.cleanup().await;
+    common::drop_pg_database(&db).await;
 }

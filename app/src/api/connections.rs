@@ -2,7 +2,8 @@
 use crate::{
     error::AppError,
     model::connection::{
-        ConnectionEdit, ConnectionForm, ConnectionId, ConnectionSummary, SchemaTable, TestOutcome,
+        AllowedHosts, ConnectionEdit, ConnectionForm, ConnectionId, ConnectionSummary, SchemaTable,
+        TestOutcome,
     },
 };
 use leptos::prelude::*;
@@ -54,4 +55,20 @@ pub async fn connection_schema(id: ConnectionId) -> Result<Vec<SchemaTable>, App
     use crate::server::{connections, ctx};
     let (state, me) = ctx().await?;
     connections::schema(&state, &me, id).await
+}
+
+/// Loopback and private hosts connections may reach (admins only).
+#[server(endpoint = "get_allowed_hosts")]
+pub async fn get_allowed_hosts() -> Result<AllowedHosts, AppError> {
+    use crate::server::{connections, ctx};
+    let (state, me) = ctx().await?;
+    connections::allowed_hosts(&state, &me).await
+}
+
+/// Replaces the admins' list of allowed hosts (names, addresses, CIDR ranges).
+#[server(endpoint = "save_allowed_hosts")]
+pub async fn save_allowed_hosts(hosts: String) -> Result<AllowedHosts, AppError> {
+    use crate::server::{connections, ctx};
+    let (state, me) = ctx().await?;
+    connections::set_allowed_hosts(&state, &me, hosts).await
 }

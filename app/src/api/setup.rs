@@ -9,15 +9,33 @@ pub async fn check_setup_token(token: String) -> Result<(), AppError> {
     setup::check(&state()?, &token).await
 }
 
-/// Creates the first admin, then sends them to sign in.
+/// Creates the first admin and signs them in (no second typing of what they just chose),
+/// then opens the home page with its first-steps list.
 #[server(endpoint = "create_first_admin")]
 pub async fn create_first_admin(
     token: String,
     email: String,
     password: String,
 ) -> Result<(), AppError> {
-    use crate::server::{setup, state};
-    setup::create_first_admin(&state()?, &token, &email, password).await?;
-    leptos_axum::redirect("/login?setup=done");
+    use crate::server::{auth::service, client_ip, session, setup, state};
+    let (state, session) = (state()?, session().await?);
+    setup::create_first_admin(&state, &token, &email, password.clone()).await?;
+    let ip = client_ip(&state).await;
+    let to = match service::login(&state, &session, ip, &email, &password).await {
+        Ok(_) => "/",
+        // The account exists either way; signing in by hand still works.
+        Err(_) => "/login?setup=done",
+    };
+    // A plain form post (no JavaScript yet) follows a 302. The hydrated page loads the home
+    // page itself, whole, so that every part of the app starts signed in.
+    let plain_form = use_context::<http::request::Parts>().is_some_and(|req| {
+        req.headers
+            .get(http::header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("text/html"))
+    });
+    if plain_form {
+        leptos_axum::redirect(to);
+    }
     Ok(())
 }

@@ -4,7 +4,7 @@ use crate::{
     error::AppError,
     model::{
         connection::ConnectionId,
-        run::{HistoryEntry, Page, RunId, RunRequest, RunView, Sort},
+        run::{HistoryEntry, NamedRunRequest, Page, RunId, RunRequest, RunView, Sort},
     },
 };
 use leptos::prelude::*;
@@ -15,6 +15,15 @@ pub async fn run_sql(request: RunRequest) -> Result<RunView, AppError> {
     use crate::server::{ctx, workbench};
     let (state, me) = ctx().await?;
     workbench::run(&state, &me, request).await
+}
+
+/// Runs SQL with `{{name}}` parameters (typed values, bound by the server) before it is
+/// saved as an insight.
+#[server(endpoint = "run_sql_named", input = Json)]
+pub async fn run_sql_named(request: NamedRunRequest) -> Result<RunView, AppError> {
+    use crate::server::{ctx, workbench};
+    let (state, me) = ctx().await?;
+    workbench::run_named(&state, &me, request).await
 }
 
 #[server(endpoint = "run_status", input = Json)]

@@ -119,6 +119,9 @@ pub struct ChannelSummary {
     /// "hooks.slack.com", "2 recipients: a@x.com, b@x.com", "https://example.com/…"
     pub summary: String,
     pub alerts: i64,
+    /// An editor opened it to everyone: viewers' alerts may send to it.
+    #[serde(default)]
+    pub for_everyone: bool,
 }
 
 /// A new channel. URLs and secrets go one way: they are never sent back.
@@ -128,18 +131,25 @@ pub enum ChannelDraft {
     Slack {
         name: String,
         url: String,
+        /// Viewers' alerts may send to it.
+        #[serde(default)]
+        for_everyone: bool,
     },
     Email {
         name: String,
         to: String,
         #[serde(default)]
         subject: String,
+        #[serde(default)]
+        for_everyone: bool,
     },
     Webhook {
         name: String,
         url: String,
         #[serde(default)]
         secret: String,
+        #[serde(default)]
+        for_everyone: bool,
     },
 }
 
@@ -149,6 +159,15 @@ impl ChannelDraft {
             Self::Slack { name, .. } | Self::Email { name, .. } | Self::Webhook { name, .. } => {
                 name
             }
+        }
+    }
+
+    /// Whether viewers' alerts may send to the channel.
+    pub fn for_everyone(&self) -> bool {
+        match self {
+            Self::Slack { for_everyone, .. }
+            | Self::Email { for_everyone, .. }
+            | Self::Webhook { for_everyone, .. } => *for_everyone,
         }
     }
 }

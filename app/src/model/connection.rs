@@ -401,6 +401,15 @@ impl ConnectionForm {
     }
 }
 
+/// Loopback and private hosts connections may reach, besides public ones (admins only).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AllowedHosts {
+    /// From the server's configuration (`SIGHTLINE_ALLOW_CONNECTION_HOSTS`): read-only here.
+    pub configured: Vec<String>,
+    /// Added by admins on the Connections page: host names, addresses, CIDR ranges.
+    pub entries: Vec<String>,
+}
+
 /// What "Test" found.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TestOutcome {

@@ -20,7 +20,7 @@ pub struct ImportId(pub String);
 #[serde(rename_all = "lowercase")]
 pub enum FileKind {
     Csv,
-    /// A spreadsheet (xlsx, xlsm, xls, ods), read with calamine.
+    /// A spreadsheet (xlsx, xlsm, xlsb), read with calamine.
     Excel,
 }
 

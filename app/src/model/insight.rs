@@ -188,10 +188,20 @@ pub enum DiffLine {
     Added(String),
 }
 
-/// A line diff (longest common subsequence; inputs are capped to keep it cheap).
-pub fn diff_lines(old: &str, new: &str) -> Vec<DiffLine> {
-    let a: Vec<&str> = old.lines().take(2000).collect();
-    let b: Vec<&str> = new.lines().take(2000).collect();
+/// Where each element of a two-sided diff comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    /// `a[i]` equals `b[j]`.
+    Same(usize),
+    /// `a[i]` only.
+    Removed(usize),
+    /// `b[j]` only.
+    Added(usize),
+}
+
+/// Longest-common-subsequence diff of two sequences (callers cap their length: it is
+/// quadratic).
+fn lcs_steps<T: PartialEq>(a: &[T], b: &[T]) -> Vec<Step> {
     let (n, m) = (a.len(), b.len());
     // lcs[i][j] = LCS length of a[i..] and b[j..]
     let mut lcs = vec![vec![0u32; m + 1]; n + 1];
@@ -208,16 +218,162 @@ pub fn diff_lines(old: &str, new: &str) -> Vec<DiffLine> {
     let mut out = vec![];
     while i < n || j < m {
         if i < n && j < m && a[i] == b[j] {
-            out.push(DiffLine::Same(a[i].to_string()));
+            out.push(Step::Same(i));
             i += 1;
             j += 1;
         } else if i < n && (j == m || lcs[i + 1][j] >= lcs[i][j + 1]) {
-            out.push(DiffLine::Removed(a[i].to_string()));
+            out.push(Step::Removed(i));
             i += 1;
         } else {
-            out.push(DiffLine::Added(b[j].to_string()));
+            out.push(Step::Added(j));
             j += 1;
         }
+    }
+    out
+}
+
+/// A line diff (longest common subsequence; inputs are capped to keep it cheap).
+pub fn diff_lines(old: &str, new: &str) -> Vec<DiffLine> {
+    let a: Vec<&str> = old.lines().take(2000).collect();
+    let b: Vec<&str> = new.lines().take(2000).collect();
+    lcs_steps(&a, &b)
+        .into_iter()
+        .map(|s| match s {
+            Step::Same(i) => DiffLine::Same(a[i].to_string()),
+            Step::Removed(i) => DiffLine::Removed(a[i].to_string()),
+            Step::Added(j) => DiffLine::Added(b[j].to_string()),
+        })
+        .collect()
+}
+
+/// A piece of a changed line, marked when it differs from the other side.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Span {
+    pub text: String,
+    pub changed: bool,
+}
+
+/// Words, runs of white space and single punctuation characters.
+fn tokens(line: &str) -> Vec<&str> {
+    let class = |c: char| {
+        if c.is_alphanumeric() || c == '_' {
+            0
+        } else if c.is_whitespace() {
+            1
+        } else {
+            2
+        }
+    };
+    let mut out = vec![];
+    let mut start = 0;
+    let mut prev = None;
+    for (i, c) in line.char_indices() {
+        let k = class(c);
+        if i > start && (prev != Some(k) || k == 2) {
+            out.push(&line[start..i]);
+            start = i;
+        }
+        prev = Some(k);
+    }
+    if start < line.len() {
+        out.push(&line[start..]);
+    }
+    out
+}
+
+/// The words that changed between an old and a new version of one line, for marking inside
+/// a removed/added pair.
+pub fn diff_words(old: &str, new: &str) -> (Vec<Span>, Vec<Span>) {
+    let a: Vec<&str> = tokens(old).into_iter().take(500).collect();
+    let b: Vec<&str> = tokens(new).into_iter().take(500).collect();
+    let (mut left, mut right): (Vec<Span>, Vec<Span>) = (vec![], vec![]);
+    let push = |side: &mut Vec<Span>, text: &str, changed: bool| match side.last_mut() {
+        Some(last) if last.changed == changed => last.text.push_str(text),
+        _ => side.push(Span {
+            text: text.to_string(),
+            changed,
+        }),
+    };
+    for step in lcs_steps(&a, &b) {
+        match step {
+            Step::Same(i) => {
+                push(&mut left, a[i], false);
+                push(&mut right, a[i], false);
+            }
+            Step::Removed(i) => push(&mut left, a[i], true),
+            Step::Added(j) => push(&mut right, b[j], true),
+        }
+    }
+    (left, right)
+}
+
+/// One difference between two versions' parameters, field by field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParamChange {
+    /// The parameter's name.
+    pub name: String,
+    /// The field that changed (`label`, `kind`, `default`, …), or `None` when the whole
+    /// parameter was added or removed.
+    pub field: Option<String>,
+    /// The old value ("—" when absent), as text.
+    pub before: String,
+    /// The new value ("—" when absent), as text.
+    pub after: String,
+}
+
+/// What changed in the parameters between two versions: parameters added or removed, and
+/// each field whose value differs, in the order of the newer version.
+pub fn param_changes(old: &[ParamSpec], new: &[ParamSpec]) -> Vec<ParamChange> {
+    let fields = |p: &ParamSpec| match serde_json::to_value(p) {
+        Ok(serde_json::Value::Object(map)) => map,
+        _ => serde_json::Map::new(),
+    };
+    let text = |v: Option<&serde_json::Value>| match v {
+        None | Some(serde_json::Value::Null) => "—".to_string(),
+        Some(serde_json::Value::String(s)) if s.is_empty() => "—".to_string(),
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(serde_json::Value::Array(a)) if a.is_empty() => "—".to_string(),
+        Some(other) => other.to_string(),
+    };
+    let summary = |p: &ParamSpec| {
+        let f = fields(p);
+        format!("{} ({})", p.name, text(f.get("kind")))
+    };
+    let mut out = vec![];
+    for n in new {
+        match old.iter().find(|o| o.name == n.name) {
+            None => out.push(ParamChange {
+                name: n.name.clone(),
+                field: None,
+                before: "—".into(),
+                after: summary(n),
+            }),
+            Some(o) => {
+                let (fo, fn_) = (fields(o), fields(n));
+                let mut keys: Vec<&String> = fn_.keys().chain(fo.keys()).collect();
+                keys.dedup();
+                let mut seen = std::collections::BTreeSet::new();
+                for k in keys {
+                    if k == "name" || !seen.insert(k.clone()) || fo.get(k) == fn_.get(k) {
+                        continue;
+                    }
+                    out.push(ParamChange {
+                        name: n.name.clone(),
+                        field: Some(k.clone()),
+                        before: text(fo.get(k)),
+                        after: text(fn_.get(k)),
+                    });
+                }
+            }
+        }
+    }
+    for o in old.iter().filter(|o| !new.iter().any(|n| n.name == o.name)) {
+        out.push(ParamChange {
+            name: o.name.clone(),
+            field: None,
+            before: summary(o),
+            after: "—".into(),
+        });
     }
     out
 }
@@ -225,6 +381,46 @@ pub fn diff_lines(old: &str, new: &str) -> Vec<DiffLine> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn changed_words_are_marked_inside_a_line() {
+        let (l, r) = diff_words("select * from orders where total > 10", "select * from orders where total >= 100");
+        let changed = |spans: &[Span]| spans.iter().filter(|s| s.changed).map(|s| s.text.clone()).collect::<Vec<_>>();
+        assert_eq!(changed(&l), vec!["10"]);
+        assert_eq!(changed(&r), vec!["=", "100"]);
+        let joined = |spans: &[Span]| spans.iter().map(|s| s.text.as_str()).collect::<String>();
+        assert_eq!(joined(&l), "select * from orders where total > 10");
+        assert_eq!(joined(&r), "select * from orders where total >= 100");
+        let (l, r) = diff_words("same", "same");
+        assert!(l.iter().chain(r.iter()).all(|s| !s.changed));
+    }
+
+    #[test]
+    fn parameter_changes_are_listed_field_by_field() {
+        use crate::model::params::{ParamKind, ParamSpec};
+        let mut a = ParamSpec::new("country", ParamKind::Text);
+        let b = ParamSpec::new("period", ParamKind::DateRange);
+        let old = vec![a.clone(), b.clone()];
+        a.label = "Country".into();
+        a.required = true;
+        let c = ParamSpec::new("city", ParamKind::Text);
+        let new = vec![a, c];
+        let changes = param_changes(&old, &new);
+        let find = |name: &str, field: Option<&str>| {
+            changes
+                .iter()
+                .find(|ch| ch.name == name && ch.field.as_deref() == field)
+                .cloned()
+        };
+        let label = find("country", Some("label")).expect("label change");
+        assert_eq!((label.before.as_str(), label.after.as_str()), ("—", "Country"));
+        let req = find("country", Some("required")).expect("required change");
+        assert_eq!((req.before.as_str(), req.after.as_str()), ("false", "true"));
+        assert_eq!(find("city", None).map(|c| c.before), Some("—".to_string()));
+        assert_eq!(find("period", None).map(|c| c.after), Some("—".to_string()));
+        assert_eq!(changes.len(), 4, "{changes:?}");
+        assert!(param_changes(&new, &new).is_empty());
+    }
 
     #[test]
     fn summaries_name_what_changed() {

@@ -71,8 +71,13 @@ pub struct RunView {
     pub columns: Vec<Column>,
     /// Rows in the snapshot so far (all of them once done).
     pub row_count: u64,
-    /// The row cap stopped the run; `row_count` is the cap.
+    /// A cap stopped the run: the row cap (`row_count` is the cap), or the byte cap when
+    /// `truncated_by_size` is set too.
     pub truncated: bool,
+    /// The result reached the size limit of a snapshot (`--max-result-mb`); `row_count`
+    /// rows were kept.
+    #[serde(default)]
+    pub truncated_by_size: bool,
     pub elapsed_ms: u64,
     pub error: Option<RunError>,
     /// The first page, when asked for and available.
@@ -101,6 +106,24 @@ pub struct RunRequest {
     /// Values for `$1, $2, …` (`None` is NULL).
     #[serde(default)]
     pub params: Vec<Option<String>>,
+    /// Rows of the first page to return with the answer (0..=1000).
+    #[serde(default)]
+    pub page_size: u32,
+}
+
+/// What the workbench sends to run SQL with `{{name}}` parameters before it is saved as an
+/// insight: the parameters' types and their values in URL form, parsed, checked and bound on
+/// the server exactly as an insight's are.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NamedRunRequest {
+    pub connection_id: ConnectionId,
+    pub sql: String,
+    /// The parameters the SQL uses, with the types the user chose.
+    #[serde(default)]
+    pub params: Vec<super::params::ParamSpec>,
+    /// Values by parameter name, as an insight's URL carries them (`p_<name>`).
+    #[serde(default)]
+    pub values: super::insight::UrlValues,
     /// Rows of the first page to return with the answer (0..=1000).
     #[serde(default)]
     pub page_size: u32,

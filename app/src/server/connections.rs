@@ -5,19 +5,23 @@ use crate::{
     error::AppError,
     model::{
         connection::{
-            ConnectionConfig, ConnectionEdit, ConnectionForm, ConnectionId, ConnectionSummary,
-            SchemaTable, TestOutcome, COLORS,
+            AllowedHosts, ConnectionConfig, ConnectionEdit, ConnectionForm, ConnectionId,
+            ConnectionSummary, SchemaTable, TestOutcome, COLORS,
         },
         Permission, Role,
     },
     server::{
         connectors::{Connector, ConnectorError, PoolOptions},
         db::{audit, connections as repo, connections::ConnectionRow},
+        egress::{self, EgressError, EgressPolicy},
         settings::{Settings, StoreTarget},
         AppState, Principal,
     },
 };
-use std::{path::PathBuf, time::Instant};
+use std::{
+    path::PathBuf,
+    time::{Duration, Instant},
+};
 
 /// The `builtin` marker of the generated demo connection.
 pub const DEMO: &str = "demo";
@@ -167,8 +171,17 @@ fn form_kind(
 }
 
 /// Checks a target against the server's policy: SQLite only under the allowed directory and
-/// never the store; network hosts through the egress policy and never the store's database.
-/// Returns the settings to connect with (the host pinned to the checked address).
+/// never the store; network hosts resolved once and every address judged by the egress
+/// policy (loopback and private only when an admin allowed them, link-local and metadata
+/// never), and never the metadata store's own database or, unless its host is allowed by
+/// name, address or range, its server. Returns the settings to connect with: the host
+/// replaced by the checked address, so the driver dials what was checked.
+///
+/// `verify-full` keeps the name: sqlx 0.8 verifies the certificate against the host it
+/// dials and has no separate TLS name (no `hostaddr`), so pinning the address would fail
+/// every certificate. There the driver resolves the name again; the new answer must prove,
+/// by a certificate for that name from a trusted CA, that it is the host that was checked,
+/// before anything but the TLS request is sent.
 pub async fn checked(
     settings: &Settings,
     cfg: &ConnectionConfig,
@@ -182,38 +195,14 @@ pub async fn checked(
             })
         }
         ConnectionConfig::Postgres(n) | ConnectionConfig::Mysql(n) => {
-            let addrs = settings
-                .egress
-                .resolve(&n.host, n.port)
+            let policy = destination_policy(settings);
+            let addrs = policy
+                .resolve_destination(&n.host, n.port)
                 .await
-                .map_err(|e| AppError::field("host", e.to_string()))?;
-            if let (
-                ConnectionConfig::Postgres(_),
-                Some(StoreTarget::Postgres {
-                    host,
-                    port,
-                    database,
-                }),
-            ) = (cfg, &settings.store_target)
-            {
-                if *port == n.port && *database == n.database {
-                    let store_addrs: Vec<_> = tokio::net::lookup_host((host.as_str(), *port))
-                        .await
-                        .map(|a| a.collect())
-                        .unwrap_or_default();
-                    if addrs.iter().any(|a| store_addrs.contains(a))
-                        || host.eq_ignore_ascii_case(&n.host)
-                    {
-                        return Err(AppError::field(
-                            "database",
-                            "That is Sightline's own metadata database; it cannot be added as a connection.",
-                        ));
-                    }
-                }
-            }
+                .map_err(|e| refused_host(&n.host, e))?;
+            refuse_store_server(settings, &policy, n, &addrs).await?;
             let mut pinned = cfg.clone();
             if let Some(p) = pinned.network_mut() {
-                // verify-full checks the certificate against the name, so it keeps the name.
                 if p.ssl_mode != crate::model::connection::SslMode::VerifyFull {
                     p.host = addrs[0].ip().to_string();
                 }
@@ -221,6 +210,87 @@ pub async fn checked(
             Ok(pinned)
         }
     }
+}
+
+/// The configured egress policy with the hosts admins allowed on the Connections page.
+fn destination_policy(settings: &Settings) -> EgressPolicy {
+    let mut policy = settings.egress.clone();
+    policy.deny_private = true;
+    policy.allow_hosts.extend(settings.connection_allow.get());
+    policy
+}
+
+/// What the user sees when the policy refuses a host (the address only in the log: a user
+/// who cannot use the host need not learn what it resolves to).
+fn refused_host(host: &str, e: EgressError) -> AppError {
+    tracing::info!(host, reason = %e, "connection host refused by the egress policy");
+    let message = match e {
+        EgressError::Unresolvable => {
+            "The host name could not be resolved: check its spelling.".to_string()
+        }
+        EgressError::Forbidden(_) => {
+            "Connections to link-local, cloud-metadata, unspecified, multicast and reserved addresses are never allowed."
+                .to_string()
+        }
+        EgressError::Private(_) => {
+            "This host is a loopback or private address, which connections may reach only when an \
+             admin allows it (Connections page, \"Allowed hosts\", or SIGHTLINE_ALLOW_CONNECTION_HOSTS)."
+                .to_string()
+        }
+    };
+    AppError::field("host", message)
+}
+
+const STORE_DATABASE: &str =
+    "That is Sightline's own metadata database; it cannot be added as a connection.";
+const STORE_SERVER: &str =
+    "That is the server of Sightline's own metadata store: an admin must allow \
+     its host by name or address (Connections page, \"Allowed hosts\") before its other databases \
+     can be connections.";
+
+/// Refuses the metadata store's database on its server however the server is reached (any
+/// name, IPv4 or IPv6, a mapped address, another loopback address, an interface address of
+/// this machine), and the rest of that server unless its host is on the allow list.
+async fn refuse_store_server(
+    settings: &Settings,
+    policy: &EgressPolicy,
+    n: &crate::model::connection::NetworkConfig,
+    addrs: &[std::net::SocketAddr],
+) -> Result<(), AppError> {
+    let Some(StoreTarget::Postgres {
+        host,
+        port,
+        database,
+    }) = &settings.store_target
+    else {
+        return Ok(());
+    };
+    if *port != n.port {
+        return Ok(());
+    }
+    let store_ips: Vec<std::net::IpAddr> = if host.starts_with('/') || host.is_empty() {
+        // A Unix socket: the store runs on this machine.
+        vec![std::net::Ipv4Addr::LOCALHOST.into()]
+    } else {
+        tokio::net::lookup_host((host.trim_matches(['[', ']']), *port))
+            .await
+            .map(|a| a.map(|a| a.ip()).collect())
+            .unwrap_or_default()
+    };
+    let same = host.eq_ignore_ascii_case(n.host.trim_matches(['[', ']']))
+        || addrs
+            .iter()
+            .any(|a| store_ips.iter().any(|s| egress::same_server(a.ip(), *s)));
+    if !same {
+        return Ok(());
+    }
+    if n.database == *database {
+        return Err(AppError::field("database", STORE_DATABASE));
+    }
+    if !addrs.iter().all(|a| policy.is_listed(&n.host, a.ip())) {
+        return Err(AppError::field("host", STORE_SERVER));
+    }
+    Ok(())
 }
 
 fn check_sqlite_path(settings: &Settings, path: &str, demo: bool) -> Result<PathBuf, AppError> {
@@ -291,9 +361,16 @@ pub async fn open(
     Connector::open(&pinned, &pool_options(settings)).map_err(unavailable)
 }
 
+/// A connector error as the user sees it. Refused, unreachable and silent hosts and servers
+/// speaking another protocol all read the same (the detail goes to the log only), so testing
+/// connections cannot map which ports answer.
 pub fn unavailable(e: ConnectorError) -> AppError {
     match e {
-        ConnectorError::Connect(_) | ConnectorError::Busy(_) | ConnectorError::Timeout(_) => {
+        ConnectorError::Connect(ref detail) => {
+            tracing::warn!(detail = %detail, "could not connect to a connection's database");
+            AppError::Unavailable(e.to_string())
+        }
+        ConnectorError::Busy(_) | ConnectorError::Timeout(_) => {
             AppError::Unavailable(e.to_string())
         }
         other => AppError::Conflict(other.to_string()),
@@ -529,4 +606,106 @@ pub async fn ensure_demo(state: &AppState) -> Result<(), AppError> {
     }
     repo::set_setting(&state.db, FLAG, &chrono::Utc::now().to_rfc3339()).await?;
     Ok(())
+}
+
+/// Where the admins' allow list lives in the store's settings (one entry a line).
+const ALLOW_KEY: &str = "connection_allow_hosts";
+/// More entries than anyone maintains by hand.
+const MAX_ALLOW_ENTRIES: usize = 200;
+
+/// The admins' allow list as stored (entries that no longer parse are dropped, not trusted).
+async fn stored_allow_list(state: &AppState) -> Result<Vec<String>, AppError> {
+    let raw = repo::setting(&state.db, ALLOW_KEY)
+        .await?
+        .unwrap_or_default();
+    Ok(raw
+        .lines()
+        .filter_map(|l| egress::normalize_allow_entry(l).ok())
+        .collect())
+}
+
+/// Loads the admins' allow list into the settings now, then every 30 s (another instance
+/// may have changed it).
+pub async fn keep_allow_list_fresh(state: &AppState) {
+    async fn load(state: &AppState) {
+        match stored_allow_list(state).await {
+            Ok(list) => state.settings.connection_allow.set(list),
+            Err(e) => tracing::warn!(error = %e, "could not load the allowed connection hosts"),
+        }
+    }
+    load(state).await;
+    let state = state.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(30));
+        every.tick().await;
+        loop {
+            every.tick().await;
+            load(&state).await;
+        }
+    });
+}
+
+/// The hosts connections may reach although loopback or private (admins only).
+pub async fn allowed_hosts(state: &AppState, me: &Principal) -> Result<AllowedHosts, AppError> {
+    me.require(Permission::ManageUsers)?;
+    let entries = stored_allow_list(state).await?;
+    state.settings.connection_allow.set(entries.clone());
+    Ok(AllowedHosts {
+        configured: state.settings.egress.allow_hosts.clone(),
+        entries,
+    })
+}
+
+/// Replaces the admins' allow list with `text` (entries separated by commas, spaces or
+/// lines). Pools of connections the new list no longer allows are closed.
+pub async fn set_allowed_hosts(
+    state: &AppState,
+    me: &Principal,
+    text: String,
+) -> Result<AllowedHosts, AppError> {
+    me.require(Permission::ManageUsers)?;
+    let mut entries: Vec<String> = Vec::new();
+    let mut errors = Vec::new();
+    for raw in text
+        .split([',', '\n', '\r', ' ', '\t'])
+        .filter(|s| !s.trim().is_empty())
+    {
+        match egress::normalize_allow_entry(raw) {
+            Ok(e) if !entries.contains(&e) => entries.push(e),
+            Ok(_) => {}
+            Err(why) => errors.push(why),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(AppError::field("hosts", errors.join("; ")));
+    }
+    if entries.len() > MAX_ALLOW_ENTRIES {
+        return Err(AppError::field(
+            "hosts",
+            format!("At most {MAX_ALLOW_ENTRIES} entries; allow a range (CIDR) instead of many addresses."),
+        ));
+    }
+    repo::set_setting(&state.db, ALLOW_KEY, &entries.join("\n")).await?;
+    state.settings.connection_allow.set(entries.clone());
+    audit::record(
+        &state.db,
+        me.user_id,
+        "connection_hosts_changed",
+        None,
+        &entries.join(", "),
+    )
+    .await?;
+    // A host taken off the list is not reached again: its pools close now.
+    for row in repo::list(&state.db).await? {
+        let Ok(cfg) = parse_config(&row) else {
+            continue;
+        };
+        if cfg.network().is_some() && checked(&state.settings, &cfg, false).await.is_err() {
+            state.engine.reset(ConnectionId(row.id), None).await;
+        }
+    }
+    Ok(AllowedHosts {
+        configured: state.settings.egress.allow_hosts.clone(),
+        entries,
+    })
 }

@@ -201,15 +201,18 @@ pub trait ExportSink: RowSink {
 /// A sink and the body it feeds. XLSX scratch files go to `tmp_dir`; they have no name on
 /// disk, so the system frees them however the export ends. Both the run and `finish` wait
 /// for the client to read: drive them in a spawned task and return the body at once.
+/// CSV cells that could run as spreadsheet formulas are neutralized (see [`FormulaGuard`]).
 pub fn export(format: ExportFormat, tmp_dir: &Path) -> (Box<dyn ExportSink>, BodyStream) {
-    export_tracked(format, tmp_dir, None)
+    export_tracked(format, tmp_dir, None, FormulaGuard::On)
 }
 
-/// [`export`], counting rows and bytes into `progress`.
+/// [`export`], counting rows and bytes into `progress`; `guard` says whether CSV cells that
+/// a spreadsheet would run as formulas are neutralized.
 pub fn export_tracked(
     format: ExportFormat,
     tmp_dir: &Path,
     progress: Option<Arc<Progress>>,
+    guard: FormulaGuard,
 ) -> (Box<dyn ExportSink>, BodyStream) {
     let (tx, rx) = mpsc::channel(BODY_CHUNKS);
     let body = BodySender { tx, progress };
@@ -217,6 +220,8 @@ pub fn export_tracked(
         ExportFormat::Csv => Box::new(CsvSink {
             out: csv_writer(0),
             raw: Vec::new(),
+            guard: (guard == FormulaGuard::On).then(CopyGuard::default),
+            cell: String::new(),
             body,
         }),
         ExportFormat::Json => Box::new(JsonSink {
@@ -327,12 +332,192 @@ impl BodySender {
     }
 }
 
+/// Whether CSV exports neutralize cells a spreadsheet would run as formulas.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FormulaGuard {
+    /// Text starting with `=`, `+`, `-`, `@`, tab or CR (or the full-width `＝＋－＠`) gets a
+    /// leading `'`, as OWASP recommends, so a spreadsheet shows it as text. Plain numbers
+    /// (`-5`, `+1.5`, `-2e3`) are left alone, and so are values of numeric columns.
+    On,
+    /// Cells exactly as the database returned them (for programs reading the file).
+    Off,
+}
+
+impl FormulaGuard {
+    pub fn from_setting(on: bool) -> Self {
+        if on {
+            FormulaGuard::On
+        } else {
+            FormulaGuard::Off
+        }
+    }
+}
+
+/// Whether a spreadsheet would read `cell` as a formula: it starts with a formula character
+/// and is not a plain number (which a spreadsheet reads as that number, harmlessly).
+pub fn formula_like(cell: &[u8]) -> bool {
+    const WIDE: [&[u8]; 4] = [
+        "\u{FF1D}".as_bytes(), // ＝
+        "\u{FF0B}".as_bytes(), // ＋
+        "\u{FF0D}".as_bytes(), // －
+        "\u{FF20}".as_bytes(), // ＠
+    ];
+    match cell.first() {
+        Some(b'=' | b'@' | b'\t' | b'\r') => true,
+        Some(b'+' | b'-') => !plain_number(cell),
+        Some(0xEF) => WIDE.iter().any(|w| cell.starts_with(w)),
+        _ => false,
+    }
+}
+
+/// `[+-]digits[.digits][e[+-]digits]`, `[+-].digits`, or `[+-]Infinity`/`NaN`: what numeric
+/// columns print.
+fn plain_number(cell: &[u8]) -> bool {
+    let s = cell
+        .strip_prefix(b"+")
+        .or_else(|| cell.strip_prefix(b"-"))
+        .unwrap_or(cell);
+    if s.eq_ignore_ascii_case(b"infinity")
+        || s.eq_ignore_ascii_case(b"inf")
+        || s.eq_ignore_ascii_case(b"nan")
+    {
+        return true;
+    }
+    let (mantissa, exponent) = match s.iter().position(|b| matches!(b, b'e' | b'E')) {
+        Some(i) => (&s[..i], Some(&s[i + 1..])),
+        None => (s, None),
+    };
+    let (int, frac) = match mantissa.iter().position(|&b| b == b'.') {
+        Some(i) => (&mantissa[..i], &mantissa[i + 1..]),
+        None => (mantissa, &b""[..]),
+    };
+    let digits = |d: &[u8]| d.iter().all(u8::is_ascii_digit);
+    let mantissa_ok = (!int.is_empty() || !frac.is_empty()) && digits(int) && digits(frac);
+    let exponent_ok = exponent.is_none_or(|e| {
+        let e = e
+            .strip_prefix(b"+")
+            .or_else(|| e.strip_prefix(b"-"))
+            .unwrap_or(e);
+        !e.is_empty() && digits(e)
+    });
+    mantissa_ok && exponent_ok
+}
+
+/// Neutralizes formula-like fields in CSV text as it streams (PostgreSQL's `COPY` output):
+/// records are cut at line ends outside quotes, however the bytes are split into chunks.
+#[derive(Default)]
+struct CopyGuard {
+    /// The start of a record whose end has not arrived yet.
+    pending: Vec<u8>,
+    /// Inside a quoted field at the end of `pending`.
+    quoted: bool,
+}
+
+impl CopyGuard {
+    fn feed(&mut self, bytes: &[u8], out: &mut Vec<u8>) {
+        let mut start = 0;
+        for (i, &b) in bytes.iter().enumerate() {
+            if b == b'"' {
+                self.quoted = !self.quoted;
+            } else if b == b'\n' && !self.quoted {
+                if self.pending.is_empty() {
+                    guard_record(&bytes[start..=i], out);
+                } else {
+                    self.pending.extend_from_slice(&bytes[start..=i]);
+                    guard_record(&self.pending, out);
+                    self.pending.clear();
+                }
+                start = i + 1;
+            }
+        }
+        self.pending.extend_from_slice(&bytes[start..]);
+    }
+
+    /// The last record when the text did not end with a line break.
+    fn finish(&mut self, out: &mut Vec<u8>) {
+        if !self.pending.is_empty() {
+            guard_record(&self.pending, out);
+            self.pending.clear();
+        }
+        self.quoted = false;
+    }
+}
+
+/// Appends one CSV record to `out` with a `'` put before the content of every formula-like
+/// field (inside its quotes when quoted).
+fn guard_record(record: &[u8], out: &mut Vec<u8>) {
+    let mut i = 0;
+    loop {
+        let start = i;
+        let (content, end) = if record.get(i) == Some(&b'"') {
+            i += 1;
+            while i < record.len() {
+                if record[i] == b'"' {
+                    if record.get(i + 1) == Some(&b'"') {
+                        i += 2;
+                        continue;
+                    }
+                    break;
+                }
+                i += 1;
+            }
+            let content = &record[start + 1..i.min(record.len())];
+            i = (i + 1).min(record.len());
+            while i < record.len() && !matches!(record[i], b',' | b'\n' | b'\r') {
+                i += 1;
+            }
+            (content, i)
+        } else {
+            while i < record.len() && !matches!(record[i], b',' | b'\n' | b'\r') {
+                i += 1;
+            }
+            (&record[start..i], i)
+        };
+        if formula_like(content) {
+            if record[start] == b'"' {
+                out.extend_from_slice(b"\"'");
+                out.extend_from_slice(&record[start + 1..end]);
+            } else {
+                out.push(b'\'');
+                out.extend_from_slice(&record[start..end]);
+            }
+        } else {
+            out.extend_from_slice(&record[start..end]);
+        }
+        if record.get(end) == Some(&b',') {
+            out.push(b',');
+            i = end + 1;
+        } else {
+            out.extend_from_slice(&record[end..]);
+            return;
+        }
+    }
+}
+
 /// RFC 4180 CSV with a header row; NULL is an empty field. Rows come either as values
 /// (`out`) or as CSV the database wrote itself (`raw`, PostgreSQL's `COPY`).
 struct CsvSink {
     out: csv::Writer<Vec<u8>>,
     raw: Vec<u8>,
+    /// Set when formula-like cells are neutralized (the database's own CSV goes through it).
+    guard: Option<CopyGuard>,
+    /// Scratch for a neutralized cell.
+    cell: String,
     body: BodySender,
+}
+
+impl CsvSink {
+    fn write_text(&mut self, text: &str) -> Result<(), ConnectorError> {
+        if self.guard.is_some() && formula_like(text.as_bytes()) {
+            self.cell.clear();
+            self.cell.push('\'');
+            self.cell.push_str(text);
+            self.out.write_field(self.cell.as_bytes())
+        } else {
+            self.out.write_field(text.as_bytes())
+        }
+        .map_err(output_error)
+    }
 }
 
 fn csv_writer(capacity: usize) -> csv::Writer<Vec<u8>> {
@@ -349,9 +534,10 @@ fn take_csv(out: &mut csv::Writer<Vec<u8>>) -> Result<Bytes, ConnectorError> {
 
 impl RowSink for CsvSink {
     fn columns(&mut self, columns: &[Column]) -> Result<(), ConnectorError> {
-        self.out
-            .write_record(columns.iter().map(|c| c.name.as_str()))
-            .map_err(output_error)
+        for c in columns {
+            self.write_text(&c.name)?;
+        }
+        self.out.write_record(None::<&[u8]>).map_err(output_error)
     }
 
     fn row(&mut self, row: Vec<Value>) -> Result<(), ConnectorError> {
@@ -359,14 +545,20 @@ impl RowSink for CsvSink {
         // Field by field, integers through a stack buffer: no String per cell.
         let mut int = itoa::Buffer::new();
         for v in &row {
-            let text = match v {
-                Value::Int(i) => Cow::Borrowed(int.format(*i)),
-                Value::UInt(u) => Cow::Borrowed(int.format(*u)),
-                other => other.text().unwrap_or(Cow::Borrowed("")),
-            };
-            self.out
-                .write_field(text.as_bytes())
-                .map_err(output_error)?;
+            match v {
+                Value::Int(i) => self.out.write_field(int.format(*i)),
+                Value::UInt(u) => self.out.write_field(int.format(*u)),
+                // Numbers stay numbers: `-5` is a value, not a formula.
+                Value::Float(_) | Value::Decimal(_) | Value::Bool(_) | Value::Null => self
+                    .out
+                    .write_field(v.text().unwrap_or(Cow::Borrowed("")).as_bytes()),
+                other => {
+                    let text = other.text().unwrap_or(Cow::Borrowed(""));
+                    self.write_text(&text)?;
+                    continue;
+                }
+            }
+            .map_err(output_error)?;
         }
         self.out.write_record(None::<&[u8]>).map_err(output_error)
     }
@@ -389,7 +581,10 @@ impl RowSink for CsvSink {
 impl CopyOut for CsvSink {
     fn write(&mut self, bytes: &[u8]) -> Result<(), ConnectorError> {
         self.body.check()?;
-        self.raw.extend_from_slice(bytes);
+        match &mut self.guard {
+            Some(guard) => guard.feed(bytes, &mut self.raw),
+            None => self.raw.extend_from_slice(bytes),
+        }
         Ok(())
     }
 
@@ -409,7 +604,13 @@ impl ExportSink for CsvSink {
     ) -> BoxFuture<'static, ()> {
         Box::pin(async move {
             let outcome = match result {
-                Ok(_) => RowSink::flush(&mut *self).await,
+                Ok(_) => {
+                    let this = &mut *self;
+                    if let Some(guard) = &mut this.guard {
+                        guard.finish(&mut this.raw);
+                    }
+                    RowSink::flush(this).await
+                }
                 Err(e) => Err(e),
             };
             self.body.end(outcome.map_err(|e| e.to_string())).await;
@@ -1514,5 +1715,122 @@ mod tests {
             assert!(until(|| open_files_under(&dir) == 0).await);
         }
         assert_clean(&dir);
+    }
+
+    #[test]
+    fn formula_like_is_text_a_spreadsheet_would_run() {
+        for cell in [
+            "=1+1",
+            "+1+1",
+            "-1+1",
+            "-2+3+cmd|' /C calc'!A0",
+            "@SUM(A1)",
+            "\t=1",
+            "\r=1",
+            "\u{FF1D}1+1",
+            "\u{FF0B}1",
+            "\u{FF0D}1",
+            "\u{FF20}x",
+            "-",
+            "+",
+            "-e5",
+            "--5",
+        ] {
+            assert!(formula_like(cell.as_bytes()), "{cell:?}");
+        }
+        for cell in [
+            "",
+            "x",
+            "a=1",
+            " =1",
+            "-5",
+            "+5",
+            "-1.25",
+            "-.5",
+            "-1e5",
+            "+2E-3",
+            "-Infinity",
+            "NaN",
+            "5-1",
+            "'=1",
+        ] {
+            assert!(!formula_like(cell.as_bytes()), "{cell:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn csv_rows_neutralize_formula_text_but_not_numbers() {
+        let columns = vec![col("=cmd", "TEXT"), col("n", "INT8"), col("d", "NUMERIC")];
+        let rows = vec![
+            vec![
+                Value::Text("=1+1".into()),
+                Value::Int(-5),
+                Value::Decimal("-1.50".into()),
+            ],
+            vec![
+                Value::Text("-2+3".into()),
+                Value::Float(-0.5),
+                Value::Decimal("-Infinity".into()),
+            ],
+            vec![Value::Text("\r@x, \"y\"".into()), Value::Null, Value::Null],
+            vec![
+                Value::Text("-5".into()),
+                Value::UInt(7),
+                Value::Text("ok".into()),
+            ],
+        ];
+        let (sink, body) = export(ExportFormat::Csv, &tmp());
+        let (bytes, err) = drive(sink, body, &columns, rows.clone(), 1).await;
+        assert!(err.is_none());
+        assert_eq!(
+            String::from_utf8(bytes).unwrap(),
+            "'=cmd,n,d\n'=1+1,-5,-1.50\n'-2+3,-0.5,-Infinity\n\"'\r@x, \"\"y\"\"\",,\n-5,7,ok\n"
+        );
+        let (sink, body) = export_tracked(ExportFormat::Csv, &tmp(), None, FormulaGuard::Off);
+        let (bytes, _) = drive(sink, body, &columns, rows, 1).await;
+        assert!(String::from_utf8(bytes)
+            .unwrap()
+            .starts_with("=cmd,n,d\n=1+1,-5"));
+    }
+
+    #[tokio::test]
+    async fn csv_from_copy_is_neutralized_however_it_is_split() {
+        let raw =
+            "=cmd,n,t\n\"=1+1, \"\"q\"\"\",-5,\"\"\n@x,-1.5,\"a\nb\"\n\tx,7,\"\r-2+3\"\n-5,-6,-x\n";
+        let want = "'=cmd,n,t\n\"'=1+1, \"\"q\"\"\",-5,\"\"\n'@x,-1.5,\"a\nb\"\n'\tx,7,\"'\r-2+3\"\n-5,-6,'-x\n";
+        for split in 0..=raw.len() {
+            let (mut sink, body) = export(ExportFormat::Csv, &tmp());
+            let reader = tokio::spawn(collect(body));
+            let out = sink.copy_out().unwrap();
+            out.write(&raw.as_bytes()[..split]).unwrap();
+            out.write(&raw.as_bytes()[split..]).unwrap();
+            sink.finish(summary(0)).await;
+            let (bytes, err) = reader.await.unwrap();
+            assert!(err.is_none());
+            assert_eq!(String::from_utf8(bytes).unwrap(), want, "split at {split}");
+        }
+        // Without a final line break the last record still goes through the guard.
+        let (mut sink, body) = export(ExportFormat::Csv, &tmp());
+        let reader = tokio::spawn(collect(body));
+        sink.copy_out().unwrap().write(b"a\n=1").unwrap();
+        sink.finish(summary(0)).await;
+        assert_eq!(reader.await.unwrap().0, b"a\n'=1");
+    }
+
+    #[tokio::test]
+    async fn xlsx_stores_formula_text_as_a_string_cell() {
+        let dir = tmp();
+        let (sink, body) = xlsx_sink(&dir, 10);
+        let columns = vec![col("a", "TEXT"), col("n", "INT4")];
+        let rows = vec![vec![Value::Text("=1+1".into()), Value::Int(-5)]];
+        let (bytes, err) = drive(sink, body, &columns, rows, 1).await;
+        assert!(err.is_none());
+        let mut book = read_xlsx(bytes);
+        let name = book.sheet_names()[0].clone();
+        let range = book.worksheet_range(&name).unwrap();
+        assert_eq!(cell(&range, 1, 0), Data::String("=1+1".into()));
+        assert_eq!(cell(&range, 1, 1), Data::Float(-5.0));
+        let formulas = book.worksheet_formula(&name).unwrap();
+        assert_eq!(formulas.used_cells().count(), 0, "no formula cells");
     }
 }

@@ -45,7 +45,17 @@ const UPLOAD_TTL: Duration = Duration::from_secs(3600);
 /// A finished import stays visible for this long.
 const JOB_TTL: Duration = Duration::from_secs(3600);
 
-/// Extensions read as text and as workbooks.
+/// Columns a table may have (SQLite's limit), so also the most a file may have.
+const MAX_COLUMNS: u64 = 2000;
+/// The longest line (record) of a CSV file, in bytes.
+const MAX_LINE_BYTES: u64 = 1 << 20;
+/// What a CSV reader may read ahead of the record it is on (its buffers), in bytes.
+const READ_AHEAD: u64 = 64 << 10;
+/// Parts (files inside the zip) a workbook may hold.
+const MAX_ZIP_ENTRIES: u64 = 10_000;
+
+/// Extensions read as text and as workbooks (.xls and .ods are known, to be refused with a
+/// message that says how to convert them).
 const CSV_EXTENSIONS: &[&str] = &["csv", "tsv", "txt"];
 const EXCEL_EXTENSIONS: &[&str] = &["xlsx", "xlsm", "xlsb", "xls", "ods"];
 
@@ -71,6 +81,8 @@ struct Upload {
     kind: FileKind,
     path: PathBuf,
     size: u64,
+    /// Cells a sheet's used range may span (the setting when it was uploaded).
+    max_cells: u64,
     touched: Mutex<Instant>,
     /// An import is reading the file.
     busy: AtomicBool,
@@ -308,7 +320,7 @@ where
     {
         return Err(AppError::field(
             "file",
-            "Upload a CSV file (.csv, .tsv, .txt) or an Excel workbook (.xlsx, .xls, .ods).",
+            "Upload a CSV file (.csv, .tsv, .txt) or an Excel workbook (.xlsx, .xlsm, .xlsb).",
         )
         .into());
     }
@@ -360,6 +372,20 @@ where
     } else {
         "csv".into()
     };
+    // calamine reads .xls and .ods workbooks whole when it opens them, allocating what their
+    // records declare (an .xls DIMENSIONS record, an .ods repeat count) before anything can
+    // be checked: a small crafted file becomes gigabytes. Those formats are refused.
+    if kind_ext == "xls" || kind_ext == "ods" {
+        let _ = tokio::fs::remove_file(&tmp).await;
+        return Err(AppError::field(
+            "file",
+            format!(
+                "Sightline does not read .{kind_ext} files, which are read whole. Open the file \
+                 in Excel or LibreOffice, save it as .xlsx (or CSV), and upload that."
+            ),
+        )
+        .into());
+    }
     let kind = if kind_ext == "csv" {
         FileKind::Csv
     } else {
@@ -367,6 +393,18 @@ where
     };
     let path = imports.dir.join(format!("{}.{kind_ext}", id.0));
     tokio::fs::rename(&tmp, &path).await.map_err(internal)?;
+    // A workbook's parts are checked before anything unpacks them.
+    if head.starts_with(b"PK\x03\x04") {
+        let (p, max) = (path.clone(), state.settings.max_import_unpacked_bytes);
+        let checked = tokio::task::spawn_blocking(move || check_zip(&p, max))
+            .await
+            .map_err(internal)
+            .and_then(|r| r);
+        if let Err(e) = checked {
+            let _ = tokio::fs::remove_file(&path).await;
+            return Err(e.into());
+        }
+    }
     let upload = Arc::new(Upload {
         id: id.clone(),
         owner: me.user_id,
@@ -374,6 +412,7 @@ where
         kind,
         path,
         size,
+        max_cells: state.settings.max_import_cells,
         touched: Mutex::new(Instant::now()),
         busy: AtomicBool::new(false),
         shape: Mutex::new(None),
@@ -700,73 +739,6 @@ enum Cell {
     Error(String),
 }
 
-/// Rows of a CSV file or a sheet; each comes with its row number as a spreadsheet shows it.
-enum Rows {
-    Csv {
-        reader: Box<csv::Reader<BufReader<File>>>,
-        record: csv::ByteRecord,
-    },
-    Sheet {
-        range: calamine::Range<calamine::Data>,
-        next: usize,
-    },
-}
-
-impl Rows {
-    /// The next row that is not blank, into `out`; `None` at the end.
-    fn next(&mut self, out: &mut Vec<Cell>) -> Result<Option<u64>, AppError> {
-        loop {
-            out.clear();
-            let row = match self {
-                Rows::Csv { reader, record } => {
-                    let more = reader.read_byte_record(record).map_err(|e| {
-                        AppError::field(
-                            "file",
-                            format!("The CSV file could not be read: {}", csv_error(&e)),
-                        )
-                    })?;
-                    if !more {
-                        return Ok(None);
-                    }
-                    let line = record.position().map(|p| p.line()).unwrap_or(0);
-                    for field in record.iter() {
-                        let text = std::str::from_utf8(field).map_err(|_| {
-                            AppError::field(
-                                "file",
-                                format!("The file is not UTF-8 text (line {line}). Save it as “CSV UTF-8” and upload it again."),
-                            )
-                        })?;
-                        out.push(if text.trim().is_empty() {
-                            Cell::Empty
-                        } else {
-                            Cell::Text(text.to_string())
-                        });
-                    }
-                    line
-                }
-                Rows::Sheet { range, next } => {
-                    let (Some(start), (height, width)) = (range.start(), range.get_size()) else {
-                        return Ok(None);
-                    };
-                    if *next >= height {
-                        return Ok(None);
-                    }
-                    let row = *next;
-                    *next += 1;
-                    out.extend(
-                        (0..width)
-                            .map(|c| range.get((row, c)).map(excel_cell).unwrap_or(Cell::Empty)),
-                    );
-                    u64::from(start.0) + row as u64 + 1
-                }
-            };
-            if out.iter().any(|c| *c != Cell::Empty) {
-                return Ok(Some(row));
-            }
-        }
-    }
-}
-
 fn csv_error(e: &csv::Error) -> String {
     match e.kind() {
         csv::ErrorKind::Io(_) => "read error".into(),
@@ -828,8 +800,47 @@ fn extension(name: &str) -> String {
         .unwrap_or_default()
 }
 
-fn open_csv(path: &Path, delimiter: u8) -> Result<csv::Reader<BufReader<File>>, AppError> {
-    let mut f = BufReader::new(File::open(path).map_err(internal)?);
+/// Counts the bytes a CSV reader takes, so that one enormous line is refused before the
+/// reader holds it in memory.
+#[derive(Default)]
+struct Meter {
+    taken: AtomicU64,
+    /// `taken` when the current record began.
+    mark: AtomicU64,
+    over: AtomicBool,
+}
+
+impl Meter {
+    fn start_record(&self) {
+        self.mark
+            .store(self.taken.load(Ordering::Relaxed), Ordering::Relaxed);
+    }
+}
+
+struct Metered<R> {
+    inner: R,
+    meter: Arc<Meter>,
+}
+
+impl<R: Read> Read for Metered<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let m = &self.meter;
+        let in_record = m.taken.load(Ordering::Relaxed) - m.mark.load(Ordering::Relaxed);
+        if in_record > MAX_LINE_BYTES + READ_AHEAD {
+            m.over.store(true, Ordering::Relaxed);
+            return Err(std::io::Error::other("a CSV line is too long"));
+        }
+        let n = self.inner.read(buf)?;
+        m.taken.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+type CsvReader = csv::Reader<BufReader<Metered<File>>>;
+
+fn open_csv(path: &Path, delimiter: u8, meter: Arc<Meter>) -> Result<CsvReader, AppError> {
+    let file = File::open(path).map_err(internal)?;
+    let mut f = BufReader::new(Metered { inner: file, meter });
     let head = f.fill_buf().map_err(internal)?;
     if head.starts_with(&[0xEF, 0xBB, 0xBF]) {
         f.consume(3);
@@ -923,22 +934,19 @@ fn open_workbook(path: &Path) -> Result<calamine::Sheets<BufReader<File>>, AppEr
     })
 }
 
-/// Opens the rows of an upload; for a workbook also returns the sheet names and the sheet read.
-fn open_rows(
+/// Calls `f` with every row of an upload that is not blank, with its row number as a
+/// spreadsheet shows it; returns a workbook's sheet names and the sheet read. Memory stays
+/// bounded: a CSV line longer than [`MAX_LINE_BYTES`], a row of more than [`MAX_COLUMNS`]
+/// values and a sheet spanning more than the upload's cell limit are refused while reading.
+fn each_row<E: From<AppError>>(
     upload: &Upload,
     r: &Resolved,
-) -> Result<(Rows, Vec<String>, Option<String>), AppError> {
+    f: &mut impl FnMut(u64, &[Cell]) -> Result<(), E>,
+) -> Result<(Vec<String>, Option<String>), E> {
     match upload.kind {
         FileKind::Csv => {
-            let reader = open_csv(&upload.path, r.delimiter)?;
-            Ok((
-                Rows::Csv {
-                    reader: Box::new(reader),
-                    record: csv::ByteRecord::new(),
-                },
-                vec![],
-                None,
-            ))
+            csv_rows(upload, r, f)?;
+            Ok((vec![], None))
         }
         FileKind::Excel => {
             use calamine::Reader;
@@ -947,47 +955,445 @@ fn open_rows(
             let sheet = match &r.sheet {
                 Some(s) if sheets.contains(s) => s.clone(),
                 Some(_) => {
-                    return Err(AppError::field(
-                        "sheet",
-                        "The workbook has no sheet of that name.",
-                    ))
+                    return Err(
+                        AppError::field("sheet", "The workbook has no sheet of that name.").into(),
+                    )
                 }
                 None => sheets
                     .first()
                     .cloned()
                     .ok_or_else(|| AppError::field("file", "The workbook has no sheets."))?,
             };
-            let range = wb.worksheet_range(&sheet).map_err(|e| {
-                tracing::info!(error = %e, "an uploaded sheet could not be read");
-                AppError::field("sheet", "That sheet could not be read.")
-            })?;
-            Ok((Rows::Sheet { range, next: 0 }, sheets, Some(sheet)))
+            let max_cells = upload.max_cells;
+            match &mut wb {
+                // Streamed cell by cell: only a row is held at a time.
+                calamine::Sheets::Xlsx(x) => stream_sheet(
+                    |visit| {
+                        let mut cells = x.worksheet_cells_reader(&sheet).map_err(sheet_error)?;
+                        while let Some(c) = cells.next_cell().map_err(sheet_error)? {
+                            let (row, col) = c.get_position();
+                            visit(row, col, c.get_value())?;
+                        }
+                        Ok(())
+                    },
+                    max_cells,
+                    f,
+                )?,
+                calamine::Sheets::Xlsb(x) => stream_sheet(
+                    |visit| {
+                        let mut cells = x.worksheet_cells_reader(&sheet).map_err(sheet_error)?;
+                        while let Some(c) = cells.next_cell().map_err(sheet_error)? {
+                            let (row, col) = c.get_position();
+                            visit(row, col, c.get_value())?;
+                        }
+                        Ok(())
+                    },
+                    max_cells,
+                    f,
+                )?,
+                other => {
+                    let range = other.worksheet_range(&sheet).map_err(sheet_error)?;
+                    range_rows(&range, max_cells, f)?;
+                }
+            }
+            Ok((sheets, Some(sheet)))
         }
     }
+}
+
+fn sheet_error(e: impl std::fmt::Display) -> AppError {
+    tracing::info!(error = %e, "an uploaded sheet could not be read");
+    AppError::field("sheet", "That sheet could not be read.")
+}
+
+fn csv_rows<E: From<AppError>>(
+    upload: &Upload,
+    r: &Resolved,
+    f: &mut impl FnMut(u64, &[Cell]) -> Result<(), E>,
+) -> Result<(), E> {
+    let meter = Arc::new(Meter::default());
+    let mut reader = open_csv(&upload.path, r.delimiter, meter.clone())?;
+    let mut record = csv::ByteRecord::new();
+    let mut cells = Vec::new();
+    loop {
+        meter.start_record();
+        let more = match reader.read_byte_record(&mut record) {
+            Ok(more) => more,
+            Err(_) if meter.over.load(Ordering::Relaxed) => {
+                let line = reader.position().line();
+                return Err(AppError::field(
+                    "file",
+                    format!(
+                        "Line {line} is longer than {} MB; an import reads lines of at most that. \
+                         Check that the file is CSV text with line breaks, or split the long values.",
+                        MAX_LINE_BYTES >> 20
+                    ),
+                )
+                .into());
+            }
+            Err(e) => {
+                return Err(AppError::field(
+                    "file",
+                    format!("The CSV file could not be read: {}", csv_error(&e)),
+                )
+                .into())
+            }
+        };
+        if !more {
+            return Ok(());
+        }
+        let line = record.position().map(|p| p.line()).unwrap_or(0);
+        if record.len() as u64 > MAX_COLUMNS {
+            return Err(AppError::field(
+                "file",
+                format!(
+                    "Line {line} has {} values, but a table can have at most {MAX_COLUMNS} columns. \
+                     Check the delimiter, or split the file into narrower ones.",
+                    thousands(record.len() as u64)
+                ),
+            )
+            .into());
+        }
+        cells.clear();
+        for field in record.iter() {
+            let text = std::str::from_utf8(field).map_err(|_| {
+                AppError::field(
+                    "file",
+                    format!("The file is not UTF-8 text (line {line}). Save it as “CSV UTF-8” and upload it again."),
+                )
+            })?;
+            cells.push(if text.trim().is_empty() {
+                Cell::Empty
+            } else {
+                Cell::Text(text.to_string())
+            });
+        }
+        if cells.iter().any(|c| *c != Cell::Empty) {
+            f(line, &cells)?;
+        }
+    }
+}
+
+/// One cell of a streamed sheet: row, column, value.
+type Visit<'v, E> = dyn FnMut(u32, u32, &calamine::DataRef<'_>) -> Result<(), E> + 'v;
+
+/// Reads a sheet through `pass` (which hands every cell to its visitor, in file order)
+/// twice: first only to find where the data is, refusing a sheet that spans too much
+/// before anything is kept, then to hand `f` one row at a time.
+fn stream_sheet<E: From<AppError>>(
+    mut pass: impl FnMut(&mut Visit<'_, E>) -> Result<(), E>,
+    max_cells: u64,
+    f: &mut impl FnMut(u64, &[Cell]) -> Result<(), E>,
+) -> Result<(), E> {
+    use calamine::DataRef;
+    let mut bounds: Option<(u32, u32, u32, u32)> = None;
+    let mut last: Option<(u32, u32)> = None;
+    let mut ordered = true;
+    pass(&mut |row, col, v| {
+        if matches!(v, DataRef::Empty) {
+            return Ok(());
+        }
+        bounds = Some(match bounds {
+            None => (row, row, col, col),
+            Some((r0, r1, c0, c1)) => (r0.min(row), r1.max(row), c0.min(col), c1.max(col)),
+        });
+        if last.is_some_and(|l| (row, col) <= l) {
+            ordered = false;
+        }
+        last = Some((row, col));
+        Ok(())
+    })?;
+    let Some((r0, r1, c0, c1)) = bounds else {
+        return Ok(());
+    };
+    check_extent((r0, c0), (r1, c1), max_cells)?;
+    let width = (c1 - c0 + 1) as usize;
+    let mut line: Vec<Cell> = Vec::with_capacity(width);
+    let mut emit = |row: u32, line: &mut Vec<Cell>| -> Result<(), E> {
+        line.resize(width, Cell::Empty);
+        if line.iter().any(|c| *c != Cell::Empty) {
+            f(u64::from(row) + 1, line)?;
+        }
+        line.clear();
+        Ok(())
+    };
+    if ordered {
+        let mut current: Option<u32> = None;
+        pass(&mut |row, col, v| {
+            if matches!(v, DataRef::Empty) {
+                return Ok(());
+            }
+            if current != Some(row) {
+                if let Some(done) = current {
+                    emit(done, &mut line)?;
+                }
+                current = Some(row);
+            }
+            let i = (col - c0) as usize;
+            if line.len() <= i {
+                line.resize(i + 1, Cell::Empty);
+            }
+            line[i] = excel_cell(&calamine::Data::from(v.clone()));
+            Ok(())
+        })?;
+        if let Some(done) = current {
+            emit(done, &mut line)?;
+        }
+    } else {
+        // Cells out of order (some writers): the ones with values, sorted; at most
+        // `max_cells` of them, as checked above.
+        let mut cells: Vec<(u32, u32, calamine::Data)> = Vec::new();
+        pass(&mut |row, col, v| {
+            if !matches!(v, DataRef::Empty) {
+                cells.push((row, col, calamine::Data::from(v.clone())));
+            }
+            Ok(())
+        })?;
+        cells.sort_by_key(|(r, c, _)| (*r, *c));
+        let mut current: Option<u32> = None;
+        for (row, col, v) in cells {
+            if current != Some(row) {
+                if let Some(done) = current {
+                    emit(done, &mut line)?;
+                }
+                current = Some(row);
+            }
+            let i = (col - c0) as usize;
+            if line.len() <= i {
+                line.resize(i + 1, Cell::Empty);
+            }
+            line[i] = excel_cell(&v);
+        }
+        if let Some(done) = current {
+            emit(done, &mut line)?;
+        }
+    }
+    Ok(())
+}
+
+/// The rows of a sheet calamine read whole (xls, ods).
+fn range_rows<E: From<AppError>>(
+    range: &calamine::Range<calamine::Data>,
+    max_cells: u64,
+    f: &mut impl FnMut(u64, &[Cell]) -> Result<(), E>,
+) -> Result<(), E> {
+    let (Some(start), Some(end)) = (range.start(), range.end()) else {
+        return Ok(());
+    };
+    check_extent(start, end, max_cells)?;
+    let (height, width) = range.get_size();
+    let mut line = Vec::with_capacity(width);
+    for row in 0..height {
+        line.clear();
+        line.extend((0..width).map(|c| range.get((row, c)).map(excel_cell).unwrap_or(Cell::Empty)));
+        if line.iter().any(|c| *c != Cell::Empty) {
+            f(u64::from(start.0) + row as u64 + 1, &line)?;
+        }
+    }
+    Ok(())
+}
+
+/// Refuses a sheet whose data spans more cells than `max_cells`, or more columns than a
+/// table may have: a value in A1 and another in XFD1048576 is 17 billion cells.
+fn check_extent(start: (u32, u32), end: (u32, u32), max_cells: u64) -> Result<(), AppError> {
+    let rows = u64::from(end.0 - start.0) + 1;
+    let cols = u64::from(end.1 - start.1) + 1;
+    let span = format!(
+        "{}{}:{}{}",
+        column_letters(start.1),
+        u64::from(start.0) + 1,
+        column_letters(end.1),
+        u64::from(end.0) + 1
+    );
+    let cells = rows.saturating_mul(cols);
+    if cells > max_cells {
+        return Err(AppError::field(
+            "file",
+            format!(
+                "The sheet's data spans {span}, {} cells; an import reads at most {} \
+                 (SIGHTLINE_MAX_IMPORT_CELLS). Delete stray cells far from the table, or save \
+                 the sheet as CSV, and upload it again.",
+                thousands(cells),
+                thousands(max_cells)
+            ),
+        ));
+    }
+    if cols > MAX_COLUMNS {
+        return Err(AppError::field(
+            "file",
+            format!(
+                "The sheet's data spans {span}, {} columns, but a table can have at most \
+                 {MAX_COLUMNS}. Delete stray cells to the right of the table and upload it again.",
+                thousands(cols)
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// `0` → `A`, `25` → `Z`, `26` → `AA`, `16383` → `XFD`.
+fn column_letters(col: u32) -> String {
+    let mut n = u64::from(col) + 1;
+    let mut out = Vec::new();
+    while n > 0 {
+        n -= 1;
+        out.push(char::from(b'A' + (n % 26) as u8));
+        n /= 26;
+    }
+    out.iter().rev().collect()
+}
+
+/// `17179869184` → `17,179,869,184`.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, d) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(d);
+    }
+    out
+}
+
+/// Refuses a zip-based workbook (xlsx, xlsm, xlsb, ods) whose parts would unpack to more
+/// than `max_unpacked` bytes or that holds too many parts, from its central directory
+/// alone, before anything is unpacked. The zip reader calamine uses stops a part at the
+/// size the central directory declares, so a part that lies about its size fails to read
+/// instead of growing.
+fn check_zip(path: &Path, max_unpacked: u64) -> Result<(), AppError> {
+    use std::io::{Seek, SeekFrom};
+    let not_workbook =
+        || AppError::field("file", "This file could not be read as an Excel workbook.");
+    let u16le = |b: &[u8], at: usize| u64::from(u16::from_le_bytes([b[at], b[at + 1]]));
+    let u32le = |b: &[u8], at: usize| {
+        u64::from(u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]]))
+    };
+    let u64le = |b: &[u8], at: usize| {
+        let mut x = [0u8; 8];
+        x.copy_from_slice(&b[at..at + 8]);
+        u64::from_le_bytes(x)
+    };
+    let mut f = File::open(path).map_err(internal)?;
+    let len = f.metadata().map_err(internal)?.len();
+    // The end record is the last 22 bytes plus a comment of at most 64 KiB.
+    let tail_len = len.min(22 + 0xFFFF);
+    let tail_start = len - tail_len;
+    f.seek(SeekFrom::Start(tail_start)).map_err(internal)?;
+    let mut tail = vec![0u8; tail_len as usize];
+    f.read_exact(&mut tail).map_err(internal)?;
+    if tail.len() < 22 {
+        return Err(not_workbook());
+    }
+    // Exactly one end record: two would let this check and the reader see different parts.
+    let ends: Vec<usize> = (0..=tail.len() - 22)
+        .filter(|&i| tail[i..i + 4] == [0x50, 0x4b, 0x05, 0x06])
+        .collect();
+    let [end] = ends[..] else {
+        return Err(not_workbook());
+    };
+    let e = &tail[end..];
+    let (mut entries, mut cd_size, mut cd_offset) = (u16le(e, 10), u32le(e, 12), u32le(e, 16));
+    if entries == 0xFFFF || cd_size == 0xFFFF_FFFF || cd_offset == 0xFFFF_FFFF {
+        // ZIP64: a locator just before the end record points at the ZIP64 end record.
+        let end_at = tail_start + end as u64;
+        let mut locator = [0u8; 20];
+        let mut record = [0u8; 56];
+        let read64 = |f: &mut File, locator: &mut [u8; 20], record: &mut [u8; 56]| {
+            f.seek(SeekFrom::Start(end_at.checked_sub(20)?)).ok()?;
+            f.read_exact(locator).ok()?;
+            (locator[..4] == [0x50, 0x4b, 0x06, 0x07]).then_some(())?;
+            f.seek(SeekFrom::Start(u64le(locator, 8))).ok()?;
+            f.read_exact(record).ok()?;
+            (record[..4] == [0x50, 0x4b, 0x06, 0x06]).then_some(())
+        };
+        read64(&mut f, &mut locator, &mut record).ok_or_else(not_workbook)?;
+        (entries, cd_size, cd_offset) =
+            (u64le(&record, 32), u64le(&record, 40), u64le(&record, 48));
+    }
+    if entries > MAX_ZIP_ENTRIES {
+        return Err(AppError::field(
+            "file",
+            format!(
+                "The workbook holds {} parts; an import reads workbooks of at most {}. Save it as \
+                 CSV and upload that.",
+                thousands(entries),
+                thousands(MAX_ZIP_ENTRIES)
+            ),
+        ));
+    }
+    if cd_offset.checked_add(cd_size).is_none_or(|e| e > len) {
+        return Err(not_workbook());
+    }
+    f.seek(SeekFrom::Start(cd_offset)).map_err(internal)?;
+    let mut cd = BufReader::new(f.take(cd_size));
+    let mut total: u64 = 0;
+    let mut header = [0u8; 46];
+    for _ in 0..entries {
+        cd.read_exact(&mut header).map_err(|_| not_workbook())?;
+        if header[..4] != [0x50, 0x4b, 0x01, 0x02] {
+            return Err(not_workbook());
+        }
+        let mut size = u32le(&header, 24);
+        let (name, extra, comment) = (
+            u16le(&header, 28) as usize,
+            u16le(&header, 30) as usize,
+            u16le(&header, 32) as usize,
+        );
+        let mut rest = vec![0u8; name + extra + comment];
+        cd.read_exact(&mut rest).map_err(|_| not_workbook())?;
+        if size == 0xFFFF_FFFF {
+            // The ZIP64 extra field (id 1) starts with the real uncompressed size.
+            let fields = &rest[name..name + extra];
+            let mut at = 0;
+            let mut found = None;
+            while at + 4 <= fields.len() {
+                let (id, n) = (u16le(fields, at), u16le(fields, at + 2) as usize);
+                if id == 1 && n >= 8 && at + 12 <= fields.len() {
+                    found = Some(u64le(fields, at + 4));
+                    break;
+                }
+                at += 4 + n;
+            }
+            size = found.ok_or_else(not_workbook)?;
+        }
+        total = total.saturating_add(size);
+        if total > max_unpacked {
+            return Err(AppError::field(
+                "file",
+                format!(
+                    "The workbook unpacks to more than {} (SIGHTLINE_MAX_IMPORT_UNPACKED_MB), so \
+                     it is not read. Save the sheet as CSV, or remove unused sheets, and upload it \
+                     again.",
+                    human_size(max_unpacked)
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Reads the whole file once: first rows, column count, types, header detection, row count.
 fn read_preview(upload: &Upload, options: &ReadOptions) -> Result<ImportPreview, AppError> {
     let mut resolved = resolve_options(upload, options)?;
-    let (mut rows, sheets, sheet) = open_rows(upload, &resolved)?;
-    let mut cells = Vec::new();
     let mut first: Option<Vec<Cell>> = None;
     let mut shown: Vec<Vec<Option<String>>> = vec![];
     let mut rest = Inference::default();
     let mut data_rows: u64 = 0;
-    while rows.next(&mut cells)?.is_some() {
+    let (sheets, sheet) = each_row(upload, &resolved, &mut |_, cells: &[Cell]| {
         if first.is_none() {
-            first = Some(cells.clone());
-            continue;
+            first = Some(cells.to_vec());
+            return Ok::<(), AppError>(());
         }
         if shown.len() <= PREVIEW_ROWS {
             shown.push(cells.iter().map(display).collect());
         }
         if data_rows < INFER_ROWS {
-            rest.add(&cells);
+            rest.add(cells);
         }
         data_rows += 1;
-    }
+        Ok(())
+    })?;
     let first = first.unwrap_or_default();
     let ncols = first.len().max(if upload.kind == FileKind::Excel {
         rest.columns.len()
@@ -1449,7 +1855,6 @@ fn load_rows(
     plan: &Plan,
     writer: &Mutex<()>,
 ) -> Result<Outcome, LoadError> {
-    let (mut rows, _, _) = open_rows(upload, &plan.resolved)?;
     let _turn = writer
         .lock()
         .map_err(|_| internal("import writer lock poisoned"))?;
@@ -1485,7 +1890,6 @@ fn load_rows(
     let mut done: u64 = 0;
     {
         let mut insert = tx.prepare(&format!("INSERT INTO {table} VALUES ({marks})"))?;
-        let mut cells = Vec::new();
         let mut values: Vec<rusqlite::types::Value> = Vec::with_capacity(ncols);
         let mut skip_header = plan.resolved.header;
         let mut report = |e: RowError, count: &mut u64| {
@@ -1494,10 +1898,10 @@ fn load_rows(
                 errors.push(e);
             }
         };
-        while let Some(row) = rows.next(&mut cells)? {
+        each_row(upload, &plan.resolved, &mut |row, cells: &[Cell]| {
             if skip_header {
                 skip_header = false;
-                continue;
+                return Ok::<(), LoadError>(());
             }
             values.clear();
             // Extra cells are fine when empty (trailing delimiters); missing ones are not.
@@ -1512,7 +1916,7 @@ fn load_rows(
                     },
                     &mut error_count,
                 );
-                continue;
+                return Ok(());
             }
             for (i, col) in plan.columns.iter().enumerate() {
                 let cell = cells.get(i).unwrap_or(&Cell::Empty);
@@ -1537,7 +1941,8 @@ fn load_rows(
             if done % 1000 == 0 {
                 job.rows_done.store(done, Ordering::Relaxed);
             }
-        }
+            Ok(())
+        })?;
     }
     job.rows_done.store(done, Ordering::Relaxed);
     if error_count > 0 {

@@ -574,7 +574,8 @@ fn dialect(kind: &str) -> Dialect {
     }
 }
 
-fn bound(v: BoundValue, d: Dialect) -> Param {
+/// A compiled value as the connectors take it (dates as text in each engine's form).
+pub(crate) fn bound(v: BoundValue, d: Dialect) -> Param {
     match v {
         BoundValue::Null => Param::Null,
         BoundValue::Text(t) => Param::Text(t),
@@ -904,7 +905,12 @@ pub async fn export(
         .map(|p| p.cancel.clone())
         .unwrap_or_default();
     let (mut sink, body) =
-        export::export_tracked(format, &state.settings.data_dir, progress.clone());
+        export::export_tracked(
+            format,
+            &state.settings.data_dir,
+            progress.clone(),
+            export::FormulaGuard::from_setting(state.settings.csv_formula_guard),
+        );
     let slug: String = p
         .insight
         .name

@@ -1,5 +1,5 @@
 //! Domain settings the engine needs at run time (from the server's configuration).
-use super::egress::EgressPolicy;
+use super::egress::{EgressPolicy, SharedAllowList};
 use std::{path::PathBuf, time::Duration};
 
 /// Run-time settings that services read.
@@ -13,14 +13,23 @@ pub struct Settings {
     pub data_dir: PathBuf,
     /// SQLite connections may only point under this directory; `None` turns them off.
     pub sqlite_dir: Option<PathBuf>,
-    /// Where database connections may go.
+    /// Where database connections may go (from the configuration).
     pub egress: EgressPolicy,
+    /// More hosts connections may reach, allowed by an admin on the Connections page (kept in
+    /// the metadata store).
+    pub connection_allow: SharedAllowList,
+    /// Neutralize CSV export cells a spreadsheet would run as formulas (prefix `'`).
+    pub csv_formula_guard: bool,
     /// The metadata store's own database, which is never reachable as a connection.
     pub store_target: Option<StoreTarget>,
     /// Limits for workbench runs.
     pub runs: RunSettings,
     /// The largest file an import accepts, in bytes.
     pub max_upload_bytes: u64,
+    /// The most a workbook's parts may unpack to, in bytes (zip bombs are refused).
+    pub max_import_unpacked_bytes: u64,
+    /// The most cells a sheet's used range may span (rows × columns).
+    pub max_import_cells: u64,
     /// Alert workers and delivery.
     pub alerts: AlertSettings,
 }
@@ -36,6 +45,12 @@ pub struct AlertSettings {
     pub workers: usize,
     /// How long a run or delivery stays with a worker that stopped answering.
     pub lease: Duration,
+    /// The shortest time between two scheduled evaluations of an alert.
+    pub min_interval: Duration,
+    /// Alerts one user may own.
+    pub max_per_user: usize,
+    /// "Evaluate now" requests one user may make per minute.
+    pub evaluate_per_minute: u32,
 }
 
 impl Default for AlertSettings {
@@ -45,6 +60,9 @@ impl Default for AlertSettings {
             smtp: None,
             workers: 2,
             lease: Duration::from_secs(360),
+            min_interval: Duration::from_secs(300),
+            max_per_user: 100,
+            evaluate_per_minute: 6,
         }
     }
 }
@@ -66,6 +84,9 @@ pub struct RunSettings {
     pub timeout: Duration,
     /// Rows kept in a result snapshot at most.
     pub max_rows: u64,
+    /// Bytes of cell text kept in a result snapshot at most (a huge cell or a wide result
+    /// ends the result there, marked truncated by size).
+    pub max_result_bytes: u64,
     /// Connections per data source (and runs at once on it).
     pub pool_size: u32,
     /// How long a run may wait in its connection's queue before it is refused as busy.
@@ -79,6 +100,7 @@ impl Default for RunSettings {
         RunSettings {
             timeout: Duration::from_secs(300),
             max_rows: 1_000_000,
+            max_result_bytes: 256 << 20,
             pool_size: 5,
             queue_timeout: Duration::from_secs(10),
             snapshot_ttl: Duration::from_secs(3600),
@@ -94,9 +116,13 @@ impl Default for Settings {
             data_dir: PathBuf::from("./data"),
             sqlite_dir: None,
             egress: EgressPolicy::default(),
+            connection_allow: SharedAllowList::default(),
+            csv_formula_guard: true,
             store_target: None,
             runs: RunSettings::default(),
             max_upload_bytes: 100 << 20,
+            max_import_unpacked_bytes: 512 << 20,
+            max_import_cells: 10_000_000,
             alerts: AlertSettings::default(),
         }
     }

@@ -5,10 +5,13 @@ use crate::{
     error::AppError,
     model::{
         connection::ConnectionId,
-        run::{HistoryEntry, Page, RunId, RunRequest, RunView, Sort, MAX_PAGE},
+        params::{self, Dialect, ParamKind},
+        run::{HistoryEntry, NamedRunRequest, Page, RunId, RunRequest, RunView, Sort, MAX_PAGE},
         Permission,
     },
-    server::{connections, connectors::Param, db::runs as runs_repo, AppState, Principal},
+    server::{
+        connections, connectors::Param, db::runs as runs_repo, insights, AppState, Principal,
+    },
 };
 use std::time::Duration;
 
@@ -38,21 +41,76 @@ pub async fn run(state: &AppState, me: &Principal, req: RunRequest) -> Result<Ru
             row.name
         )));
     }
+    let values = req
+        .params
+        .into_iter()
+        .map(|p| p.map_or(Param::Null, Param::Text))
+        .collect();
+    start_and_answer(state, user, &row, req.sql, values, req.page_size).await
+}
+
+/// Runs SQL with `{{name}}` parameters from the workbench, before it is saved as an insight:
+/// the values are parsed against the chosen types and bound through the driver's
+/// placeholders, exactly as an insight's are (never spliced into the SQL).
+pub async fn run_named(
+    state: &AppState,
+    me: &Principal,
+    req: NamedRunRequest,
+) -> Result<RunView, AppError> {
+    me.require(Permission::EditInsights)?;
+    let user = owner(me)?;
+    if req.sql.trim().is_empty() {
+        return Err(AppError::field("sql", "Write a query to run."));
+    }
+    if req.sql.len() > 1_000_000 {
+        return Err(AppError::field("sql", "The query is longer than 1 MB."));
+    }
+    params::validate_specs(&req.params).map_err(|(field, m)| AppError::field(&field, m))?;
+    // Choices from another insight are loaded by running that insight: only saved insights
+    // have them.
+    if let Some(p) = req.params.iter().find(|p| p.kind == ParamKind::Query) {
+        return Err(AppError::field(
+            &format!("p_{}", p.name),
+            "Choices from an insight work once the SQL is saved as an insight; choose another type to run it here.",
+        ));
+    }
+    let typed = insights::parse_values(&req.params, &req.values)?;
+    let row = connections::row(state, req.connection_id).await?;
+    if !row.active {
+        return Err(AppError::Conflict(format!(
+            "The connection '{}' is inactive; an editor can activate it on the Connections page.",
+            row.name
+        )));
+    }
+    let d = match row.kind.as_str() {
+        "postgres" => Dialect::Postgres,
+        "mysql" => Dialect::Mysql,
+        _ => Dialect::Sqlite,
+    };
+    let compiled = params::compile(&req.sql, &req.params, &typed, d)
+        .map_err(|e| AppError::BadRequest(e.to_string()))?;
+    let values = compiled
+        .values
+        .into_iter()
+        .map(|v| insights::bound(v, d))
+        .collect();
+    start_and_answer(state, user, &row, compiled.sql, values, req.page_size).await
+}
+
+/// Starts a run and answers with its first page when that is quick to get.
+async fn start_and_answer(
+    state: &AppState,
+    user: crate::model::UserId,
+    row: &crate::server::db::connections::ConnectionRow,
+    sql: String,
+    values: Vec<Param>,
+    page_size: u32,
+) -> Result<RunView, AppError> {
     let handle = state
         .engine
-        .start(
-            state,
-            user,
-            &row,
-            req.sql,
-            req.params
-                .into_iter()
-                .map(|p| p.map_or(Param::Null, Param::Text))
-                .collect(),
-            row.writable,
-        )
+        .start(state, user, row, sql, values, row.writable)
         .await?;
-    let page_size = req.page_size.min(MAX_PAGE);
+    let page_size = page_size.min(MAX_PAGE);
     // Answer with the first page when it is quick to get; the browser follows up otherwise.
     state
         .engine

@@ -3,8 +3,20 @@
 #[cfg(feature = "hydrate")]
 use wasm_bindgen::{JsCast, JsValue};
 
-/// Where the editor bundle is served from (built by `npm run build:editor`).
+/// Where the editor bundle is served from (built by `npm run build:editor`) when the page
+/// names no hashed copy in `<meta name="sightline-editor">`.
 pub const EDITOR_SCRIPT: &str = "/vendor/sightline-editor.js";
+
+/// The editor bundle's URL: the content-hashed name the server put in the page head.
+#[cfg(feature = "hydrate")]
+fn editor_script(doc: &web_sys::Document) -> String {
+    doc.query_selector("meta[name='sightline-editor']")
+        .ok()
+        .flatten()
+        .and_then(|m| m.get_attribute("content"))
+        .filter(|src| src.starts_with('/'))
+        .unwrap_or_else(|| EDITOR_SCRIPT.to_string())
+}
 
 #[cfg(feature = "hydrate")]
 fn call(target: &JsValue, method: &str, args: &[JsValue]) -> Option<JsValue> {
@@ -61,14 +73,15 @@ pub fn mount_editor(
         );
         ready.forget();
         if let Some(doc) = w.document() {
+            let src = editor_script(&doc);
             let present = doc
-                .query_selector(&format!("script[src='{EDITOR_SCRIPT}']"))
+                .query_selector(&format!("script[src='{src}']"))
                 .ok()
                 .flatten()
                 .is_some();
             if !present {
                 if let (Ok(s), Some(head)) = (doc.create_element("script"), doc.head()) {
-                    let _ = s.set_attribute("src", EDITOR_SCRIPT);
+                    let _ = s.set_attribute("src", &src);
                     let _ = head.append_child(&s);
                 }
             }
@@ -110,6 +123,86 @@ pub fn editor_schema(textarea: &web_sys::HtmlTextAreaElement, schema_json: &str,
     }
     #[cfg(not(feature = "hydrate"))]
     let _ = (textarea, schema_json, dialect);
+}
+
+/// Replaces the editor's text with another document (another tab's): the undo history
+/// starts over.
+pub fn editor_load(textarea: &web_sys::HtmlTextAreaElement, text: &str) {
+    #[cfg(feature = "hydrate")]
+    {
+        match editor() {
+            Some(ed) => {
+                call(
+                    &ed,
+                    "setValue",
+                    &[textarea.clone().into(), text.into(), JsValue::TRUE],
+                );
+            }
+            None => textarea.set_value(text),
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (textarea, text);
+}
+
+/// Puts `text` at the cursor (replacing the selection); the edit fires `input` as typing does.
+pub fn editor_insert(textarea: &web_sys::HtmlTextAreaElement, text: &str) {
+    #[cfg(feature = "hydrate")]
+    {
+        if let Some(ed) = editor() {
+            call(&ed, "insert", &[textarea.clone().into(), text.into()]);
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (textarea, text);
+}
+
+/// Marks where the database said the error is (0-based, in UTF-16 units as the editor
+/// counts), or clears the mark.
+pub fn editor_mark_error(textarea: &web_sys::HtmlTextAreaElement, at: Option<u32>) {
+    #[cfg(feature = "hydrate")]
+    {
+        if let Some(ed) = editor() {
+            let pos = at.map_or(JsValue::NULL, |p| JsValue::from_f64(f64::from(p)));
+            call(&ed, "markError", &[textarea.clone().into(), pos]);
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (textarea, at);
+}
+
+/// The browser's `localStorage` (absent on the server, or when the browser refuses it).
+#[cfg(feature = "hydrate")]
+fn local_storage() -> Option<JsValue> {
+    let w = web_sys::window()?;
+    let s = js_sys::Reflect::get(&w, &"localStorage".into()).ok()?;
+    (!s.is_undefined() && !s.is_null()).then_some(s)
+}
+
+/// A value kept in the browser's `localStorage`.
+pub fn storage_get(key: &str) -> Option<String> {
+    #[cfg(feature = "hydrate")]
+    {
+        call(&local_storage()?, "getItem", &[key.into()])?.as_string()
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = key;
+        None
+    }
+}
+
+/// Keeps a value in the browser's `localStorage` (quietly does nothing when it is full or
+/// refused: the page works on without it).
+pub fn storage_set(key: &str, value: &str) {
+    #[cfg(feature = "hydrate")]
+    {
+        if let Some(s) = local_storage() {
+            call(&s, "setItem", &[key.into(), value.into()]);
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (key, value);
 }
 
 pub fn editor_focus(textarea: &web_sys::HtmlTextAreaElement) {

@@ -3,3 +3,4 @@ pub mod components;
 pub mod context;
 pub mod js;
 pub mod pages;
+pub mod query;

@@ -89,6 +89,8 @@ pub async fn spawn_app_with(store: Store, adjust: impl FnOnce(&mut ServeArgs)) -
         engine: EngineArgs {
             // Most tests do not need the sample database; the ones that do turn it on.
             no_demo: true,
+            // The test databases run on loopback, which connections reach only when allowed.
+            allow_hosts: vec!["127.0.0.1".into()],
             // Alert tests drive the engine themselves, on a clock they control.
             alerts: AlertArgs {
                 alert_workers: 0,
@@ -181,6 +183,21 @@ impl TestApp {
             .unwrap();
         let status = r.status();
         (status, r.text().await.unwrap())
+    }
+
+    /// Calls a form-encoded server function whose one argument is `form` (`form[field]=…`).
+    pub async fn form_call(
+        &self,
+        c: &Client,
+        name: &str,
+        fields: &[(&str, &str)],
+    ) -> (StatusCode, String) {
+        let owned: Vec<(String, &str)> = fields
+            .iter()
+            .map(|(k, v)| (format!("form[{k}]"), *v))
+            .collect();
+        let pairs: Vec<(&str, &str)> = owned.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+        self.call(c, name, &pairs).await
     }
 
     /// Calls a server function that takes a JSON body (the workbench functions).

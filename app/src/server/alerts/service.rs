@@ -1,8 +1,14 @@
 //! Alert services behind the server functions. Who may do what:
 //! - alerts: whoever may view an insight sees its alerts and may set one on it; the owner,
 //!   editors and admins change, mute or delete it; anyone who sees it may evaluate it now;
-//! - channels: everyone signed in sees names and kinds (never URLs or secrets); editors and
-//!   admins create, test and delete them;
+//! - channels: editors and admins see them all and create, test and delete them; viewers see,
+//!   and their alerts send to, only channels an editor marked "for everyone" (nobody ever
+//!   sees URLs or secrets);
+//! - limits against spam, for everyone: a schedule runs at most every `min_interval`, a user
+//!   owns at most `max_per_user` alerts, "evaluate now" is limited per user and minute, and
+//!   names hold no control characters;
+//! - a stored secret never follows a new destination: a webhook's signing secret and the
+//!   SMTP password must be entered again when the URL or the server changes;
 //! - SMTP settings: admins.
 use super::{
     channels::{
@@ -37,6 +43,40 @@ use chrono::{DateTime, Utc};
 use std::time::Duration;
 
 const MAX_ALERTS_PER_INSIGHT: usize = 100;
+
+/// A name with a control character (line break, tab, escape …) is refused: names end up in
+/// subjects, Slack messages and logs.
+fn name_problem(name: &str) -> Option<&'static str> {
+    name.chars().any(char::is_control).then_some(
+        "Names cannot contain control characters such as line breaks or tabs: type the name on one line.",
+    )
+}
+
+/// The shortest time between two runs of a schedule, over its next 1,000 runs.
+fn shortest_gap(s: &Schedule, from: DateTime<Utc>) -> Option<Duration> {
+    let mut t = s.next_after(from).ok()?;
+    let mut best: Option<chrono::Duration> = None;
+    for _ in 0..1000 {
+        let Ok(next) = s.next_after(t) else { break };
+        let gap = next - t;
+        if best.is_none_or(|b| gap < b) {
+            best = Some(gap);
+        }
+        t = next;
+    }
+    best.and_then(|b| b.to_std().ok())
+}
+
+fn minutes(d: Duration) -> String {
+    let m = d.as_secs() / 60;
+    if m == 1 {
+        "1 minute".into()
+    } else if m == 0 {
+        format!("{} seconds", d.as_secs())
+    } else {
+        format!("{m} minutes")
+    }
+}
 
 fn can_edit(me: &Principal, a: &AlertRow) -> bool {
     me.can(Permission::EditInsights)
@@ -206,6 +246,8 @@ async fn validate(
         errors.push(FieldError::new("name", "Give the alert a name."));
     } else if d.name.chars().count() > 200 {
         errors.push(FieldError::new("name", "Use at most 200 characters."));
+    } else if let Some(problem) = name_problem(&d.name) {
+        errors.push(FieldError::new("name", problem));
     }
     let column_missing = |c: &str| c.trim().is_empty();
     match &d.rule {
@@ -227,22 +269,52 @@ async fn validate(
             None
         }
     };
+    let min = state.settings.alerts.min_interval;
+    if let Some(gap) = schedule
+        .as_ref()
+        .and_then(|s| shortest_gap(s, Utc::now()))
+        .filter(|g| *g < min)
+    {
+        errors.push(FieldError::new(
+            "cron",
+            format!(
+                "This schedule runs {} apart; alerts run at most every {} \
+                 (SIGHTLINE_ALERT_MIN_INTERVAL). Choose a longer interval.",
+                minutes(gap),
+                minutes(min)
+            ),
+        ));
+    }
     if d.channels.is_empty() {
         errors.push(FieldError::new(
             "channels",
             "Choose at least one channel (an editor can create channels on the Alerts page).",
         ));
     }
-    let known = channel_names(state).await?;
-    if let Some(bad) = d
-        .channels
-        .iter()
-        .find(|c| !known.iter().any(|(k, _)| *k == c.0))
-    {
-        errors.push(FieldError::new(
-            "channels",
-            format!("Channel {} no longer exists.", bad.0),
-        ));
+    let known = repo::list_channels(&state.db).await?;
+    for c in &d.channels {
+        match known.iter().find(|k| k.id == c.0) {
+            None => {
+                errors.push(FieldError::new(
+                    "channels",
+                    format!("Channel {} no longer exists.", c.0),
+                ));
+                break;
+            }
+            // Viewers send only where an editor said everyone may.
+            Some(k) if !k.for_everyone && !me.can(Permission::EditInsights) => {
+                errors.push(FieldError::new(
+                    "channels",
+                    format!(
+                        "Channel {} is not open to everyone: choose a channel marked for everyone, \
+                         or ask an editor to open it.",
+                        k.name
+                    ),
+                ));
+                break;
+            }
+            Some(_) => {}
+        }
     }
     d.channels.sort();
     d.channels.dedup();
@@ -316,6 +388,17 @@ pub async fn save(
             id.0
         }
         None => {
+            if let Some(user) = me.user_id {
+                let max = state.settings.alerts.max_per_user;
+                let owned = repo::alerts_owned(&state.db, user.0).await?;
+                if owned >= max as i64 {
+                    return Err(AppError::Conflict(format!(
+                        "You have {owned} alerts, the most one person may keep \
+                         (SIGHTLINE_ALERT_MAX_PER_USER is {max}). Delete alerts you no longer \
+                         need, then create this one."
+                    )));
+                }
+            }
             let on_insight = repo::list_alerts(&state.db, Some(draft.insight_id.0)).await?;
             if on_insight.len() >= MAX_ALERTS_PER_INSIGHT {
                 return Err(AppError::Conflict(format!(
@@ -354,10 +437,23 @@ pub async fn mute(
     Ok(())
 }
 
-/// Queues an evaluation now, handed to the alert workers; its run id.
+/// Queues an evaluation now, handed to the alert workers; its run id. Each user may ask
+/// `evaluate_per_minute` times a minute (429 beyond, saying when to try again).
 pub async fn evaluate_now(state: &AppState, me: &Principal, id: AlertId) -> Result<i64, AppError> {
     visible(state, me, id).await?;
-    let run = repo::insert_manual_run(&state.db, id.0, Utc::now()).await?;
+    let now = Utc::now();
+    let user = me.user_id.map(|u| u.0);
+    if let Some(user) = user {
+        let window = chrono::Duration::minutes(1);
+        let limit = state.settings.alerts.evaluate_per_minute.max(1) as usize;
+        let recent = repo::manual_runs_since(&state.db, user, now - window).await?;
+        if recent.len() >= limit {
+            let oldest = recent[recent.len() - limit];
+            let wait = (oldest + window - now).num_seconds().max(1);
+            return Err(AppError::RateLimited(wait as u64));
+        }
+    }
+    let run = repo::insert_manual_run(&state.db, id.0, user, now).await?;
     let queue = super::worker::queue(state).await?;
     if let Err(e) = queue.push(&[run]).await {
         // The run stays queued; a worker's sweeper takes it within a minute.
@@ -373,15 +469,18 @@ pub async fn list_channels(
     me: &Principal,
 ) -> Result<Vec<ChannelSummary>, AppError> {
     me.require(Permission::ViewInsights)?;
+    let all = me.can(Permission::EditInsights);
     Ok(repo::list_channels(&state.db)
         .await?
         .into_iter()
+        .filter(|c| all || c.for_everyone)
         .map(|c| ChannelSummary {
             id: ChannelId(c.id),
             name: c.name,
             kind: c.kind,
             summary: c.summary,
             alerts: c.alerts,
+            for_everyone: c.for_everyone,
         })
         .collect())
 }
@@ -469,6 +568,7 @@ pub async fn create_channel(
         kind,
         &sealed,
         &summary,
+        draft.for_everyone(),
         me.user_id.map(|u| u.0),
         Utc::now(),
     )
@@ -480,11 +580,13 @@ pub async fn create_channel(
         kind: kind.into(),
         summary,
         alerts: 0,
+        for_everyone: draft.for_everyone(),
     })
 }
 
 /// Changes a channel's name and settings; empty URL, secret, recipients or subject fields
-/// keep what is stored (they are never sent back to be shown). The kind stays.
+/// keep what is stored (they are never sent back to be shown). The kind stays. A stored
+/// signing secret is kept only while the URL stays: a new URL needs the secret again.
 pub async fn update_channel(
     state: &AppState,
     me: &Principal,
@@ -497,6 +599,7 @@ pub async fn update_channel(
         .ok_or_else(|| AppError::NotFound("That channel".into()))?;
     let name = channel_name(&draft)?;
     let stored = engine::open_channel(state, &row.sealed)?;
+    let for_everyone = draft.for_everyone();
     let keep = |new: String, old: &str| {
         if new.trim().is_empty() {
             old.to_string()
@@ -509,6 +612,7 @@ pub async fn update_channel(
             ChannelDraft::Slack {
                 name: name.clone(),
                 url: keep(url, &old),
+                for_everyone,
             }
         }
         (
@@ -517,11 +621,31 @@ pub async fn update_channel(
                 url: old,
                 secret: old_secret,
             },
-        ) => ChannelDraft::Webhook {
-            name: name.clone(),
-            url: keep(url, &old),
-            secret: keep(secret, old_secret.as_deref().unwrap_or("")),
-        },
+        ) => {
+            let moved = !url.trim().is_empty() && url.trim() != old.trim();
+            if moved && old_secret.is_some() && secret.trim().is_empty() {
+                // Check the URL first, so a refused URL is named as such.
+                config_of(
+                    state,
+                    &ChannelDraft::Webhook {
+                        name: name.clone(),
+                        url: url.trim().to_string(),
+                        secret: String::new(),
+                        for_everyone,
+                    },
+                )?;
+                return Err(AppError::field(
+                    "secret",
+                    "Enter the signing secret again: a stored secret is not sent to a new URL.",
+                ));
+            }
+            ChannelDraft::Webhook {
+                name: name.clone(),
+                url: keep(url, &old),
+                secret: keep(secret, old_secret.as_deref().unwrap_or("")),
+                for_everyone,
+            }
+        }
         (
             ChannelDraft::Email { to, subject, .. },
             ChannelConfig::Email {
@@ -532,6 +656,7 @@ pub async fn update_channel(
             name: name.clone(),
             to: keep(to, &old.join(", ")),
             subject: keep(subject, old_subject.as_deref().unwrap_or("")),
+            for_everyone,
         },
         _ => {
             return Err(AppError::field(
@@ -542,9 +667,17 @@ pub async fn update_channel(
     };
     let (config, summary) = config_of(state, &merged)?;
     let sealed = seal_channel(state, &config)?;
-    if !repo::update_channel(&state.db, id.0, &name, &sealed, &summary, Utc::now())
-        .await
-        .map_err(name_taken)?
+    if !repo::update_channel(
+        &state.db,
+        id.0,
+        &name,
+        &sealed,
+        &summary,
+        for_everyone,
+        Utc::now(),
+    )
+    .await
+    .map_err(name_taken)?
     {
         return Err(AppError::NotFound("That channel".into()));
     }
@@ -554,6 +687,7 @@ pub async fn update_channel(
         kind: kind_name(&config).into(),
         summary,
         alerts: repo::channel_use(&state.db, id.0).await?.unwrap_or(0),
+        for_everyone,
     })
 }
 
@@ -565,6 +699,9 @@ fn channel_name(draft: &ChannelDraft) -> Result<String, AppError> {
     }
     if name.chars().count() > 100 {
         return Err(AppError::field("name", "Use at most 100 characters."));
+    }
+    if let Some(problem) = name_problem(&name) {
+        return Err(AppError::field("name", problem));
     }
     Ok(name)
 }
@@ -747,7 +884,25 @@ pub async fn save_smtp(
             "SMTP is set in the server's configuration (SIGHTLINE_SMTP_*); change it there.".into(),
         ));
     }
-    let keep = engine::smtp_settings(state).await?.and_then(|s| s.password);
+    let stored = engine::smtp_settings(state).await?;
+    // The stored password goes only to the server it was entered for.
+    let same_server = |old: &SmtpSettings| {
+        old.host.eq_ignore_ascii_case(form.host.trim())
+            && old.port == form.port
+            && old.username.as_deref().unwrap_or("") == form.username.trim()
+            && tls_name(old.tls) == form.tls
+    };
+    let keep = match stored {
+        Some(old) if old.password.is_some() && form.password.is_none() && !same_server(&old) => {
+            return Err(AppError::field(
+                "password",
+                "Enter the password again: the stored password is kept only while the host, \
+                 port, username and security stay the same.",
+            ));
+        }
+        Some(old) => old.password,
+        None => None,
+    };
     let s = smtp_of(&form, keep)?;
     let json = serde_json::to_string(&StoredSmtp {
         host: &s.host,

@@ -24,13 +24,21 @@ pub enum ConnectorError {
         code: Option<String>,
         position: Option<u32>,
     },
-    #[error("This connection is read-only, so the statement was refused ({0}). An admin can mark a connection writable.")]
-    ReadOnly(String),
+    /// A write on a read-only connection: the database's (or our) reason, and the SQLSTATE
+    /// when the database gave one (PostgreSQL 25006, MySQL 25000; SQLite has none).
+    #[error("This connection is read-only, so the statement was refused ({message}). An admin can mark a connection writable.")]
+    ReadOnly {
+        message: String,
+        sqlstate: Option<String>,
+    },
     #[error("Run one statement at a time: remove everything after the first ';'.")]
     MultipleStatements,
     #[error("The query ran longer than the {0} s limit and was stopped.")]
     Timeout(u64),
-    #[error("Could not connect to the database: {0}")]
+    /// Refused, unreachable, silent, or not speaking the database's protocol: one text for
+    /// all, so connection attempts cannot map which ports answer; the detail (the field) is
+    /// for the server log only.
+    #[error("Could not connect to the database server. Check the host, the port and the SSL mode, and that the server accepts connections from Sightline; an admin finds the reason in the server log.")]
     Connect(String),
     #[error("The database is busy: all {0} connections of this connection are in use. Try again shortly.")]
     Busy(u32),
@@ -103,6 +111,11 @@ impl Param {
 pub trait RowSink: Send {
     fn columns(&mut self, columns: &[Column]) -> Result<(), ConnectorError>;
     fn row(&mut self, row: Vec<Value>) -> Result<(), ConnectorError>;
+    /// True once the sink reached its size limit: the row it was just given was not kept,
+    /// and the run stops there as at the row cap (reported as truncated).
+    fn full(&self) -> bool {
+        false
+    }
     /// Called every few hundred rows (and at the end): a sink that hands rows to another
     /// thread waits here, which holds the database back instead of buffering without bound.
     fn flush(&mut self) -> BoxFuture<'_, Result<(), ConnectorError>> {
@@ -130,7 +143,7 @@ impl<F: FnMut(&[u8]) -> Result<(), ConnectorError> + Send> CopyOut for F {
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunSummary {
     pub row_count: u64,
-    /// True when `max_rows` stopped the run.
+    /// True when `max_rows` (or a sink's size limit, see [`RowSink::full`]) stopped the run.
     pub truncated: bool,
     pub elapsed: Duration,
 }
@@ -460,6 +473,10 @@ where
                     return Ok((count, true));
                 }
                 sink.row(decode(&row)).map_err(Stop::Error)?;
+                if sink.full() {
+                    sink.flush().await.map_err(Stop::Error)?;
+                    return Ok((count, true));
+                }
                 count += 1;
                 pending += 1;
                 if pending >= 256
@@ -578,6 +595,13 @@ macro_rules! test_direct {
 }
 pub(crate) use test_direct;
 
+/// A failed connect: the reason goes to the log, the user sees [`ConnectorError::Connect`]'s
+/// one text.
+fn connect_failed(detail: String) -> ConnectorError {
+    tracing::warn!(detail = %detail, "could not connect to a database server");
+    ConnectorError::Connect(detail)
+}
+
 /// Maps a driver error to what the user may see. Connection-level errors are described in
 /// our words (driver text can carry host names and user names, never passwords, but we keep
 /// it short); SQL errors carry the database's message, code and position.
@@ -588,7 +612,10 @@ pub(crate) fn map_sqlx(e: sqlx::Error, timeout: Duration, acquire_cap: u32) -> C
             let message = d.message().to_string();
             match code.as_deref() {
                 // PostgreSQL: read_only_sql_transaction / insufficient_privilege on a write.
-                Some("25006") => ConnectorError::ReadOnly(message),
+                Some("25006") => ConnectorError::ReadOnly {
+                    message,
+                    sqlstate: code,
+                },
                 // PostgreSQL: query_canceled by statement_timeout.
                 Some("57014") if message.contains("statement timeout") => {
                     ConnectorError::Timeout(timeout.as_secs())
@@ -596,7 +623,10 @@ pub(crate) fn map_sqlx(e: sqlx::Error, timeout: Duration, acquire_cap: u32) -> C
                 Some("57014") => ConnectorError::Cancelled,
                 // MySQL/MariaDB: read-only transaction; max_execution_time exceeded.
                 Some("25000") if message.to_ascii_lowercase().contains("read only") => {
-                    ConnectorError::ReadOnly(message)
+                    ConnectorError::ReadOnly {
+                        message,
+                        sqlstate: code,
+                    }
                 }
                 // MySQL (3024, HY000) and MariaDB (1969, 70100): the execution-time limit hit.
                 Some("HY000" | "70100")
@@ -606,6 +636,22 @@ pub(crate) fn map_sqlx(e: sqlx::Error, timeout: Duration, acquire_cap: u32) -> C
                     ConnectorError::Timeout(timeout.as_secs())
                 }
                 Some("70100") => ConnectorError::Cancelled,
+                // SQLite's result codes are not SQLSTATEs: SQLITE_AUTH (23, our authorizer
+                // refusing a write or a forbidden statement) and SQLITE_READONLY (8) read as
+                // "read-only"; other errors carry the engine's message without a code.
+                _ if d.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() => {
+                    match code.as_deref() {
+                        Some("23" | "8") => ConnectorError::ReadOnly {
+                            message,
+                            sqlstate: None,
+                        },
+                        _ => ConnectorError::Sql {
+                            message,
+                            code: None,
+                            position: None,
+                        },
+                    }
+                }
                 _ => {
                     let position = d
                         .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
@@ -624,11 +670,9 @@ pub(crate) fn map_sqlx(e: sqlx::Error, timeout: Duration, acquire_cap: u32) -> C
             }
         }
         sqlx::Error::PoolTimedOut => ConnectorError::Busy(acquire_cap),
-        sqlx::Error::Io(io) => ConnectorError::Connect(format!("network error ({})", io.kind())),
-        sqlx::Error::Tls(_) => {
-            ConnectorError::Connect("the TLS handshake failed; check the SSL mode".into())
-        }
-        sqlx::Error::Protocol(p) => ConnectorError::Connect(format!("protocol error: {p}")),
+        sqlx::Error::Io(io) => connect_failed(format!("network error ({})", io.kind())),
+        sqlx::Error::Tls(e) => connect_failed(format!("the TLS handshake failed: {e}")),
+        sqlx::Error::Protocol(p) => connect_failed(format!("protocol error: {p}")),
         sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed => {
             ConnectorError::Connect("the connection was closed".into())
         }

@@ -43,6 +43,12 @@ impl My {
             .max_connections(pool.max_connections)
             .acquire_timeout(pool.acquire_timeout)
             .test_before_acquire(true)
+            // A connection is never handed to a second borrower: MySQL and MariaDB keep
+            // user variables, session variables, temporary tables, named locks (GET_LOCK),
+            // prepared statements, LAST_INSERT_ID, sequence values and more per session,
+            // and the one command that clears them all (COM_RESET_CONNECTION) is not
+            // available through sqlx. Closing it (COM_QUIT) ends the session on the server.
+            .after_release(|_, _| Box::pin(async { Ok(false) }))
             .connect_lazy_with(opts);
         My { pool, cap }
     }
@@ -60,9 +66,10 @@ impl My {
     ) -> Result<RunSummary, ConnectorError> {
         if !limits.writable {
             if let Some(what) = super::sql_text::mysql_server_file_access(sql) {
-                return Err(ConnectorError::ReadOnly(format!(
-                    "{what} reads or writes files on the database server"
-                )));
+                return Err(ConnectorError::ReadOnly {
+                    message: format!("{what} reads or writes files on the database server"),
+                    sqlstate: None,
+                });
             }
         }
         let start = Instant::now();

@@ -41,11 +41,14 @@ impl Pg {
         if let Some(pw) = &n.password {
             opts = opts.password(pw);
         }
+        // No client-side statement cache: what one run prepared is not kept for the next.
+        opts = opts.statement_cache_capacity(0);
         let cap = pool.max_connections;
         let pool = PgPoolOptions::new()
             .max_connections(pool.max_connections)
             .acquire_timeout(pool.acquire_timeout)
             .test_before_acquire(true)
+            .after_release(|conn, _| Box::pin(reset_session(conn)))
             .connect_lazy_with(opts);
         Pg { pool, cap }
     }
@@ -111,6 +114,40 @@ impl Pg {
             super::drain(rows, columns, sink, limits, start, decode_row, err, kill).await;
         super::finish!(conn, limits.writable, streamed, start, err)
     }
+}
+
+/// Brings a connection that goes back to the pool to the state of a fresh one, whatever the
+/// run left on it (and whoever borrowed it: runs, insights, exports, dropdowns, alerts):
+/// `DISCARD ALL` closes cursors (also `WITH HOLD`), resets every setting, role and session
+/// authorization, deallocates prepared statements (`PREPARE` and the driver's own), unlistens,
+/// releases session advisory locks, and drops temporary tables and cached sequence values;
+/// the random generator gets a new seed.
+/// sqlx's statement cache is emptied first, since the statements it names are gone after it.
+/// An error (e.g. a transaction still open) makes the pool close the connection instead.
+pub(crate) async fn reset_session(conn: &mut sqlx::PgConnection) -> Result<bool, sqlx::Error> {
+    use sqlx::Connection;
+    conn.clear_cached_statements().await?;
+    // A plain string is one simple-protocol query, which DISCARD ALL needs (it cannot run
+    // in a transaction block).
+    conn.execute("DISCARD ALL").await?;
+    // The one piece of session state DISCARD ALL keeps: the random generator, which
+    // `setseed()` (allowed read-only, not undone by a rollback) makes predictable.
+    conn.execute(format!("SELECT setseed({})", random_seed()).as_str())
+        .await?;
+    Ok(true)
+}
+
+/// A seed in [-1, 1] nobody else knows (from the operating system's random source).
+fn random_seed() -> String {
+    let bits = u64::from_le_bytes(
+        uuid::Uuid::new_v4().as_bytes()[..8]
+            .try_into()
+            .unwrap_or_default(),
+    );
+    format!(
+        "{:.15}",
+        (bits >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
+    )
 }
 
 /// How a [`Pg::copy_csv`] ended: bytes written and time taken (COPY does not count rows for us).

@@ -48,6 +48,17 @@ impl Lite {
                     Ok(())
                 })
             })
+            // SQLite sessions cannot carry a run's state to the next borrower: the authorizer
+            // refuses temporary tables, views and triggers, PRAGMA assignments and ATTACH,
+            // and nothing can be written, so last_insert_rowid() and changes() stay 0. What
+            // a run itself sets on the handle, the progress handler with its deadline, is
+            // removed here on every path (a run that failed early included).
+            .after_release(|conn, _| {
+                Box::pin(async move {
+                    conn.lock_handle().await?.remove_progress_handler();
+                    Ok(true)
+                })
+            })
             .connect_lazy_with(opts);
         Ok(Lite {
             pool,
@@ -77,9 +88,10 @@ impl Lite {
         sink: &mut dyn RowSink,
     ) -> Result<RunSummary, ConnectorError> {
         if limits.writable {
-            return Err(ConnectorError::ReadOnly(
-                "SQLite files are always opened read-only".into(),
-            ));
+            return Err(ConnectorError::ReadOnly {
+                message: "SQLite files are always opened read-only".into(),
+                sqlstate: None,
+            });
         }
         let start = Instant::now();
         let err = |e| map_sqlx(e, limits.timeout, 0);

@@ -18,6 +18,7 @@ pub struct ChannelRow {
     pub sealed: String,
     pub summary: String,
     pub alerts: i64,
+    pub for_everyone: bool,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -148,13 +149,14 @@ pub async fn insert_channel(
     kind: &str,
     sealed: &str,
     summary: &str,
+    for_everyone: bool,
     by: Option<i64>,
     now: DateTime<Utc>,
 ) -> Result<i64, sqlx::Error> {
     let sql = "INSERT INTO alert_channels (name, kind, sealed, summary, created_by, created_at, \
-               updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id";
+               updated_at, for_everyone) VALUES ($1, $2, $3, $4, $5, $6, $6, $7) RETURNING id";
     on_pool!(db, p => sqlx::query_scalar(sql).bind(name).bind(kind).bind(sealed).bind(summary)
-        .bind(by).bind(now).fetch_one(p).await)
+        .bind(by).bind(now).bind(for_everyone).fetch_one(p).await)
 }
 
 /// The alerts sending to channel `c`: `channels` holds a JSON array of ids such as [1,12],
@@ -165,8 +167,8 @@ const ALERTS_USING: &str = "(SELECT count(*) FROM alerts a WHERE \
 
 pub async fn list_channels(db: &Db) -> Result<Vec<ChannelRow>, sqlx::Error> {
     let sql = format!(
-        "SELECT c.id, c.name, c.kind, c.sealed, c.summary, {ALERTS_USING} AS alerts \
-         FROM alert_channels c ORDER BY lower(c.name), c.id"
+        "SELECT c.id, c.name, c.kind, c.sealed, c.summary, {ALERTS_USING} AS alerts, \
+         c.for_everyone FROM alert_channels c ORDER BY lower(c.name), c.id"
     );
     on_pool!(db, p => sqlx::query_as::<_, ChannelRow>(&sql).fetch_all(p).await)
 }
@@ -178,9 +180,8 @@ pub async fn channel_use(db: &Db, id: i64) -> Result<Option<i64>, sqlx::Error> {
 }
 
 pub async fn get_channel(db: &Db, id: i64) -> Result<Option<ChannelRow>, sqlx::Error> {
-    let sql =
-        "SELECT id, name, kind, sealed, summary, CAST(0 AS BIGINT) AS alerts FROM alert_channels \
-               WHERE id = $1";
+    let sql = "SELECT id, name, kind, sealed, summary, CAST(0 AS BIGINT) AS alerts, for_everyone \
+               FROM alert_channels WHERE id = $1";
     on_pool!(db, p => sqlx::query_as::<_, ChannelRow>(sql).bind(id).fetch_optional(p).await)
 }
 
@@ -191,12 +192,13 @@ pub async fn update_channel(
     name: &str,
     sealed: &str,
     summary: &str,
+    for_everyone: bool,
     now: DateTime<Utc>,
 ) -> Result<bool, sqlx::Error> {
-    let sql = "UPDATE alert_channels SET name = $2, sealed = $3, summary = $4, updated_at = $5 \
-               WHERE id = $1";
+    let sql = "UPDATE alert_channels SET name = $2, sealed = $3, summary = $4, updated_at = $5, \
+               for_everyone = $6 WHERE id = $1";
     let n = on_pool!(db, p => sqlx::query(sql).bind(id).bind(name).bind(sealed).bind(summary)
-        .bind(now).execute(p).await.map(|r| r.rows_affected()))?;
+        .bind(now).bind(for_everyone).execute(p).await.map(|r| r.rows_affected()))?;
     Ok(n == 1)
 }
 
@@ -214,7 +216,7 @@ pub async fn channels_by_ids(db: &Db, ids: &[i64]) -> Result<Vec<ChannelRow>, sq
         return Ok(vec![]);
     }
     let sql = format!(
-        "SELECT id, name, kind, sealed, summary, CAST(0 AS BIGINT) AS alerts \
+        "SELECT id, name, kind, sealed, summary, CAST(0 AS BIGINT) AS alerts, for_everyone \
          FROM alert_channels WHERE id IN ({}) ORDER BY id",
         placeholders(ids.len())
     );
@@ -383,11 +385,29 @@ pub async fn schedule_ticks(
 pub async fn insert_manual_run(
     db: &Db,
     alert: i64,
+    by: Option<i64>,
     now: DateTime<Utc>,
 ) -> Result<i64, sqlx::Error> {
-    let sql = "INSERT INTO alert_runs (alert_id, scheduled_for, manual, created_at) \
-               VALUES ($1, $2, TRUE, $2) RETURNING id";
-    on_pool!(db, p => sqlx::query_scalar(sql).bind(alert).bind(now).fetch_one(p).await)
+    let sql = "INSERT INTO alert_runs (alert_id, scheduled_for, manual, created_at, requested_by) \
+               VALUES ($1, $2, TRUE, $2, $3) RETURNING id";
+    on_pool!(db, p => sqlx::query_scalar(sql).bind(alert).bind(now).bind(by).fetch_one(p).await)
+}
+
+/// When the "evaluate now" runs `user` asked for after `since` were created, oldest first.
+pub async fn manual_runs_since(
+    db: &Db,
+    user: i64,
+    since: DateTime<Utc>,
+) -> Result<Vec<DateTime<Utc>>, sqlx::Error> {
+    let sql = "SELECT created_at FROM alert_runs WHERE manual AND requested_by = $1 \
+               AND created_at > $2 ORDER BY created_at";
+    on_pool!(db, p => sqlx::query_scalar(sql).bind(user).bind(since).fetch_all(p).await)
+}
+
+/// Alerts `user` owns.
+pub async fn alerts_owned(db: &Db, user: i64) -> Result<i64, sqlx::Error> {
+    let sql = "SELECT count(*) FROM alerts WHERE owner_id = $1";
+    on_pool!(db, p => sqlx::query_scalar(sql).bind(user).fetch_one(p).await)
 }
 
 /// What taking a run gave.

@@ -32,7 +32,10 @@ use tokio_util::sync::CancellationToken;
 /// An open data source: its pool, the cap on runs at once, and who waits for a turn.
 pub struct PoolEntry {
     pub connector: Connector,
+    /// Turns on the connection; closed when the pool is retired (see [`Engine::retire`]).
     permits: Arc<Semaphore>,
+    /// How many turns there are.
+    size: usize,
     queue: Mutex<Vec<RunId>>,
     /// The connection's `updated_at` when opened: a newer row means reopen.
     stamp: DateTime<Utc>,
@@ -47,6 +50,18 @@ impl PoolEntry {
             .position(|q| q == id)
             .map(|p| p as u32)
     }
+
+    fn enqueue(&self, id: &RunId) {
+        if let Ok(mut q) = self.queue.lock() {
+            q.push(id.clone());
+        }
+    }
+
+    fn dequeue(&self, id: &RunId) {
+        if let Ok(mut q) = self.queue.lock() {
+            q.retain(|q| q != id);
+        }
+    }
 }
 
 struct Status {
@@ -54,6 +69,7 @@ struct Status {
     error: Option<RunError>,
     row_count: u64,
     truncated: bool,
+    truncated_by_size: bool,
     started: Instant,
     elapsed: Option<Duration>,
 }
@@ -66,7 +82,8 @@ pub struct RunHandle {
     status: Mutex<Status>,
     cancel: CancellationToken,
     snapshot: Mutex<Option<Arc<Snapshot>>>,
-    pool: Arc<PoolEntry>,
+    /// The pool whose turn it waits for or runs on (a reset may move a waiting run).
+    pool: Mutex<Arc<PoolEntry>>,
     last_access: Mutex<Instant>,
     changed: Notify,
 }
@@ -78,6 +95,10 @@ impl RunHandle {
         }
     }
 
+    fn pool(&self) -> Option<Arc<PoolEntry>> {
+        self.pool.lock().ok().map(|p| p.clone())
+    }
+
     fn set(&self, f: impl FnOnce(&mut Status)) {
         if let Ok(mut s) = self.status.lock() {
             f(&mut s);
@@ -87,6 +108,7 @@ impl RunHandle {
 
     pub fn view(&self) -> RunView {
         let snapshot = self.snapshot.lock().ok().and_then(|s| s.clone());
+        let pool = self.pool();
         let s = self.status.lock().expect("run status lock");
         let (columns, rows) = match &snapshot {
             Some(snap) => (snap.columns(), snap.rows()),
@@ -96,7 +118,7 @@ impl RunHandle {
             id: self.id.clone(),
             state: s.state,
             queue_position: (s.state == RunState::Queued)
-                .then(|| self.pool.position(&self.id))
+                .then(|| pool.and_then(|p| p.position(&self.id)))
                 .flatten(),
             columns,
             row_count: if s.state.finished() {
@@ -105,6 +127,7 @@ impl RunHandle {
                 rows
             },
             truncated: s.truncated,
+            truncated_by_size: s.truncated_by_size,
             elapsed_ms: s.elapsed.unwrap_or_else(|| s.started.elapsed()).as_millis() as u64,
             error: s.error.clone(),
             page: None,
@@ -167,21 +190,60 @@ impl Engine {
         let cfg = connections::full_config(state, row)?;
         let demo = connections::builtin_file(row);
         let connector = connections::open(&state.settings, &cfg, demo).await?;
+        let size = self.settings.pool_size.max(1) as usize;
         let entry = Arc::new(PoolEntry {
             connector,
-            permits: Arc::new(Semaphore::new(self.settings.pool_size.max(1) as usize)),
+            permits: Arc::new(Semaphore::new(size)),
+            size,
             queue: Mutex::new(vec![]),
             stamp: row.updated_at,
         });
         if let Some(old) = pools.insert(id, entry.clone()) {
-            tokio::spawn(async move { old.connector.close().await });
+            self.retire(old);
         }
         Ok(entry)
     }
 
+    /// Takes a pool out of service without failing anyone's run: its turns close, which
+    /// sends the runs waiting for one to the connection's current pool; the runs on it
+    /// finish; its connections close once the last of them is done.
+    fn retire(&self, old: Arc<PoolEntry>) {
+        old.permits.close();
+        // A run ends within its timeout (plus the few seconds a stuck statement is given).
+        let until = tokio::time::Instant::now() + self.settings.timeout + Duration::from_secs(30);
+        tokio::spawn(async move {
+            while old.permits.available_permits() < old.size && tokio::time::Instant::now() < until
+            {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            old.connector.close().await;
+        });
+    }
+
+    /// The current pool of a connection for a run whose pool was retired while it waited:
+    /// the connection is read again, so a deleted or deactivated one is not reopened.
+    async fn successor(
+        &self,
+        state: &AppState,
+        id: ConnectionId,
+    ) -> Result<Arc<PoolEntry>, ConnectorError> {
+        let row = connections::row(state, id)
+            .await
+            .map_err(|e| ConnectorError::Connect(e.to_string()))?;
+        if !row.active {
+            return Err(ConnectorError::Connect(format!(
+                "the connection '{}' was deactivated; an editor can activate it on the Connections page",
+                row.name
+            )));
+        }
+        self.pool(state, &row)
+            .await
+            .map_err(|e| ConnectorError::Connect(e.to_string()))
+    }
+
     /// Drops a connection's pool so the next run starts on fresh connections. The runs of
     /// `only` (or everyone's, when `None`) on it are cancelled; others finish on the old pool,
-    /// which closes once they are done.
+    /// which closes once they are done, or, still waiting for a turn, move to the new one.
     pub async fn reset(&self, id: ConnectionId, only: Option<UserId>) {
         let handles: Vec<Arc<RunHandle>> = self
             .runs
@@ -197,7 +259,7 @@ impl Engine {
             h.cancel.cancel();
         }
         if let Some(old) = self.pools.lock().await.remove(&id) {
-            tokio::spawn(async move { old.connector.close().await });
+            self.retire(old);
         }
     }
 
@@ -234,18 +296,17 @@ impl Engine {
                 error: None,
                 row_count: 0,
                 truncated: false,
+                truncated_by_size: false,
                 started: Instant::now(),
                 elapsed: None,
             }),
             cancel: CancellationToken::new(),
             snapshot: Mutex::new(None),
-            pool: pool.clone(),
+            pool: Mutex::new(pool.clone()),
             last_access: Mutex::new(Instant::now()),
             changed: Notify::new(),
         });
-        if let Ok(mut q) = pool.queue.lock() {
-            q.push(id.clone());
-        }
+        pool.enqueue(&id);
         if let Ok(mut runs) = self.runs.lock() {
             runs.insert(id.clone(), handle.clone());
             // Each user keeps their newest finished results; older snapshots are deleted.
@@ -272,7 +333,6 @@ impl Engine {
         let task = RunTask {
             state: state.clone(),
             handle: handle.clone(),
-            pool,
             sql,
             params,
             writable,
@@ -325,18 +385,18 @@ impl Engine {
         cancel: CancellationToken,
     ) -> Result<(Arc<PoolEntry>, tokio::sync::OwnedSemaphorePermit, RunLimits), ConnectorError>
     {
-        let pool = self
+        let mut pool = self
             .pool(state, row)
             .await
             .map_err(|e| ConnectorError::Connect(e.to_string()))?;
-        let permit = match tokio::time::timeout(
-            self.settings.queue_timeout,
-            pool.permits.clone().acquire_owned(),
-        )
-        .await
-        {
-            Ok(Ok(p)) => p,
-            _ => return Err(ConnectorError::Busy(self.settings.pool_size)),
+        let deadline = tokio::time::Instant::now() + self.settings.queue_timeout;
+        let permit = loop {
+            match tokio::time::timeout_at(deadline, pool.permits.clone().acquire_owned()).await {
+                Ok(Ok(p)) => break p,
+                // Retired by a reset while waiting: wait on the connection's current pool.
+                Ok(Err(_)) => pool = self.successor(state, ConnectionId(row.id)).await?,
+                Err(_) => return Err(ConnectorError::Busy(self.settings.pool_size)),
+            }
         };
         let limits = RunLimits {
             timeout: self.settings.timeout,
@@ -438,7 +498,6 @@ impl Engine {
 struct RunTask {
     state: AppState,
     handle: Arc<RunHandle>,
-    pool: Arc<PoolEntry>,
     sql: String,
     params: Vec<Param>,
     writable: bool,
@@ -465,8 +524,9 @@ impl RunTask {
             Err(e) => {
                 let (code, position) = match &e {
                     ConnectorError::Sql { code, position, .. } => (code.clone(), *position),
-                    // The SQL standard's read_only_sql_transaction, as PostgreSQL and MySQL use it.
-                    ConnectorError::ReadOnly(_) => (Some("25006".to_string()), None),
+                    // The database's own SQLSTATE (PostgreSQL 25006, MySQL 25000), none
+                    // for SQLite or a refusal of ours.
+                    ConnectorError::ReadOnly { sqlstate, .. } => (sqlstate.clone(), None),
                     _ => (None, None),
                 };
                 (
@@ -492,11 +552,13 @@ impl RunTask {
             .map(|s| s.started.elapsed())
             .unwrap_or_default();
         let truncated = summary.as_ref().is_some_and(|s| s.truncated);
+        let by_size = truncated && h.status.lock().is_ok_and(|s| s.truncated_by_size);
         h.set(|s| {
             s.state = state;
             s.error = error.clone();
             s.row_count = rows;
             s.truncated = truncated;
+            s.truncated_by_size = by_size;
             s.elapsed = Some(elapsed);
         });
         let message = error.as_ref().map(|e| e.message.as_str());
@@ -525,6 +587,7 @@ impl RunTask {
             "params": self.params,
             "state": state.as_str(),
             "rows": rows,
+            "truncated": truncated.then_some(if by_size { "size" } else { "rows" }),
             "elapsed_ms": elapsed_ms,
             "error": message,
         });
@@ -544,24 +607,50 @@ impl RunTask {
 
     async fn execute(&self) -> Result<crate::server::connectors::RunSummary, ConnectorError> {
         let h = &self.handle;
-        // Wait for a turn: the queue is bounded in time, and a cancel is honoured while waiting.
-        let permit = tokio::select! {
-            biased;
-            _ = h.cancel.cancelled() => None,
-            p = tokio::time::timeout(self.settings.queue_timeout, self.pool.permits.clone().acquire_owned()) => match p {
-                Ok(Ok(p)) => Some(p),
-                _ => {
-                    self.leave_queue();
+        let Some(mut pool) = h.pool() else {
+            return Err(ConnectorError::Connect(
+                "the run lost its connection".into(),
+            ));
+        };
+        // Wait for a turn: the queue is bounded in time, a cancel is honoured while waiting,
+        // and a reset that retires the pool (someone's "Reset session") moves the run to the
+        // connection's new pool instead of failing it.
+        let deadline = tokio::time::Instant::now() + self.settings.queue_timeout;
+        let _permit = loop {
+            let turn = tokio::select! {
+                biased;
+                _ = h.cancel.cancelled() => {
+                    pool.dequeue(&h.id);
+                    return Err(ConnectorError::Cancelled);
+                }
+                p = tokio::time::timeout_at(deadline, pool.permits.clone().acquire_owned()) => p,
+            };
+            match turn {
+                Ok(Ok(p)) => break p,
+                Ok(Err(_)) => {
+                    pool.dequeue(&h.id);
+                    let next = self
+                        .state
+                        .engine
+                        .successor(&self.state, h.connection)
+                        .await?;
+                    next.enqueue(&h.id);
+                    if let Ok(mut p) = h.pool.lock() {
+                        *p = next.clone();
+                    }
+                    h.changed.notify_waiters();
+                    pool = next;
+                }
+                Err(_) => {
+                    pool.dequeue(&h.id);
                     return Err(ConnectorError::Busy(self.settings.pool_size));
                 }
-            },
+            }
         };
-        self.leave_queue();
-        let Some(_permit) = permit else {
-            return Err(ConnectorError::Cancelled);
-        };
+        pool.dequeue(&h.id);
         h.set(|s| s.state = RunState::Running);
-        let (sink, snapshot) = SnapshotSink::create(self.path.clone());
+        let (sink, snapshot) =
+            SnapshotSink::create(self.path.clone(), self.settings.max_result_bytes);
         if let Ok(mut s) = h.snapshot.lock() {
             *s = Some(snapshot);
         }
@@ -572,20 +661,17 @@ impl RunTask {
             cancel: h.cancel.clone(),
         };
         let mut sink = sink;
-        let result = futures::FutureExt::boxed(self.pool.connector.run(
+        let result = futures::FutureExt::boxed(pool.connector.run(
             &self.sql,
             &self.params,
             &limits,
             &mut sink,
         ))
         .await;
+        if sink.truncated_by_size() {
+            h.set(|s| s.truncated_by_size = true);
+        }
         sink.close().await;
         result
-    }
-
-    fn leave_queue(&self) {
-        if let Ok(mut q) = self.pool.queue.lock() {
-            q.retain(|id| id != &self.handle.id);
-        }
     }
 }

@@ -182,11 +182,43 @@ pub struct SnapshotSink {
     tx: Option<mpsc::Sender<Msg>>,
     writer: Option<std::thread::JoinHandle<()>>,
     path: PathBuf,
+    /// The most bytes of cell text the snapshot keeps.
+    max_bytes: u64,
+    /// Bytes of cell text kept so far.
+    bytes: u64,
+    /// A row did not fit under `max_bytes`: it and everything after it were dropped.
+    full: bool,
+}
+
+/// Bytes a row takes in a snapshot (its cells as text, as stored and as sent to the
+/// browser), counted without building the text where the length is known.
+pub fn row_bytes(row: &[Value]) -> u64 {
+    row.iter()
+        .map(|v| {
+            // Quotes and a comma per cell in the stored JSON.
+            3 + match v {
+                Value::Null => 1,
+                Value::Bool(_) | Value::Int(_) | Value::UInt(_) | Value::Float(_) => 24,
+                Value::Decimal(t)
+                | Value::Text(t)
+                | Value::Date(t)
+                | Value::Time(t)
+                | Value::Timestamp(t)
+                | Value::TimestampTz(t)
+                | Value::Interval(t)
+                | Value::Uuid(t) => t.len() as u64,
+                Value::Bytes(b) => 2 + 2 * b.len() as u64,
+                other => other.text().map_or(0, |t| t.len() as u64),
+            }
+        })
+        .sum()
 }
 
 impl SnapshotSink {
-    /// Creates the snapshot file at `path` (its directory must exist).
-    pub fn create(path: PathBuf) -> (Self, Arc<Snapshot>) {
+    /// Creates the snapshot file at `path` (its directory must exist), keeping at most
+    /// `max_bytes` of cell text: the row that would pass it ends the result, which is then
+    /// marked truncated by size.
+    pub fn create(path: PathBuf, max_bytes: u64) -> (Self, Arc<Snapshot>) {
         let snapshot = Arc::new(Snapshot {
             path: path.clone(),
             columns: Mutex::new(vec![]),
@@ -202,9 +234,17 @@ impl SnapshotSink {
                 tx: None,
                 writer: None,
                 path,
+                max_bytes,
+                bytes: 0,
+                full: false,
             },
             snapshot,
         )
+    }
+
+    /// True when the byte cap stopped the result.
+    pub fn truncated_by_size(&self) -> bool {
+        self.full
     }
 
     /// Waits for the writer to commit everything and marks the snapshot complete.
@@ -297,8 +337,21 @@ impl crate::server::connectors::RowSink for SnapshotSink {
     }
 
     fn row(&mut self, row: Vec<Value>) -> Result<(), crate::server::connectors::ConnectorError> {
+        if self.full {
+            return Ok(());
+        }
+        let size = row_bytes(&row);
+        if self.bytes.saturating_add(size) > self.max_bytes {
+            self.full = true;
+            return Ok(());
+        }
+        self.bytes += size;
         self.batch.push(row);
         Ok(())
+    }
+
+    fn full(&self) -> bool {
+        self.full
     }
 
     fn flush(
@@ -335,7 +388,7 @@ mod tests {
     async fn rows_page_and_sort_from_disk() {
         let path =
             std::env::temp_dir().join(format!("sightline-snap-{}.sqlite", uuid::Uuid::new_v4()));
-        let (mut sink, snap) = SnapshotSink::create(path.clone());
+        let (mut sink, snap) = SnapshotSink::create(path.clone(), u64::MAX);
         sink.columns(&[
             Column {
                 name: "n".into(),

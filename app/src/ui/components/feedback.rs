@@ -52,6 +52,11 @@ pub fn thousands(n: u64) -> String {
     out
 }
 
+/// A count with its noun: `1 row`, `0 rows`, `1,000,000 rows`.
+pub fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{} {}", thousands(n), if n == 1 { one } else { many })
+}
+
 /// A byte count for people: `512 bytes`, `12.3 kB`, `80.2 MB`, `1.4 GB`.
 pub fn human_bytes(n: u64) -> String {
     match n {
@@ -59,5 +64,19 @@ pub fn human_bytes(n: u64) -> String {
         1_000..1_000_000 => format!("{:.1} kB", n as f64 / 1e3),
         1_000_000..1_000_000_000 => format!("{:.1} MB", n as f64 / 1e6),
         _ => format!("{:.1} GB", n as f64 / 1e9),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_read_like_words() {
+        assert_eq!(plural(1, "row", "rows"), "1 row");
+        assert_eq!(plural(0, "row", "rows"), "0 rows");
+        assert_eq!(plural(1_000_000, "row", "rows"), "1,000,000 rows");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
     }
 }

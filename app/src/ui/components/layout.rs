@@ -1,7 +1,7 @@
 //! The signed-in app frame: top navigation, the signed-in user, sign-out, and the page.
 use crate::{
     error::AppError,
-    model::{Me, Role},
+    model::{validate::login_url, Me, Role},
     ui::{components::feedback::Loading, context::auth::use_auth},
 };
 use leptos::{form::ActionForm, prelude::*};
@@ -22,8 +22,11 @@ pub fn Shell() -> impl IntoView {
                 match auth.user.await {
                     Ok(me) => view! { <Frame me/> }.into_any(),
                     Err(AppError::Unauthenticated) => {
-                        let here = format!("{}{}", location.pathname.get_untracked(), location.search.get_untracked());
-                        let to = if here == "/" { "/login".to_string() } else { format!("/login?next={}", urlencode(&here)) };
+                        let to = login_url(
+                            &location.pathname.get_untracked(),
+                            &location.search.get_untracked(),
+                            &location.hash.get_untracked(),
+                        );
                         view! { <Redirect path=to/> }.into_any()
                     }
                     Err(e) => view! {
@@ -40,11 +43,25 @@ fn Frame(me: Me) -> impl IntoView {
     let auth = use_auth();
     let is_admin = me.role == Role::Admin;
     let can_sql = me.role.can(crate::model::Permission::EditInsights);
+    // On a phone the menu folds behind one button; it closes again when a page opens.
+    let menu_open = RwSignal::new(false);
+    let location = use_location();
+    Effect::new(move |_| {
+        location.pathname.track();
+        menu_open.set(false);
+    });
     view! {
         <div class="app">
-            <header class="topbar">
+            <header class="topbar" class:menu-open=move || menu_open.get()>
                 <a class="brand" href="/">"Sightline"</a>
-                <nav class="mainnav" aria-label="Main">
+                <button type="button" class="menu-toggle" data-test="menu-toggle" aria-controls="main-menu"
+                    aria-expanded=move || menu_open.get().to_string()
+                    on:click=move |_| menu_open.update(|o| *o = !*o)>
+                    <span class="menu-icon" aria-hidden="true"></span>
+                    {move || if menu_open.get() { "Close" } else { "Menu" }}
+                </button>
+                <div class="menu" id="main-menu">
+                <nav class="mainnav" aria-label="Main" on:click=move |_| menu_open.set(false)>
                     <A href="/" exact=true>"Overview"</A>
                     <A href="/insights">"Insights"</A>
                     <A href="/alerts">"Alerts"</A>
@@ -66,6 +83,7 @@ fn Frame(me: Me) -> impl IntoView {
                         <button type="submit" class="link-button" data-test="sign-out">"Sign out"</button>
                     </ActionForm>
                 </div>
+                </div>
             </header>
             <main class="page">
                 <Outlet/>
@@ -74,14 +92,4 @@ fn Frame(me: Me) -> impl IntoView {
     }
 }
 
-/// Percent-encodes a path for use as a query value.
-pub fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
+pub use crate::model::validate::urlencode;

@@ -2,8 +2,14 @@
 //! only the rows in view, pages from the server snapshot and sorts on the server.
 use crate::{
     api::workbench::fetch_rows,
-    model::run::{RunState, RunView, Sort},
-    ui::js,
+    model::{
+        query::Column,
+        run::{RunState, RunView, Sort},
+    },
+    ui::{
+        components::feedback::{plural, thousands},
+        js,
+    },
 };
 use leptos::{html, prelude::*};
 use std::collections::{HashMap, HashSet};
@@ -24,6 +30,89 @@ fn line_col(sql: &str, position: u32) -> (usize, usize) {
         }
     }
     (line, col)
+}
+
+/// True when a column holds numbers, from its type (`int8`, `NUMERIC(10,2)`, `DOUBLE`,
+/// `INT UNSIGNED`…), or, when the engine names no type (SQLite expressions), from its values.
+fn numeric_column(c: &Column, sample: &[Option<&str>]) -> bool {
+    let ty = c.type_name.to_ascii_lowercase();
+    let first = ty
+        .split(|ch: char| ch == '(' || ch.is_whitespace())
+        .next()
+        .unwrap_or("");
+    const NUMERIC: [&str; 22] = [
+        "int",
+        "int2",
+        "int4",
+        "int8",
+        "integer",
+        "smallint",
+        "bigint",
+        "tinyint",
+        "mediumint",
+        "serial",
+        "serial4",
+        "serial8",
+        "bigserial",
+        "numeric",
+        "decimal",
+        "real",
+        "float",
+        "float4",
+        "float8",
+        "double",
+        "number",
+        "money",
+    ];
+    if NUMERIC.contains(&first) {
+        return true;
+    }
+    matches!(first, "" | "null" | "unknown")
+        && sample.iter().any(Option::is_some)
+        && sample.iter().flatten().all(|v| plain_number(v))
+}
+
+/// `-12`, `3.25`: digits with an optional sign and decimals (no exponent).
+fn plain_number(v: &str) -> bool {
+    let v = v.strip_prefix('-').unwrap_or(v);
+    let (int, frac) = v.split_once('.').unwrap_or((v, ""));
+    !int.is_empty()
+        && int.bytes().all(|b| b.is_ascii_digit())
+        && frac.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Columns that hold identifiers or years read better without separators (`2024`, not
+/// `2,024`).
+fn plain_column(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    n == "id" || n.ends_with("_id") || n == "year" || n.ends_with("_year")
+}
+
+/// A number as a spreadsheet shows it: `1234567.5` → `1,234,567.5`. Anything else unchanged.
+pub fn group_digits(v: &str) -> String {
+    if !plain_number(v) {
+        return v.to_string();
+    }
+    let (sign, rest) = match v.strip_prefix('-') {
+        Some(r) => ("-", r),
+        None => ("", v),
+    };
+    let (int, frac) = match rest.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (rest, None),
+    };
+    let mut out = String::from(sign);
+    for (i, ch) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    if let Some(f) = frac {
+        out.push('.');
+        out.push_str(f);
+    }
+    out
 }
 
 /// The result of a run: status line, error, the selected cell's value and the grid. Pages
@@ -71,9 +160,15 @@ pub fn ResultPanel(
                                 rows.iter()
                                     .take(50)
                                     .map(|r| {
-                                        r.get(i)
-                                            .and_then(|v| v.as_ref())
-                                            .map_or(4, |v| v.chars().count())
+                                        r.get(i).and_then(|v| v.as_ref()).map_or(4, |v| {
+                                            let n = v.chars().count();
+                                            // Room for thousands separators.
+                                            if plain_number(v) {
+                                                n + n / 3
+                                            } else {
+                                                n
+                                            }
+                                        })
                                     })
                                     .max()
                                     .unwrap_or(0)
@@ -88,6 +183,28 @@ pub fn ResultPanel(
                         (chars as f64 * 8.2 + 28.0).clamp(80.0, 360.0)
                     })
                     .collect::<Vec<f64>>()
+            })
+        })
+    });
+    // Which columns are numbers (right-aligned, with thousands separators).
+    let numeric = Memo::new(move |_| {
+        columns.with(|cols| {
+            pages.with(|m| {
+                let sample = m.get(&0).or_else(|| m.values().next());
+                cols.iter()
+                    .enumerate()
+                    .map(|(i, c)| {
+                        let values: Vec<Option<&str>> = sample
+                            .map(|rows| {
+                                rows.iter()
+                                    .take(50)
+                                    .map(|r| r.get(i).and_then(|v| v.as_deref()))
+                                    .collect()
+                            })
+                            .unwrap_or_default();
+                        (numeric_column(c, &values), plain_column(&c.name))
+                    })
+                    .collect::<Vec<(bool, bool)>>()
             })
         })
     });
@@ -187,21 +304,31 @@ pub fn ResultPanel(
         {move || run.get().map(|r| {
             let status = match r.state {
                 RunState::Queued => match r.queue_position {
-                    Some(p) if p > 0 => format!("Queued: {p} run(s) ahead on this connection…"),
+                    Some(p) if p > 0 => format!("Queued: {} ahead on this connection…", plural(u64::from(p), "run", "runs")),
                     _ => "Queued…".to_string(),
                 },
-                RunState::Running => format!("Running… {} rows so far", r.row_count),
-                RunState::Done => format!("{} row{} in {} ms", r.row_count, if r.row_count == 1 { "" } else { "s" }, r.elapsed_ms),
-                RunState::Failed => format!("Failed after {} ms", r.elapsed_ms),
-                RunState::Cancelled => format!("Cancelled after {} ms", r.elapsed_ms),
+                RunState::Running => format!("Running… {} so far", plural(r.row_count, "row", "rows")),
+                RunState::Done => format!("{} in {} ms", plural(r.row_count, "row", "rows"), thousands(r.elapsed_ms)),
+                RunState::Failed => format!("Failed after {} ms", thousands(r.elapsed_ms)),
+                RunState::Cancelled => format!("Cancelled after {} ms", thousands(r.elapsed_ms)),
             };
             view! {
                 <div class=format!("wb-status state-{}", r.state.as_str()) data-test="run-status" data-state=r.state.as_str() data-rows=r.row_count.to_string()>
                     <span>{status}</span>
-                    {r.truncated.then(|| view! { <span class="status warn" data-test="truncated">{format!("Stopped at the {}-row limit: the result has more rows.", r.row_count)}</span> })}
+                    {r.truncated.then(|| {
+                        let note = if r.truncated_by_size {
+                            format!("Truncated by size after {}: the result is larger than the server keeps. Select fewer or narrower columns, or export it.", plural(r.row_count, "row", "rows"))
+                        } else {
+                            format!("Stopped at the {}-row limit: the result has more rows.", thousands(r.row_count))
+                        };
+                        view! { <span class="status warn" data-test="truncated" data-by-size=r.truncated_by_size.to_string()>{note}</span> }
+                    })}
                 </div>
                 {r.error.clone().map(|e| {
-                    let at = e.position.map(|p| { let (l, c) = line_col(&run_sql_text.get_untracked(), p); format!(" (line {l}, column {c})") }).unwrap_or_default();
+                    // Positions refer to the SQL as sent; without that text (an insight's
+                    // compiled SQL) there is no line to name.
+                    let sent = run_sql_text.get_untracked();
+                    let at = e.position.filter(|_| !sent.is_empty()).map(|p| { let (l, c) = line_col(&sent, p); format!(" (line {l}, column {c})") }).unwrap_or_default();
                     view! {
                         <div class="note error" role="alert" data-test="run-error">
                             <strong>{e.message.clone()}</strong>{at}
@@ -226,7 +353,7 @@ pub fn ResultPanel(
                     None => view! { <span class="muted small">"Click a cell to see and copy its value. Click a column header to sort."</span> }.into_any(),
                 }}
             </div>
-            <div class="grid-scroll" node_ref=grid data-test="grid" tabindex="0" style=format!("height:{viewport}px")
+            <div class="grid-scroll" node_ref=grid data-test="grid" tabindex="0" style=format!("max-height:{viewport}px")
                 on:scroll=move |ev| {
                     let t = event_target::<web_sys::Element>(&ev).scroll_top();
                     scroll_top.set(t as f64);
@@ -239,9 +366,10 @@ pub fn ResultPanel(
                 <div class="grid-head" style=move || format!("grid-template-columns:{}", template())>
                     <div class="gh rownum">"#"</div>
                     {move || columns.get().into_iter().enumerate().map(|(i, c)| {
+                        let num = move || numeric.with(|n| n.get(i).is_some_and(|x| x.0));
                         let arrow = move || match sort.get() { Some(s) if s.column as usize == i => if s.descending { " ▼" } else { " ▲" }, _ => "" };
                         view! {
-                            <button class="gh" data-test="col-header" title=format!("{} ({}) — click to sort", c.name, c.type_name) on:click=move |_| click_header(i)>
+                            <button class="gh" class:num=num data-test="col-header" title=format!("{} ({}) — click to sort", c.name, c.type_name) on:click=move |_| click_header(i)>
                                 <span class="gh-name">{c.name.clone()}{arrow}</span>
                                 <span class="gh-type">{c.type_name.clone()}</span>
                             </button>
@@ -253,7 +381,9 @@ pub fn ResultPanel(
                         let (first, last) = window.get();
                         let ncols = columns.with(|c| c.len());
                         let tpl = template();
+                        let kinds = numeric.get();
                         (first..last).map(|r| {
+                            let kinds = kinds.clone();
                             let tpl = tpl.clone();
                             view! {
                                 <div class="grid-row" data-row=r.to_string() style=format!("top:{}px;grid-template-columns:{}", r as f64 * ROW_H, tpl)>
@@ -262,8 +392,10 @@ pub fn ResultPanel(
                                         let v = cell(r, c);
                                         let is_sel = move || selected.get() == Some((r, c));
                                         let href = link_for.and_then(|f| row_values(r).and_then(|row| f.run((c, row))));
+                                        let (num, plain) = kinds.get(c).copied().unwrap_or((false, false));
+                                        let v = if num && !plain { v.map(|x| x.map(|t| group_digits(&t))) } else { v };
                                         view! {
-                                            <div class="gc" class:sel=is_sel on:click=move |_| selected.set(Some((r, c)))>
+                                            <div class="gc" class:num=num class:sel=is_sel on:click=move |_| selected.set(Some((r, c)))>
                                                 {match (v, href) {
                                                     (None, _) => view! { <span class="pending">"…"</span> }.into_any(),
                                                     (Some(None), _) => view! { <span class="null">"NULL"</span> }.into_any(),
@@ -291,5 +423,36 @@ mod tests {
     fn positions_become_lines_and_columns() {
         assert_eq!(line_col("select\n  nope", 10), (2, 3));
         assert_eq!(line_col("x", 1), (1, 1));
+    }
+
+    #[test]
+    fn numbers_get_thousands_separators() {
+        assert_eq!(group_digits("1000000"), "1,000,000");
+        assert_eq!(group_digits("-1234567.125"), "-1,234,567.125");
+        assert_eq!(group_digits("999"), "999");
+        assert_eq!(group_digits("0.5"), "0.5");
+        assert_eq!(group_digits("1e10"), "1e10");
+        assert_eq!(group_digits("12ab"), "12ab");
+        assert_eq!(group_digits(""), "");
+    }
+
+    #[test]
+    fn numeric_columns_come_from_types_or_values() {
+        let col = |n: &str, t: &str| Column {
+            name: n.into(),
+            type_name: t.into(),
+        };
+        assert!(numeric_column(&col("n", "INT8"), &[]));
+        assert!(numeric_column(&col("n", "NUMERIC(10,2)"), &[]));
+        assert!(numeric_column(&col("n", "INT UNSIGNED"), &[]));
+        assert!(!numeric_column(&col("n", "INTERVAL"), &[]));
+        assert!(!numeric_column(&col("n", "TEXT"), &[Some("12")]));
+        assert!(numeric_column(
+            &col("n", ""),
+            &[Some("12"), None, Some("-3.5")]
+        ));
+        assert!(!numeric_column(&col("n", ""), &[Some("12"), Some("x")]));
+        assert!(!numeric_column(&col("n", ""), &[None]));
+        assert!(plain_column("customer_id") && plain_column("Year") && !plain_column("total"));
     }
 }

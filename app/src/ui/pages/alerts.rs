@@ -123,6 +123,7 @@ fn ChannelsSection() -> impl IntoView {
     let secret = RwSignal::new(String::new());
     let to = RwSignal::new(String::new());
     let subject = RwSignal::new(String::new());
+    let for_everyone = RwSignal::new(false);
     let error = RwSignal::new(None::<AppError>);
     let report = RwSignal::new(None::<(i64, bool, String)>);
     // The channel being edited (the form below then changes it instead of adding one).
@@ -131,6 +132,7 @@ fn ChannelsSection() -> impl IntoView {
         for s in [name, url, secret, to, subject] {
             s.set(String::new());
         }
+        for_everyone.set(false);
     };
     let create = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -138,16 +140,19 @@ fn ChannelsSection() -> impl IntoView {
             "slack" => ChannelDraft::Slack {
                 name: name.get_untracked(),
                 url: url.get_untracked(),
+                for_everyone: for_everyone.get_untracked(),
             },
             "email" => ChannelDraft::Email {
                 name: name.get_untracked(),
                 to: to.get_untracked(),
                 subject: subject.get_untracked(),
+                for_everyone: for_everyone.get_untracked(),
             },
             _ => ChannelDraft::Webhook {
                 name: name.get_untracked(),
                 url: url.get_untracked(),
                 secret: secret.get_untracked(),
+                for_everyone: for_everyone.get_untracked(),
             },
         };
         let target = editing.get_untracked().map(|c| c.id);
@@ -183,12 +188,13 @@ fn ChannelsSection() -> impl IntoView {
                 Some(Err(e)) => view! { <p class="note error">{e.to_string()}</p> }.into_any(),
                 Some(Ok(list)) if list.is_empty() => view! { <p class="muted">"No channels yet."</p> }.into_any(),
                 Some(Ok(list)) => view! {
-                    <table class="table"><thead><tr><th>"Name"</th><th>"Where"</th><th>"Alerts"</th><th></th></tr></thead>
+                    <table class="table"><thead><tr><th>"Name"</th><th>"Where"</th><th>"For everyone"</th><th>"Alerts"</th><th></th></tr></thead>
                     <tbody>{list.into_iter().map(|c: ChannelSummary| {
                         let id = c.id;
                         view! {
                             <tr data-test="channel-row">
-                                <td>{c.name.clone()}</td><td>{c.summary.clone()}</td><td>{c.alerts}</td>
+                                <td>{c.name.clone()}</td><td>{c.summary.clone()}</td>
+                                <td data-test="channel-for-everyone">{if c.for_everyone { "Yes" } else { "Editors only" }}</td><td>{c.alerts}</td>
                                 <td class="actions">
                                     <Show when=can_edit>
                                         <button class="button" data-test="test-channel" on:click=move |_| {
@@ -208,6 +214,7 @@ fn ChannelsSection() -> impl IntoView {
                                                 error.set(None);
                                                 name.set(c.name.clone());
                                                 kind.set(c.kind.clone());
+                                                for_everyone.set(c.for_everyone);
                                                 editing.set(Some(c.clone()));
                                             }
                                         }>"Edit"</button>
@@ -250,12 +257,18 @@ fn ChannelsSection() -> impl IntoView {
                     </Show>
                     <Show when=move || kind.get() == "webhook">
                         <label>"Signing secret (optional)"<input data-test="channel-secret" type="password" autocomplete="new-password" placeholder=move || unchanged("") prop:value=move || secret.get() on:input=move |ev| secret.set(event_target_value(&ev))/></label>
+                        <FieldNote error field="secret"/>
+                        <Show when=move || editing.get().is_some()>
+                            <p class="muted">"A new URL needs the signing secret again."</p>
+                        </Show>
                     </Show>
                     <Show when=move || kind.get() == "email">
                         <label>"To (comma-separated)"<input data-test="channel-to" placeholder=move || unchanged("") prop:value=move || to.get() on:input=move |ev| to.set(event_target_value(&ev))/></label>
                         <FieldNote error field="to"/>
                         <label>"Subject"<input placeholder="[Sightline] {{alert}}: {{state}}" prop:value=move || subject.get() on:input=move |ev| subject.set(event_target_value(&ev))/></label>
                     </Show>
+                    <label class="check"><input type="checkbox" data-test="channel-for-everyone-input" prop:checked=move || for_everyone.get() on:change=move |ev| for_everyone.set(event_target_checked(&ev))/>
+                        "For everyone: viewers' alerts may send here"</label>
                     <button class="button primary" type="submit" data-test="create-channel">{move || if editing.get().is_some() { "Save channel" } else { "Add channel" }}</button>
                     <Show when=move || editing.get().is_some()>
                         <button class="button" type="button" data-test="cancel-edit-channel" on:click=move |_| { editing.set(None); clear(); error.set(None); }>"Cancel"</button>
@@ -345,6 +358,8 @@ fn SmtpFormView(initial: SmtpForm, has_password: bool, from_config: bool) -> imp
                 <label>"Username"<input autocomplete="off" prop:value=move || username.get() on:input=move |ev| username.set(event_target_value(&ev))/></label>
                 <label>{if has_password { "Password (leave empty to keep)" } else { "Password" }}
                     <input type="password" autocomplete="new-password" prop:value=move || password.get() on:input=move |ev| password.set(event_target_value(&ev))/></label>
+                <FieldNote error field="password"/>
+                {has_password.then(|| view! { <p class="muted">"Changing the host, port, username or security needs the password again."</p> })}
                 <label>"Sender"<input data-test="smtp-from" placeholder="Sightline <alerts@example.com>" prop:value=move || from.get() on:input=move |ev| from.set(event_target_value(&ev))/></label>
                 <FieldNote error field="from"/>
                 <button class="button primary" type="submit">"Save"</button>
@@ -709,7 +724,7 @@ pub fn AlertForm(
                 {move || match channels.get() {
                     None => view! { <Loading/> }.into_any(),
                     Some(Err(e)) => view! { <p class="note error">{e.to_string()}</p> }.into_any(),
-                    Some(Ok(list)) if list.is_empty() => view! { <p class="muted">"No channels yet: an editor adds them on the "<a href="/alerts">"Alerts"</a>" page."</p> }.into_any(),
+                    Some(Ok(list)) if list.is_empty() => view! { <p class="muted">"No channels you may use yet: an editor adds them on the "<a href="/alerts">"Alerts"</a>" page (and marks them for everyone, for viewers' alerts)."</p> }.into_any(),
                     Some(Ok(list)) => list.into_iter().map(|c| {
                         let cid = c.id;
                         view! {

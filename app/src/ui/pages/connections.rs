@@ -2,8 +2,8 @@
 //! delete them. Passwords are write-only: the form never receives the stored one.
 use crate::{
     api::connections::{
-        delete_connection, get_connection, list_connections, save_connection,
-        set_connection_active, test_connection,
+        delete_connection, get_allowed_hosts, get_connection, list_connections, save_allowed_hosts,
+        save_connection, set_connection_active, test_connection,
     },
     error::AppError,
     model::{
@@ -89,6 +89,9 @@ pub fn ConnectionsPage() -> impl IntoView {
             <ConnectionEditor form has_password=has_password.get_untracked() is_admin=role.get_untracked() == Role::Admin
                 on_close=Callback::new(move |saved: bool| { editing.set(None); if saved { changed.run(()) } })/>
         })}
+        <Show when=move || role.get() == Role::Admin>
+            <AllowedHostsPanel/>
+        </Show>
         <Suspense fallback=|| view! { <Loading/> }>
             {move || Suspend::new(async move {
                 match list.await {
@@ -329,5 +332,68 @@ fn ConnectionEditor(
                 </div>
             </form>
         </section>
+    }
+}
+
+/// Admins: the loopback and private hosts connections may reach (everything else private is
+/// refused; link-local and cloud-metadata addresses always are).
+#[component]
+fn AllowedHostsPanel() -> impl IntoView {
+    let text = RwSignal::new(String::new());
+    let configured = RwSignal::new(Vec::<String>::new());
+    let error = RwSignal::new(None::<AppError>);
+    let saved = RwSignal::new(false);
+    let busy = RwSignal::new(false);
+    let show = |list: Vec<String>| list.join("\n");
+    Effect::new(move |_| {
+        leptos::task::spawn_local(async move {
+            match get_allowed_hosts().await {
+                Ok(h) => {
+                    text.set(show(h.entries));
+                    configured.set(h.configured);
+                }
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    });
+    let save = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        busy.set(true);
+        saved.set(false);
+        error.set(None);
+        let hosts = text.get_untracked();
+        leptos::task::spawn_local(async move {
+            match save_allowed_hosts(hosts).await {
+                Ok(h) => {
+                    text.set(show(h.entries));
+                    saved.set(true);
+                }
+                Err(e) => error.set(Some(e)),
+            }
+            busy.set(false);
+        });
+    };
+    let err = Signal::derive(move || error.get());
+    view! {
+        <details class="card allowed-hosts" data-test="allowed-hosts">
+            <summary>"Allowed hosts (admins)"</summary>
+            <p class="muted">"Connections may reach public hosts. Loopback and private addresses (127.0.0.0/8, 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 100.64.0.0/10, fc00::/7, ::1) are refused unless listed here: one host name, address or CIDR range (e.g. 10.1.0.0/16) per line. Link-local and cloud-metadata addresses are always refused."</p>
+            <Show when=move || !configured.get().is_empty()>
+                <p class="muted" data-test="allowed-hosts-configured">"Also allowed by the server's configuration: " {move || configured.get().join(", ")}</p>
+            </Show>
+            <form on:submit=save>
+                <label>"Hosts"
+                    <textarea name="hosts" rows="4" data-test="allowed-hosts-input"
+                        prop:value=move || text.get()
+                        on:input=move |ev| text.set(event_target_value(&ev))></textarea>
+                    <FieldNote error=err field="hosts"/>
+                </label>
+                <ErrorNote error=Signal::derive(move || error.get().filter(|e| e.field_message("hosts").is_none()))/>
+                <Show when=move || saved.get()>
+                    <p class="note" role="status">"Saved. Connections use the new list from now on."</p>
+                </Show>
+                <button class="button" type="submit" data-test="allowed-hosts-save" disabled=move || busy.get()>"Save allowed hosts"</button>
+            </form>
+        </details>
     }
 }

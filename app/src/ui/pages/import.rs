@@ -17,7 +17,7 @@ use leptos_meta::Title;
 type OptionsChange = Box<dyn FnOnce(&mut ReadOptions)>;
 
 /// The file types the picker offers.
-const ACCEPT: &str = ".csv,.tsv,.txt,.xlsx,.xlsm,.xlsb,.xls,.ods";
+const ACCEPT: &str = ".csv,.tsv,.txt,.xlsx,.xlsm,.xlsb";
 
 #[component]
 pub fn ImportPage() -> impl IntoView {

@@ -1,7 +1,7 @@
 //! One insight: a form of typed parameter inputs that live in the URL (`?p_name=value`, both
 //! ways), the result grid with drill-down links, export links, versions with a side-by-side
 //! diff and revert, and (for editors) the editor for SQL, parameters and drill-downs.
-use crate::ui::pages::alerts::InsightAlerts;
+use crate::ui::{pages::alerts::InsightAlerts, query::use_query};
 use crate::{
     api::{
         connections::list_connections,
@@ -15,7 +15,8 @@ use crate::{
     model::{
         connection::ConnectionId,
         insight::{
-            diff_lines, DiffLine, DrillLink, DrillSource, DrillTarget, ExportState, ExportStatus,
+            diff_lines, diff_words, param_changes, DiffLine, DrillLink, DrillSource, DrillTarget,
+            ExportState, ExportStatus, ParamChange, Span,
             Insight, InsightDraft, InsightId, UrlValues,
         },
         params::{self, EnumOption, ParamKind, ParamSpec, QuerySource, DATE_RANGE_PRESETS},
@@ -33,7 +34,7 @@ use crate::{
 use leptos::{html, prelude::*};
 use leptos_meta::Title;
 use leptos_router::{
-    hooks::{use_navigate, use_params_map, use_query_map},
+    hooks::{use_navigate, use_params_map},
     NavigateOptions,
 };
 use std::collections::{HashMap, HashSet};
@@ -170,7 +171,7 @@ pub fn InsightPage() -> impl IntoView {
 
 #[component]
 fn InsightBody(insight: Insight) -> impl IntoView {
-    let query = use_query_map();
+    let query = use_query();
     let navigate = use_navigate();
     let id = insight.id;
     let current = RwSignal::new(insight.clone());
@@ -208,12 +209,7 @@ fn InsightBody(insight: Insight) -> impl IntoView {
             } else {
                 v.insert(name, vs);
             }
-            let q = query_string(&v);
-            let url = if q.is_empty() {
-                format!("/insights/{}", id.0)
-            } else {
-                format!("/insights/{}?{q}", id.0)
-            };
+            let url = insight_url(id, &v);
             navigate.with_value(|n| {
                 n(
                     &url,
@@ -226,6 +222,24 @@ fn InsightBody(insight: Insight) -> impl IntoView {
             });
         })
     };
+
+    // Closing the editor (save, cancel, the Edit toggle) drops `edit=1` from the address, so
+    // a reload or a shared link shows the insight rather than reopening the editor.
+    Effect::new(move |_| {
+        if !editing.get() && query.with_untracked(|q| q.get("edit").is_some()) {
+            let url = insight_url(id, &values.get_untracked());
+            navigate.with_value(|n| {
+                n(
+                    &url,
+                    NavigateOptions {
+                        replace: true,
+                        scroll: false,
+                        ..Default::default()
+                    },
+                )
+            });
+        }
+    });
 
     // ---- running ----
     let run = RwSignal::new(None::<RunView>);
@@ -287,6 +301,7 @@ fn InsightBody(insight: Insight) -> impl IntoView {
             columns: vec![],
             row_count: 0,
             truncated: false,
+            truncated_by_size: false,
             elapsed_ms: 0,
             error: None,
             page: None,
@@ -413,7 +428,7 @@ fn InsightBody(insight: Insight) -> impl IntoView {
         <Show when=move || show_alerts.get()>
             <InsightAlerts insight=id values=Signal::derive(move || values.get())/>
         </Show>
-        <form class="param-form card" data-test="param-form" on:submit=move |ev| { ev.prevent_default(); start(); }>
+        <form class="param-form" class:card=move || !specs.with(|s| s.is_empty()) class:bare=move || specs.with(|s| s.is_empty()) data-test="param-form" on:submit=move |ev| { ev.prevent_default(); start(); }>
             {move || specs.get().into_iter().map(|s| {
                 let name = s.name.clone();
                 let n2 = name.clone();
@@ -605,6 +620,16 @@ fn ChoiceInput(
     }
 }
 
+/// The insight's address with these parameter values.
+fn insight_url(id: InsightId, values: &UrlValues) -> String {
+    let q = query_string(values);
+    if q.is_empty() {
+        format!("/insights/{}", id.0)
+    } else {
+        format!("/insights/{}?{q}", id.0)
+    }
+}
+
 /// A preset ("Last 7 days") or a custom start and end date; the URL keeps the preset's id or
 /// `start~end`.
 #[component]
@@ -630,7 +655,7 @@ fn DateRangeInput(
     view! {
         <span class="date-range">
             <select id=id aria-label="Range" prop:value=move || if raw().contains('~') { "custom".to_string() } else { raw() }
-                on:change=move |ev| { let v = event_target_value(&ev); if v != "custom" { set.run(vec![v]) } else if !raw().contains('~') { let t = today(); set.run(vec![format!("{}~{}", t - chrono::Duration::days(6), t)]) } }>
+                on:change=move |ev| { let v = event_target_value(&ev); if v != "custom" { set.run(vec![v]) } else if !raw().contains('~') { set.run(vec![custom_from(&raw(), today())]) } }>
                 <option value="">"—"</option>
                 {DATE_RANGE_PRESETS.iter().map(|(v, l)| view! { <option value=*v>{*l}</option> }).collect_view()}
                 <option value="custom">"Custom…"</option>
@@ -642,6 +667,14 @@ fn DateRangeInput(
             </Show>
         </span>
     }
+}
+
+/// "Custom…" starts from the dates the chosen preset stands for today (the last 7 days when
+/// none was chosen).
+fn custom_from(preset: &str, today: chrono::NaiveDate) -> String {
+    let (a, b) = params::preset_range(preset, today)
+        .unwrap_or((today - chrono::Duration::days(6), today));
+    format!("{a}~{b}")
 }
 
 /// Versions: who saved what when; compare any version with the current one side by side;
@@ -707,15 +740,21 @@ fn VersionsPanel(id: InsightId, current: RwSignal<Insight>) -> impl IntoView {
             </Suspense>
             {move || compare.get().map(|(v, old)| {
                 let new = current.with(|i| i.draft.clone());
-                let pretty = |p: &[ParamSpec]| serde_json::to_string_pretty(p).unwrap_or_default();
+                let sql_same = old.sql == new.sql;
+                let params = param_changes(&old.params, &new.params);
                 view! {
                     <div class="diff" data-test="diff">
                         <h3>{format!("Version {v} (left) and the current version (right)")}</h3>
-                        <h4>"SQL"</h4>
-                        <DiffView lines=diff_lines(&old.sql, &new.sql)/>
-                        <h4>"Parameters"</h4>
-                        <DiffView lines=diff_lines(&pretty(&old.params), &pretty(&new.params))/>
                         {(old.name != new.name).then(|| view! { <p>{format!("Name: “{}” → “{}”", old.name, new.name)}</p> })}
+                        {(old.description != new.description).then(|| view! { <p>"The description changed."</p> })}
+                        <h4>"SQL"</h4>
+                        {if sql_same {
+                            view! { <p class="muted" data-test="sql-unchanged">"The SQL is the same."</p> }.into_any()
+                        } else {
+                            view! { <DiffView lines=diff_lines(&old.sql, &new.sql)/> }.into_any()
+                        }}
+                        <h4>"Parameters"</h4>
+                        <ParamChanges changes=params/>
                     </div>
                 }
             })}
@@ -723,17 +762,69 @@ fn VersionsPanel(id: InsightId, current: RwSignal<Insight>) -> impl IntoView {
     }
 }
 
+/// Side by side: unchanged lines on both sides, removed lines on the left and added ones on
+/// the right; a removed line followed by an added one is shown as one changed row with the
+/// changed words marked.
 #[component]
 fn DiffView(lines: Vec<DiffLine>) -> impl IntoView {
-    view! {
-        <div class="diff-grid mono">
-            {lines.into_iter().map(|l| match l {
-                DiffLine::Same(t) => view! { <div class="dl same">{t.clone()}</div><div class="dl same">{t}</div> }.into_any(),
-                DiffLine::Removed(t) => view! { <div class="dl removed">{t}</div><div class="dl empty"></div> }.into_any(),
-                DiffLine::Added(t) => view! { <div class="dl empty"></div><div class="dl added">{t}</div> }.into_any(),
-            }).collect_view()}
-        </div>
+    let mut rows = vec![];
+    let mut it = lines.into_iter().peekable();
+    while let Some(line) = it.next() {
+        let row = match line {
+            DiffLine::Same(t) => view! { <div class="dl same">{t.clone()}</div><div class="dl same">{t}</div> }.into_any(),
+            DiffLine::Removed(old) => match it.peek() {
+                Some(DiffLine::Added(_)) => {
+                    let Some(DiffLine::Added(new)) = it.next() else { unreachable!("peeked") };
+                    let (l, r) = diff_words(&old, &new);
+                    view! {
+                        <div class="dl removed" data-test="diff-removed"><Spans spans=l/></div>
+                        <div class="dl added" data-test="diff-added"><Spans spans=r/></div>
+                    }.into_any()
+                }
+                _ => view! { <div class="dl removed" data-test="diff-removed">{old}</div><div class="dl empty"></div> }.into_any(),
+            },
+            DiffLine::Added(t) => view! { <div class="dl empty"></div><div class="dl added" data-test="diff-added">{t}</div> }.into_any(),
+        };
+        rows.push(row);
     }
+    view! { <div class="diff-grid mono">{rows}</div> }
+}
+
+#[component]
+fn Spans(spans: Vec<Span>) -> impl IntoView {
+    spans
+        .into_iter()
+        .map(|s| {
+            if s.changed {
+                view! { <mark class="dw">{s.text}</mark> }.into_any()
+            } else {
+                view! { <span>{s.text}</span> }.into_any()
+            }
+        })
+        .collect_view()
+}
+
+/// The parameters' differences as a table of fields.
+#[component]
+fn ParamChanges(changes: Vec<ParamChange>) -> impl IntoView {
+    if changes.is_empty() {
+        return view! { <p class="muted" data-test="params-unchanged">"The parameters are the same."</p> }.into_any();
+    }
+    view! {
+        <table class="table param-changes" data-test="param-changes">
+            <thead><tr><th>"Parameter"</th><th>"Field"</th><th>"Before"</th><th>"After"</th></tr></thead>
+            <tbody>
+                {changes.into_iter().map(|c| view! {
+                    <tr>
+                        <td class="mono">{c.name}</td>
+                        <td>{c.field.unwrap_or_else(|| if c.before == "—" { "added".into() } else { "removed".into() })}</td>
+                        <td class="mono removed">{c.before}</td>
+                        <td class="mono added">{c.after}</td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+    }.into_any()
 }
 
 /// A new parameter spec with sensible defaults.

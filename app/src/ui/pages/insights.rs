@@ -18,7 +18,7 @@ use crate::{
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::{use_navigate, use_query_map};
+use leptos_router::hooks::use_navigate;
 
 /// The folders from the root down to `id`.
 pub fn folder_path(folders: &[Folder], id: Option<FolderId>) -> Vec<Folder> {
@@ -40,7 +40,7 @@ pub fn folder_path(folders: &[Folder], id: Option<FolderId>) -> Vec<Folder> {
 
 #[component]
 pub fn InsightsPage() -> impl IntoView {
-    let query = use_query_map();
+    let query = crate::ui::query::use_query();
     let role = use_role();
     let can_edit = Signal::derive(move || role.get().can(Permission::EditInsights));
     let folder = Memo::new(move |_| {
@@ -177,6 +177,7 @@ fn TreeView(
         nav(&href(None, q.trim(), false), Default::default());
     };
     let crumbs = folder_path(&tree.folders, here);
+    let has_folders_here = !subfolders.is_empty();
     let all_folders = tree.folders.clone();
     view! {
         <div class="insights-layout">
@@ -214,7 +215,7 @@ fn TreeView(
                     {subfolders.into_iter().map(|f| view! { <FolderRowView f in_trash can_edit folders version error/> }).collect_view()}
                 </ul>
                 {if shown.is_empty() {
-                    view! { <p class="muted" data-test="no-insights">{if searching { "No insight matches." } else if in_trash { "The trash is empty." } else { "No insights here yet. Write a query in the SQL workbench and save it as an insight." }}</p> }.into_any()
+                    view! { <p class="muted" data-test="no-insights">{if searching { "No insight matches." } else if in_trash { "The trash is empty." } else if has_folders_here { "The insights here are in the folders above: open one." } else { "No insights here yet. Write a query in the SQL workbench and save it as an insight." }}</p> }.into_any()
                 } else {
                     view! {
                         <table class="table insights-table" data-test="insights-table">

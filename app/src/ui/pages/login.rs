@@ -1,13 +1,12 @@
 //! Sign-in page.
-use crate::ui::{components::feedback::ErrorNote, context::auth::use_auth};
+use crate::ui::{components::feedback::ErrorNote, context::auth::use_auth, query::use_query};
 use leptos::{form::ActionForm, prelude::*};
 use leptos_meta::Title;
-use leptos_router::hooks::use_query_map;
 
 #[component]
 pub fn LoginPage() -> impl IntoView {
     let auth = use_auth();
-    let query = use_query_map();
+    let query = use_query();
     let next = move || query.with(|q| q.get("next")).unwrap_or_default();
     let setup_done = move || query.with(|q| q.get("setup").is_some());
     let error = Signal::derive(move || auth.login.value().get().and_then(|r| r.err()));
@@ -29,7 +28,7 @@ pub fn LoginPage() -> impl IntoView {
                         "Password"
                         <input type="password" name="password" autocomplete="current-password" required/>
                     </label>
-                    <input type="hidden" name="next" prop:value=next/>
+                    <input type="hidden" name="next" value=next/>
                     <ErrorNote error/>
                     <button type="submit" class="button primary" disabled=move || auth.login.pending().get()>
                         {move || if auth.login.pending().get() { "Signing in…" } else { "Sign in" }}

@@ -2,19 +2,28 @@
 use crate::{
     api::setup::{check_setup_token, CreateFirstAdmin},
     model::validate::MIN_PASSWORD_CHARS,
-    ui::components::feedback::{ErrorNote, FieldNote, Loading},
+    ui::{
+        components::feedback::{ErrorNote, FieldNote, Loading},
+        query::use_query,
+    },
 };
 use leptos::{form::ActionForm, prelude::*};
 use leptos_meta::Title;
-use leptos_router::hooks::use_query_map;
 
 #[component]
 pub fn SetupPage() -> impl IntoView {
-    let query = use_query_map();
+    let query = use_query();
     let token = move || query.with(|q| q.get("token")).unwrap_or_default();
     let check = Resource::new(token, check_setup_token);
     let create = ServerAction::<CreateFirstAdmin>::new();
     let error = Signal::derive(move || create.value().get().and_then(|r| r.err()));
+    // The server signed the new admin in: load the home page whole, so every part of the app
+    // starts signed in.
+    Effect::new(move |_| {
+        if create.value().get().is_some_and(|r| r.is_ok()) {
+            let _ = window().location().set_href("/");
+        }
+    });
     view! {
         <Title text="Set up"/>
         <main class="auth-page">
@@ -27,7 +36,7 @@ pub fn SetupPage() -> impl IntoView {
                                 <h1>"Create the first admin"</h1>
                                 <p class="muted">"This account manages users and connections. The setup link stops working once it exists."</p>
                                 <ActionForm action=create>
-                                    <input type="hidden" name="token" prop:value=token/>
+                                    <input type="hidden" name="token" value=token/>
                                     <label>"Email"
                                         <input type="email" name="email" autocomplete="username" required autofocus/>
                                         <FieldNote error field="email"/>

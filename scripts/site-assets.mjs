@@ -1,0 +1,114 @@
+// Lays out the site the server serves (target/site) from the wasm-bindgen output, the style
+// sheet and public/: content-hashed file names (cached for a year as immutable), a `.gz` and a
+// `.br` twin of every compressible file, and assets.json naming the current files.
+//
+//   node scripts/site-assets.mjs <stage dir with sightline.js + sightline_bg.wasm> <site dir>
+//
+// Files whose hashed name already exists are left as they are, so an unchanged tree costs
+// only the hashing; hashed files of earlier builds are removed.
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import zlib from 'node:zlib';
+
+const [stage, site] = process.argv.slice(2);
+if (!stage || !site) {
+  console.error('usage: node scripts/site-assets.mjs <stage dir> <site dir>');
+  process.exit(2);
+}
+
+const hash = (...buffers) => {
+  const h = createHash('sha256');
+  for (const b of buffers) h.update(b);
+  return h.digest('hex').slice(0, 16);
+};
+const COMPRESSIBLE = /\.(js|mjs|wasm|css|json|svg|txt|html|map)$/;
+
+/** Writes `data` at `file` (and its compressed twins) unless that file exists already. */
+function put(file, data) {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  if (!fs.existsSync(file)) {
+    fs.writeFileSync(`${file}.tmp`, data);
+    fs.renameSync(`${file}.tmp`, file);
+  }
+  if (!COMPRESSIBLE.test(file)) return;
+  if (!fs.existsSync(`${file}.gz`)) {
+    fs.writeFileSync(`${file}.gz`, zlib.gzipSync(data, { level: 9 }));
+  }
+  if (!fs.existsSync(`${file}.br`)) {
+    const br = zlib.brotliCompressSync(data, {
+      params: {
+        [zlib.constants.BROTLI_PARAM_QUALITY]: 11,
+        [zlib.constants.BROTLI_PARAM_SIZE_HINT]: data.length,
+      },
+    });
+    fs.writeFileSync(`${file}.br`, br);
+  }
+}
+
+const keep = new Set();
+const emit = (rel, data) => {
+  const file = path.join(site, rel);
+  put(file, data);
+  for (const suffix of ['', '.gz', '.br']) keep.add(path.resolve(file + suffix));
+  return `/${rel.split(path.sep).join('/')}`;
+};
+
+// The hydration bundle: one hash over the JS glue and the wasm, which must match each other.
+const js = fs.readFileSync(path.join(stage, 'sightline.js'));
+const wasm = fs.readFileSync(path.join(stage, 'sightline_bg.wasm'));
+const app = `sightline.${hash(js, wasm)}`;
+emit(path.join('pkg', `${app}.js`), js);
+emit(path.join('pkg', `${app}.wasm`), wasm);
+
+const css = fs.readFileSync('style/main.css');
+const cssUrl = emit(path.join('pkg', `sightline.${hash(css)}.css`), css);
+
+// public/: scripts under vendor/ get hashed names (the page links them through assets.json);
+// everything else (robots.txt) keeps its name.
+const vendor = {};
+const walk = (dir) => {
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const abs = path.join(dir, entry.name);
+    if (entry.isDirectory()) { walk(abs); continue; }
+    const rel = path.relative('public', abs);
+    const data = fs.readFileSync(abs);
+    if (rel.startsWith(`vendor${path.sep}`) && rel.endsWith('.js')) {
+      const base = rel.slice(0, -3);
+      vendor[path.basename(base)] = emit(`${base}.${hash(data)}.js`, data);
+    } else {
+      emit(rel, data);
+    }
+  }
+};
+if (fs.existsSync('public')) walk('public');
+
+if (!vendor['sightline-editor']) {
+  console.error('public/vendor/sightline-editor.js is missing: run `npm run build:editor` first');
+  process.exit(1);
+}
+
+// Remove what earlier builds left (hashed names no longer in use).
+const prune = (dir) => {
+  if (!fs.existsSync(dir)) return;
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const abs = path.resolve(dir, entry.name);
+    if (entry.isDirectory()) prune(abs);
+    else if (!keep.has(abs)) fs.rmSync(abs);
+  }
+};
+prune(path.join(site, 'pkg'));
+prune(path.join(site, 'vendor'));
+
+const manifest = { app, css: cssUrl, editor: vendor['sightline-editor'] };
+const text = `${JSON.stringify(manifest, null, 2)}\n`;
+const manifestFile = path.join(site, 'assets.json');
+if (!fs.existsSync(manifestFile) || fs.readFileSync(manifestFile, 'utf8') !== text) {
+  fs.writeFileSync(`${manifestFile}.tmp`, text);
+  fs.renameSync(`${manifestFile}.tmp`, manifestFile);
+}
+const size = (rel) => fs.statSync(path.join(site, rel)).size;
+const wasmRel = path.join('pkg', `${app}.wasm`);
+console.log(
+  `site: ${app}.wasm ${size(wasmRel)} B (gzip ${size(`${wasmRel}.gz`)} B, brotli ${size(`${wasmRel}.br`)} B)`,
+);

@@ -14,7 +14,7 @@ use app::{
     server::{connections, settings::StoreTarget},
 };
 use common::{spawn_app_with, Store, TestApp};
-use reqwest::{Client, StatusCode};
+use reqwest::StatusCode;
 use serde_json::Value as Json;
 use std::{
     sync::{

@@ -49,16 +49,15 @@ pub async fn cache_control(req: Request, next: Next) -> Response {
         return res; // set by the handler itself (exports say no-store)
     }
     let fresh = matches!(res.status(), StatusCode::OK | StatusCode::NOT_MODIFIED);
-    let policy = if fresh
-        && (path.starts_with("/pkg/") || path.starts_with("/vendor/"))
-        && is_hashed(&path)
-    {
-        IMMUTABLE
-    } else if is_static(res.headers()) {
-        "no-cache"
-    } else {
-        "no-store"
-    };
+    let policy =
+        if fresh && (path.starts_with("/pkg/") || path.starts_with("/vendor/")) && is_hashed(&path)
+        {
+            IMMUTABLE
+        } else if is_static(res.headers()) {
+            "no-cache"
+        } else {
+            "no-store"
+        };
     res.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
     res

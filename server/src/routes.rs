@@ -49,7 +49,9 @@ where
         .leptos_routes_with_context(&state, routes, context, page)
         // Static files (precompressed `.br`/`.gz` twins when the browser accepts them), else
         // the app's own "not found" page.
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(not_found_page))
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
+            not_found_page,
+        ))
         .layer(axum::middleware::from_fn(middleware::api_error_status))
         .layer(axum::middleware::from_fn_with_state(
             site,

@@ -313,7 +313,10 @@ async fn mariadb_types_read_only_and_timeout() {
         .await
         .unwrap_err();
     assert!(
-        matches!(e, ConnectorError::ReadOnly { .. } | ConnectorError::Sql { .. }),
+        matches!(
+            e,
+            ConnectorError::ReadOnly { .. } | ConnectorError::Sql { .. }
+        ),
         "{e:?}"
     );
     let n: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table} WHERE name = 'x'"))

@@ -115,7 +115,9 @@ async fn loopback_is_refused_in_every_spelling_unless_allowed_and_nothing_is_dia
     for host in loopback_spellings() {
         for kind in ["postgres", "mysql"] {
             for f in ["test_connection", "save_connection"] {
-                let got = app.form_call(&editor, f, &form(kind, host, &port, "test")).await;
+                let got = app
+                    .form_call(&editor, f, &form(kind, host, &port, "test"))
+                    .await;
                 assert_eq!(refused_field(&format!("{f} {kind} {host}"), &got), "host");
                 assert!(
                     got.1.contains("admin"),
@@ -131,11 +133,9 @@ async fn loopback_is_refused_in_every_spelling_unless_allowed_and_nothing_is_dia
         format!("postgres://postgres@2130706433:{port}/test"),
         format!("mysql://root@localhost:{port}/test"),
     ] {
-        let got = app.form_call(&editor,
-            "test_connection",
-            &[("name", "u"), ("url", &url)],
-        )
-        .await;
+        let got = app
+            .form_call(&editor, "test_connection", &[("name", "u"), ("url", &url)])
+            .await;
         assert_eq!(refused_field(&url, &got), "host");
     }
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -193,7 +193,9 @@ async fn metadata_link_local_and_unspecified_are_refused_even_when_everything_is
         "255.255.255.255",
     ] {
         for f in ["test_connection", "save_connection"] {
-            let got = app.form_call(&editor, f, &form("postgres", host, &port, "test")).await;
+            let got = app
+                .form_call(&editor, f, &form("postgres", host, &port, "test"))
+                .await;
             assert_eq!(refused_field(&format!("{f} {host}"), &got), "host");
             assert!(got.1.contains("never"), "{host}: {}", got.1);
         }
@@ -324,11 +326,13 @@ async fn failed_connects_read_the_same_whatever_the_port_does() {
     ];
     let mut answers = std::collections::BTreeSet::new();
     for (kind, port) in &cases {
-        let (status, body) = app.form_call(&editor,
-            "test_connection",
-            &form(kind, "127.0.0.1", port, "test"),
-        )
-        .await;
+        let (status, body) = app
+            .form_call(
+                &editor,
+                "test_connection",
+                &form(kind, "127.0.0.1", port, "test"),
+            )
+            .await;
         assert_eq!(
             status,
             StatusCode::SERVICE_UNAVAILABLE,
@@ -376,16 +380,20 @@ async fn the_metadata_store_is_refused_however_its_server_is_named() {
         "::1",
     ] {
         for f in ["test_connection", "save_connection"] {
-            let got = app.form_call(&admin, f, &form("postgres", host, &port, &database)).await;
+            let got = app
+                .form_call(&admin, f, &form("postgres", host, &port, &database))
+                .await;
             assert_eq!(refused_field(&format!("{f} {host}"), &got), "database");
         }
     }
     // Its other databases are reachable only because the host is allowed explicitly.
-    let (status, body) = app.form_call(&admin,
-        "test_connection",
-        &form("postgres", "127.0.0.1", &port, "test"),
-    )
-    .await;
+    let (status, body) = app
+        .form_call(
+            &admin,
+            "test_connection",
+            &form("postgres", "127.0.0.1", &port, "test"),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     app.cleanup().await;
 }

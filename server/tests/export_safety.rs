@@ -95,19 +95,21 @@ async fn connection(app: &TestApp, c: &Client, kind: &str) -> i64 {
     } else {
         ("5432", "postgres")
     };
-    let (status, body) = app.form_call(c,
-        "save_connection",
-        &[
-            ("name", kind),
-            ("kind", kind),
-            ("host", "127.0.0.1"),
-            ("port", port),
-            ("database", "test"),
-            ("user", user),
-            ("ssl_mode", "disable"),
-        ],
-    )
-    .await;
+    let (status, body) = app
+        .form_call(
+            c,
+            "save_connection",
+            &[
+                ("name", kind),
+                ("kind", kind),
+                ("host", "127.0.0.1"),
+                ("port", port),
+                ("database", "test"),
+                ("user", user),
+                ("ssl_mode", "disable"),
+            ],
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     serde_json::from_str(&body).unwrap()
 }

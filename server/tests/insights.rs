@@ -2045,7 +2045,11 @@ async fn exports_read_back() {
     let next = url::form_urlencoded::parse(location["/login?".len()..].as_bytes())
         .find(|(k, _)| k == "next")
         .map(|(_, v)| v.into_owned());
-    assert_eq!(next, Some(format!("{base}/export.csv?p_x=a%26b")), "{location}");
+    assert_eq!(
+        next,
+        Some(format!("{base}/export.csv?p_x=a%26b")),
+        "{location}"
+    );
 
     // Unknown formats and insights: 404.
     for path in [

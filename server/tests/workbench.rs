@@ -476,7 +476,8 @@ async fn sqlite_paths_are_confined_and_sqlite_sql_cannot_escape() {
             for (path, says) in &refused {
                 let (field, msg) = invalid(
                     &format!("{who} {f} path={path:?}"),
-                    app.form_call(c,
+                    app.form_call(
+                        c,
                         f,
                         &[("name", "lite"), ("kind", "sqlite"), ("path", path)],
                     )
@@ -522,7 +523,8 @@ async fn sqlite_paths_are_confined_and_sqlite_sql_cannot_escape() {
     .await;
     let outcome: TestOutcome = parse(
         "test sqlite",
-        app.form_call(&editor,
+        app.form_call(
+            &editor,
             "test_connection",
             &[
                 ("name", "fixture"),
@@ -623,7 +625,8 @@ async fn sqlite_is_refused_unless_a_directory_is_allowed() {
     for f in ["save_connection", "test_connection"] {
         let (field, msg) = invalid(
             f,
-            app.form_call(&admin,
+            app.form_call(
+                &admin,
                 f,
                 &[("name", "lite"), ("kind", "sqlite"), ("path", &path)],
             )
@@ -730,10 +733,7 @@ async fn connection_fields_cannot_smuggle_driver_options() {
 
     // Controls: the clean form works for both engines, and the capture server does count a
     // connection that really goes to it.
-    let ok: TestOutcome = parse(
-        "test pg",
-        app.form_call(&c, "test_connection", &base).await,
-    );
+    let ok: TestOutcome = parse("test pg", app.form_call(&c, "test_connection", &base).await);
     assert!(ok.version.contains("PostgreSQL"), "{ok:?}");
     let ok: TestOutcome = parse(
         "test mariadb",
@@ -741,7 +741,9 @@ async fn connection_fields_cannot_smuggle_driver_options() {
     );
     assert!(ok.version.contains("MariaDB"), "{ok:?}");
     let cps = cp.to_string();
-    let (st, body) = app.form_call(&c, "test_connection", &with(&base, "port", &cps)).await;
+    let (st, body) = app
+        .form_call(&c, "test_connection", &with(&base, "port", &cps))
+        .await;
     assert_eq!(st, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     assert!(
         hits.load(Ordering::SeqCst) >= 1,
@@ -773,7 +775,8 @@ async fn postgres_superuser_is_flagged_and_a_restricted_role_cannot_reach_files(
 
     let su: TestOutcome = parse(
         "test as postgres",
-        app.form_call(&c, "test_connection", &pg_form("su", &db, "postgres")).await,
+        app.form_call(&c, "test_connection", &pg_form("su", &db, "postgres"))
+            .await,
     );
     let warning = su.warning.expect("a superuser is flagged");
     assert!(warning.contains("superuser"), "{warning}");
@@ -1252,7 +1255,8 @@ async fn stored_passwords_are_write_only_and_cannot_follow_a_new_host() {
     let url_swap = format!("postgres://postgres@127.0.0.1:{cp}/{db}?sslmode=disable");
     let (field, _) = invalid(
         "url swap",
-        app.form_call(&editor,
+        app.form_call(
+            &editor,
             "test_connection",
             &[("id", &ids), ("name", "Secret PG"), ("url", &url_swap)],
         )
@@ -1952,7 +1956,11 @@ async fn a_result_stops_at_the_byte_cap_and_says_truncated_by_size() {
         let v = run(&app, &c, conn, sql).await;
         assert_eq!(v.state, RunState::Done, "{sql}: {v:?}");
         assert!(v.truncated && v.truncated_by_size, "{sql}: {v:?}");
-        assert!(kept.contains(&v.row_count), "{sql}: {} rows kept", v.row_count);
+        assert!(
+            kept.contains(&v.row_count),
+            "{sql}: {} rows kept",
+            v.row_count
+        );
         if v.row_count > 0 {
             let p: Page = parse(
                 "fetch_rows",
@@ -1967,7 +1975,10 @@ async fn a_result_stops_at_the_byte_cap_and_says_truncated_by_size() {
             .map(|p| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0))
             .max()
             .unwrap_or(0);
-        assert!(biggest < 4 << 20, "{sql}: a result file has {biggest} bytes");
+        assert!(
+            biggest < 4 << 20,
+            "{sql}: a result file has {biggest} bytes"
+        );
         // The row cap alone is reported as before; the connection still answers.
         let small = run(&app, &c, conn, "SELECT 1").await;
         assert_eq!(small.state, RunState::Done, "{small:?}");
@@ -1996,7 +2007,14 @@ async fn a_reset_by_one_user_does_not_fail_another_users_queued_runs() {
     let tag = marker();
 
     let mine = start(&app, &a, pg, &format!("SELECT pg_sleep(30) AS {tag}_a"), 0).await;
-    let running = start(&app, &b, pg, &format!("SELECT pg_sleep(1.5) AS {tag}_b, 7"), 0).await;
+    let running = start(
+        &app,
+        &b,
+        pg,
+        &format!("SELECT pg_sleep(1.5) AS {tag}_b, 7"),
+        0,
+    )
+    .await;
     // Both connections are busy: B's next runs wait in the queue.
     let until = Instant::now() + Duration::from_secs(5);
     loop {
@@ -2059,8 +2077,15 @@ async fn a_reset_by_one_user_does_not_fail_another_users_queued_runs() {
     let running = wait_done(&app, &b, running, Duration::from_secs(10)).await;
     assert_eq!(running.state, RunState::Done, "{running:?}");
     let queued = wait_done(&app, &b, queued, Duration::from_secs(10)).await;
-    assert_eq!(queued.state, RunState::Done, "B's queued run failed: {queued:?}");
-    let p: Page = parse("rows", fetch(&app, &b, &queued.id.0, 0, 10, Json::Null).await);
+    assert_eq!(
+        queued.state,
+        RunState::Done,
+        "B's queued run failed: {queued:?}"
+    );
+    let p: Page = parse(
+        "rows",
+        fetch(&app, &b, &queued.id.0, 0, 10, Json::Null).await,
+    );
     assert_eq!(p.rows, [[cell("42")]]);
     let direct = tokio::time::timeout(Duration::from_secs(10), direct)
         .await

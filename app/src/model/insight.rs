@@ -384,8 +384,17 @@ mod tests {
 
     #[test]
     fn changed_words_are_marked_inside_a_line() {
-        let (l, r) = diff_words("select * from orders where total > 10", "select * from orders where total >= 100");
-        let changed = |spans: &[Span]| spans.iter().filter(|s| s.changed).map(|s| s.text.clone()).collect::<Vec<_>>();
+        let (l, r) = diff_words(
+            "select * from orders where total > 10",
+            "select * from orders where total >= 100",
+        );
+        let changed = |spans: &[Span]| {
+            spans
+                .iter()
+                .filter(|s| s.changed)
+                .map(|s| s.text.clone())
+                .collect::<Vec<_>>()
+        };
         assert_eq!(changed(&l), vec!["10"]);
         assert_eq!(changed(&r), vec!["=", "100"]);
         let joined = |spans: &[Span]| spans.iter().map(|s| s.text.as_str()).collect::<String>();
@@ -413,7 +422,10 @@ mod tests {
                 .cloned()
         };
         let label = find("country", Some("label")).expect("label change");
-        assert_eq!((label.before.as_str(), label.after.as_str()), ("—", "Country"));
+        assert_eq!(
+            (label.before.as_str(), label.after.as_str()),
+            ("—", "Country")
+        );
         let req = find("country", Some("required")).expect("required change");
         assert_eq!((req.before.as_str(), req.after.as_str()), ("false", "true"));
         assert_eq!(find("city", None).map(|c| c.before), Some("—".to_string()));

@@ -161,10 +161,22 @@ mod tests {
     #[test]
     fn deep_links_survive_sign_in_exactly() {
         for (path, search, hash) in [
-            ("/insights/1", "?p_kind=refund&p_period=2024-02-01~2024-03-01", ""),
-            ("/insights/1", "p_kind=refund&p_period=2024-02-01~2024-03-01", ""),
+            (
+                "/insights/1",
+                "?p_kind=refund&p_period=2024-02-01~2024-03-01",
+                "",
+            ),
+            (
+                "/insights/1",
+                "p_kind=refund&p_period=2024-02-01~2024-03-01",
+                "",
+            ),
             ("/workbench", "?connection=2", ""),
-            ("/insights/7", "?p_city=S%C3%A3o%20Paulo&p_tags=a&p_tags=b%26c", "#chart"),
+            (
+                "/insights/7",
+                "?p_city=S%C3%A3o%20Paulo&p_tags=a&p_tags=b%26c",
+                "#chart",
+            ),
             ("/insights", "?q=%2F%2Fevil%20%3F%23", ""),
             ("/alerts/3", "", "#history"),
             ("/insights/2", "?p_x=%0A%0D&p_y=+plus+", ""),
@@ -173,15 +185,26 @@ mod tests {
             let login = login_url(path, search, hash);
             let expected = format!(
                 "{path}{}{}",
-                if search.is_empty() { String::new() } else { format!("?{}", search.trim_start_matches('?')) },
-                if hash.is_empty() { String::new() } else { format!("#{}", hash.trim_start_matches('#')) },
+                if search.is_empty() {
+                    String::new()
+                } else {
+                    format!("?{}", search.trim_start_matches('?'))
+                },
+                if hash.is_empty() {
+                    String::new()
+                } else {
+                    format!("#{}", hash.trim_start_matches('#'))
+                },
             );
             let next = next_of(&login).unwrap_or_else(|| panic!("no next in {login}"));
             assert_eq!(next, expected, "{login}");
             assert_eq!(next_path(Some(&next)), expected, "accepted after sign-in");
         }
         assert_eq!(login_url("/", "", ""), "/login");
-        assert_eq!(next_of(&login_url("/", "?a=1", "")).as_deref(), Some("/?a=1"));
+        assert_eq!(
+            next_of(&login_url("/", "?a=1", "")).as_deref(),
+            Some("/?a=1")
+        );
     }
 
     #[test]
@@ -210,7 +233,11 @@ mod tests {
         }
         // Encoded look-alikes stay paths on this site: the browser does not decode `%2F`
         // or `%5C` in a path before resolving it.
-        for fine in ["/%2F%2Fevil.example", "/%5Cevil.example", "/insights?next=//evil"] {
+        for fine in [
+            "/%2F%2Fevil.example",
+            "/%5Cevil.example",
+            "/insights?next=//evil",
+        ] {
             assert_eq!(next_path(Some(fine)), fine);
         }
     }

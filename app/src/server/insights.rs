@@ -904,13 +904,12 @@ pub async fn export(
         .as_ref()
         .map(|p| p.cancel.clone())
         .unwrap_or_default();
-    let (mut sink, body) =
-        export::export_tracked(
-            format,
-            &state.settings.data_dir,
-            progress.clone(),
-            export::FormulaGuard::from_setting(state.settings.csv_formula_guard),
-        );
+    let (mut sink, body) = export::export_tracked(
+        format,
+        &state.settings.data_dir,
+        progress.clone(),
+        export::FormulaGuard::from_setting(state.settings.csv_formula_guard),
+    );
     let slug: String = p
         .insight
         .name

@@ -24,7 +24,10 @@ impl Query {
 
     /// The first value of `key`.
     pub fn get(&self, key: &str) -> Option<String> {
-        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
     }
 
     /// Every value of `key`, or `None` when it is absent.
@@ -52,8 +55,14 @@ mod tests {
     #[test]
     fn values_are_decoded_once() {
         let q = Query::parse("?next=%2Finsights%2F1%3Fp_kind%3Da%2526b%2520c&p=%2541&p=x+y");
-        assert_eq!(q.get("next").as_deref(), Some("/insights/1?p_kind=a%26b%20c"));
-        assert_eq!(q.get_all("p"), Some(vec!["%41".to_string(), "x y".to_string()]));
+        assert_eq!(
+            q.get("next").as_deref(),
+            Some("/insights/1?p_kind=a%26b%20c")
+        );
+        assert_eq!(
+            q.get_all("p"),
+            Some(vec!["%41".to_string(), "x y".to_string()])
+        );
         assert_eq!(q.get("missing"), None);
         assert_eq!(q.get_all("missing"), None);
     }

@@ -16,8 +16,8 @@ use crate::{
         connection::ConnectionId,
         insight::{
             diff_lines, diff_words, param_changes, DiffLine, DrillLink, DrillSource, DrillTarget,
-            ExportState, ExportStatus, ParamChange, Span,
-            Insight, InsightDraft, InsightId, UrlValues,
+            ExportState, ExportStatus, Insight, InsightDraft, InsightId, ParamChange, Span,
+            UrlValues,
         },
         params::{self, EnumOption, ParamKind, ParamSpec, QuerySource, DATE_RANGE_PRESETS},
         run::{RunId, RunState, RunView, Sort},
@@ -672,8 +672,8 @@ fn DateRangeInput(
 /// "Custom…" starts from the dates the chosen preset stands for today (the last 7 days when
 /// none was chosen).
 fn custom_from(preset: &str, today: chrono::NaiveDate) -> String {
-    let (a, b) = params::preset_range(preset, today)
-        .unwrap_or((today - chrono::Duration::days(6), today));
+    let (a, b) =
+        params::preset_range(preset, today).unwrap_or((today - chrono::Duration::days(6), today));
     format!("{a}~{b}")
 }
 

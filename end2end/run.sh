@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts the release server on a free port with a fresh data directory, runs the browser
 # tests against it (headless Debian Chromium through playwright-core), and stops it.
-# Screenshots land in end2end/artifacts/. SIGHTLINE_E2E_ONLY=<files> runs only those, in order.
+# Screenshots land in end2end/artifacts/. SIGHTLINE_E2E_ONLY=<files> runs only those, in order;
+# SIGHTLINE_E2E_TRACE=1 prints each console error with the page it came from as it happens.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ART=end2end/artifacts

@@ -30,6 +30,12 @@ browser() {
   fi
 }
 
+# Formatting first: seconds, and a clear message instead of a review comment later.
+format_check() {
+  rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
+  cargo fmt --all --check
+}
+phase "format (cargo fmt --check)" format_check
 phase "services (PostgreSQL, MariaDB)" ./scripts/services.sh
 phase "chromium" browser
 phase "tools and release build" ./scripts/setup.sh

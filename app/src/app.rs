@@ -14,6 +14,7 @@ use crate::ui::{
         login::LoginPage,
         not_found::NotFound,
         setup::SetupPage,
+        welcome::WelcomePage,
         workbench::WorkbenchPage,
     },
 };
@@ -84,6 +85,7 @@ pub fn App() -> impl IntoView {
             <Routes fallback=|| view! { <NotFound/> }>
                 <Route path=path!("/login") view=LoginPage/>
                 <Route path=path!("/setup") view=SetupPage ssr=SsrMode::Async/>
+                <Route path=path!("/welcome") view=WelcomePage ssr=SsrMode::Async/>
                 <ParentRoute path=path!("") view=Shell ssr=SsrMode::Async>
                     <Route path=path!("") view=HomePage ssr=SsrMode::Async/>
                     <Route path=path!("account") view=AccountPage ssr=SsrMode::Async/>

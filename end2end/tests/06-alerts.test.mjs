@@ -81,6 +81,9 @@ test('alert on an insight: webhook channel, evaluate now, history and receiver',
     const report = await waitFor(page, '[data-test=channel-report]:has-text("Sent a test")', 'test message');
     assert.match(await report.textContent(), /Sent a test message/);
     assert.equal(hits.length, 1);
+    // A test says it is one: the receiver does not take it for a firing alert.
+    assert.equal(hits[0].body.state, 'test');
+    assert.equal(hits[0].headers['x-sightline-event'], 'test');
     await shot(page, '06-channels');
 
     // The alert, from the insight page.
@@ -91,17 +94,27 @@ test('alert on an insight: webhook channel, evaluate now, history and receiver',
     await waitFor(page, '[data-test=alert-form]', 'alert form');
     await page.fill('[data-test=alert-name-input]', 'Too many failed orders');
     await page.selectOption('[data-test=rule-kind]', 'threshold');
-    await page.fill('[data-test=rule-column]', 'n');
+    // The column is picked from the insight's own columns; one it does not return is refused
+    // at save, with the ones it does.
+    await page.waitForFunction(() => [...document.querySelectorAll('[data-test=alert-column-list] option')].some((o) => o.value === 'n'));
+    await page.fill('[data-test=rule-column]', 'failures');
     await page.selectOption('[data-test=rule-op]', '>');
     await page.fill('[data-test=rule-value]', '50');
     await page.selectOption('[data-test=schedule-preset]', '0 9 * * *');
     await waitFor(page, '[data-test=alert-channel][data-name="e2e hook"]', 'channel choice');
     await page.check('[data-test=alert-channel][data-name="e2e hook"]');
+    await page.click('[data-test=save-alert]');
+    const refused = await waitFor(page, '[data-test=alert-form] .field-error:has-text("returns no column")', 'unknown column refused');
+    assert.match(await refused.textContent(), /"failures"; choose one of: .*\bn\b/);
+    await page.fill('[data-test=rule-column]', 'n');
     await shot(page, '06-alert-form');
     await page.click('[data-test=save-alert]');
     await page.waitForURL(/\/alerts\/\d+$/);
     await waitFor(page, '[data-test=alert-name]:has-text("Too many failed orders")', 'alert page');
     assert.match(await page.textContent('[data-test=next-run]'), /09:00 UTC/);
+    // Before its first run it claims no state, and the page says what it watches.
+    assert.equal(await page.textContent('[data-test=alert-state]'), 'Not evaluated yet');
+    assert.equal(await page.textContent('[data-test=alert-condition]'), 'first row of n > 50');
 
     // Evaluate now: the run appears, goes done, and the delivery is sent.
     await page.click('[data-test=evaluate-now]');

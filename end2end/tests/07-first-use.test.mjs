@@ -93,3 +93,58 @@ test('the bundle is compressed and cached by hashed name; pages are not cached',
   }
   assert.equal(plain.headers.get('content-type'), 'application/wasm');
 });
+
+test('the home page shows the first steps, then recent and starred insights', async () => {
+  const browser = await launch();
+  try {
+    // A new editor, added by the admin.
+    const admin = await newPage(browser);
+    await signIn(admin, ADMIN.email, ADMIN.password);
+    await admin.waitForURL(BASE + '/');
+    const email = `starter-${Date.now()}@example.com`;
+    await admin.evaluate(async (email) => {
+      const body = new URLSearchParams({ 'input[email]': email, 'input[role]': 'editor', 'input[password]': 'a starter password' });
+      const r = await fetch('/api/create_user', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body });
+      if (!r.ok) throw new Error(await r.text());
+    }, email);
+
+    const page = await newPage(browser);
+    await signIn(page, email, 'a starter password');
+    await page.waitForURL(BASE + '/');
+    const steps = page.locator('[data-test=checklist] [data-test=step]');
+    await steps.first().waitFor();
+    assert.deepEqual(await steps.evaluateAll((els) => els.map((e) => e.dataset.key)), ['demo', 'connect', 'query', 'insight', 'alert']);
+    // Their own steps are all open ("Connect a database" is the instance's: other stories
+    // running beside this one may have added a connection).
+    const doneKeys = async () => page.locator('[data-test=step][data-done=true]').evaluateAll((els) => els.map((e) => e.dataset.key));
+    assert.deepEqual((await doneKeys()).filter((k) => k !== 'connect'), []);
+    assert.match(await page.textContent('[data-test=recent]'), /Insights you open appear here/);
+    await shot(page, '07-home-checklist');
+
+    // The first step leads to the workbench on the Demo; a run there ticks it off.
+    await page.click('[data-test=step][data-key=demo] a');
+    await page.waitForURL(/\/workbench\?connection=\d+/);
+    const demo = Number(new URL(page.url()).searchParams.get('connection'));
+    await api(page, 'run_sql', { request: { connection_id: demo, sql: 'select count(*) from orders', params: [], page_size: 10 } });
+    const insight = await api(page, 'save_insight', {
+      id: null, base_version: null,
+      draft: { name: 'Starter orders', description: '', connection_id: demo, sql: 'select status, count(*) as n from orders group by status' },
+    });
+
+    // Opened and starred, it is on the home page, reached without a reload.
+    await open(page, `/insights/${insight.id}`);
+    await page.evaluate(() => { window.__noReload = true; });
+    await page.click('[data-test=favorite]');
+    await page.waitForSelector('[data-test=favorite][aria-pressed=true]');
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Overview' }).click();
+    await page.waitForURL(BASE + '/');
+    await page.locator('[data-test=favorites] [data-test=insight-link]', { hasText: 'Starter orders' }).waitFor();
+    await page.locator('[data-test=recent] [data-test=insight-link]', { hasText: 'Starter orders' }).waitFor();
+    assert.deepEqual((await doneKeys()).filter((k) => k !== 'connect'), ['demo', 'insight']);
+    assert.equal(await page.evaluate(() => window.__noReload), true, 'no page reload');
+    await shot(page, '07-home-started');
+    assert.deepEqual(page.problems, []);
+  } finally {
+    await browser.close();
+  }
+});

@@ -25,7 +25,10 @@ export async function newPage(browser, options = {}) {
   // shows, so only other errors count.
   const expected = /Failed to load resource: the server responded with a status of (400|401|429)/;
   page.on('console', (m) => {
-    if (m.type() === 'error' && !expected.test(m.text())) page.problems.push(`console: ${m.text()}`);
+    if (m.type() === 'error' && !expected.test(m.text())) {
+      page.problems.push(`console: ${m.text()}`);
+      if (process.env.SIGHTLINE_E2E_TRACE) console.error(`[problem at ${page.url()}] ${m.text().slice(0, 200)}`);
+    }
   });
   page.on('pageerror', (e) => page.problems.push(`page error: ${e.message}`));
   return page;

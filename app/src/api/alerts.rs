@@ -35,6 +35,18 @@ pub async fn save_alert(id: Option<AlertId>, draft: AlertDraft) -> Result<AlertS
     service::save(&state, &me, id, draft).await
 }
 
+/// The columns the insight returns with these parameter values, for the alert form's column
+/// lists (empty when it cannot run now).
+#[server(endpoint = "alert_columns", input = Json)]
+pub async fn alert_columns(
+    insight: InsightId,
+    params: crate::model::insight::UrlValues,
+) -> Result<Vec<String>, AppError> {
+    use crate::server::{alerts::service, ctx};
+    let (state, me) = ctx().await?;
+    service::columns(&state, &me, insight, &params).await
+}
+
 #[server(endpoint = "delete_alert", input = Json)]
 pub async fn delete_alert(id: AlertId) -> Result<(), AppError> {
     use crate::server::{alerts::service, ctx};

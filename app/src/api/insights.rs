@@ -25,9 +25,12 @@ pub async fn insight_tree(search: Option<String>, trash: bool) -> Result<Tree, A
 
 #[server(endpoint = "get_insight", input = Json)]
 pub async fn get_insight(id: InsightId) -> Result<Insight, AppError> {
-    use crate::server::{ctx, insights};
+    use crate::server::{ctx, home, insights};
     let (state, me) = ctx().await?;
-    insights::get(&state, &me, id).await
+    let mut insight = insights::get(&state, &me, id).await?;
+    home::opened(&state, &me, id).await?;
+    insight.favorite = home::is_favorite(&state, &me, id).await?;
+    Ok(insight)
 }
 
 #[server(endpoint = "save_insight", input = Json)]

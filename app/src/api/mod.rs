@@ -3,6 +3,7 @@
 pub mod alerts;
 pub mod auth;
 pub mod connections;
+pub mod home;
 pub mod imports;
 pub mod insights;
 pub mod setup;

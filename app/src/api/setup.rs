@@ -26,16 +26,6 @@ pub async fn create_first_admin(
         // The account exists either way; signing in by hand still works.
         Err(_) => "/login?setup=done",
     };
-    // A plain form post (no JavaScript yet) follows a 302. The hydrated page loads the home
-    // page itself, whole, so that every part of the app starts signed in.
-    let plain_form = use_context::<http::request::Parts>().is_some_and(|req| {
-        req.headers
-            .get(http::header::ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.contains("text/html"))
-    });
-    if plain_form {
-        leptos_axum::redirect(to);
-    }
+    crate::server::redirect_plain_form(to);
     Ok(())
 }

@@ -30,6 +30,36 @@ pub enum Rule {
     Always,
 }
 
+impl Rule {
+    /// The condition in words, as the alert's page shows it: `max of latency_ms > 500`.
+    pub fn describe(&self) -> String {
+        match self {
+            Rule::AnyRows => "The result has rows".into(),
+            Rule::NoRows => "The result has no rows".into(),
+            Rule::Always => "Always: sends the result on every run".into(),
+            Rule::Threshold(t) => format!(
+                "{} {} {} {}",
+                t.selector.label(),
+                t.column,
+                t.op.symbol(),
+                t.value
+            ),
+            Rule::PerRow {
+                key_column,
+                condition,
+            } => match condition {
+                None => format!("One alert per {key_column}, for every row"),
+                Some(c) => format!(
+                    "One alert per {key_column}, for rows where {} {} {}",
+                    c.column,
+                    c.op.symbol(),
+                    c.value
+                ),
+            },
+        }
+    }
+}
+
 /// `selector(column) op value`, e.g. `max(latency_ms) > 500`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Threshold {
@@ -82,6 +112,18 @@ impl Selector {
             Selector::Sum => "sum",
             Selector::Avg => "avg",
             Selector::Count => "count",
+        }
+    }
+
+    /// How the form and the alert's page say it: `first row of`, `max of`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Selector::First => "first row of",
+            Selector::Min => "min of",
+            Selector::Max => "max of",
+            Selector::Sum => "sum of",
+            Selector::Avg => "average of",
+            Selector::Count => "count of",
         }
     }
 
@@ -686,6 +728,30 @@ pub fn step_instances(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn rules_read_as_words() {
+        let t = Rule::Threshold(Threshold {
+            column: "latency_ms".into(),
+            selector: Selector::Max,
+            op: Op::Gt,
+            value: 500.0,
+        });
+        assert_eq!(t.describe(), "max of latency_ms > 500");
+        let r = Rule::PerRow {
+            key_column: "host".into(),
+            condition: Some(RowCondition {
+                column: "cpu".into(),
+                op: Op::Ge,
+                value: 0.9,
+            }),
+        };
+        assert_eq!(
+            r.describe(),
+            "One alert per host, for rows where cpu >= 0.9"
+        );
+        assert_eq!(Rule::NoRows.describe(), "The result has no rows");
+    }
+
     use super::*;
     use chrono::TimeZone;
 

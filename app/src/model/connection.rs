@@ -16,6 +16,25 @@ pub enum SslMode {
 }
 
 impl SslMode {
+    pub const ALL: [SslMode; 5] = [
+        SslMode::Prefer,
+        SslMode::Disable,
+        SslMode::Require,
+        SslMode::VerifyCa,
+        SslMode::VerifyFull,
+    ];
+
+    /// The name in connection strings and in the form (`verify-full`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SslMode::Disable => "disable",
+            SslMode::Prefer => "prefer",
+            SslMode::Require => "require",
+            SslMode::VerifyCa => "verify-ca",
+            SslMode::VerifyFull => "verify-full",
+        }
+    }
+
     pub fn parse(s: &str) -> Option<Self> {
         Some(match s {
             "disable" => SslMode::Disable,
@@ -350,6 +369,44 @@ pub struct ConnectionForm {
 }
 
 impl ConnectionForm {
+    /// Puts parsed settings into the fields (kind, host, port, database, user, password when
+    /// the string has one, SSL mode or file path) and empties the connection string, so that
+    /// what is saved is what the fields show.
+    pub fn fill_from(&mut self, cfg: ConnectionConfig) {
+        self.kind = cfg.kind().as_str().into();
+        match cfg {
+            ConnectionConfig::Postgres(n) | ConnectionConfig::Mysql(n) => {
+                self.host = n.host;
+                self.port = n.port.to_string();
+                self.database = n.database;
+                self.user = n.user;
+                if let Some(p) = n.password {
+                    self.password = p;
+                }
+                self.ssl_mode = n.ssl_mode.as_str().into();
+            }
+            ConnectionConfig::Sqlite { path } => self.path = path,
+        }
+        self.url.clear();
+    }
+
+    /// Takes the connection fields of `parsed` (a form filled from a connection string),
+    /// keeping this form's name, color, id and writable flag, and a typed password when the
+    /// string has none.
+    pub fn take_connection(&mut self, parsed: ConnectionForm) {
+        self.kind = parsed.kind;
+        self.host = parsed.host;
+        self.port = parsed.port;
+        self.database = parsed.database;
+        self.user = parsed.user;
+        if !parsed.password.is_empty() {
+            self.password = parsed.password;
+        }
+        self.ssl_mode = parsed.ssl_mode;
+        self.path = parsed.path;
+        self.url.clear();
+    }
+
     /// The typed settings the form describes (validated).
     pub fn config(&self) -> Result<ConnectionConfig, AppError> {
         if !self.url.trim().is_empty() {
@@ -506,5 +563,57 @@ mod tests {
     fn debug_output_hides_the_password() {
         let c = ConnectionConfig::from_url("postgres://ann:hunter2secret@h/db").unwrap();
         assert!(!format!("{c:?}").contains("hunter2secret"));
+    }
+
+    #[test]
+    fn a_pasted_string_fills_the_fields() {
+        let mut f = ConnectionForm {
+            name: "Sales".into(),
+            kind: "sqlite".into(),
+            url: "postgres://ann:p%40ss@db.example.com:6543/sales?sslmode=verify-full".into(),
+            ..Default::default()
+        };
+        let cfg = ConnectionConfig::from_url(&f.url).unwrap();
+        f.fill_from(cfg.clone());
+        assert_eq!(
+            (
+                f.kind.as_str(),
+                f.host.as_str(),
+                f.port.as_str(),
+                f.database.as_str()
+            ),
+            ("postgres", "db.example.com", "6543", "sales")
+        );
+        assert_eq!((f.user.as_str(), f.password.as_str()), ("ann", "p@ss"));
+        assert_eq!(f.ssl_mode, "verify-full");
+        assert!(f.url.is_empty(), "the string is not kept beside the fields");
+        assert_eq!(f.name, "Sales", "the name stays");
+        // The fields now describe the same connection the string did.
+        assert_eq!(f.config().unwrap(), cfg);
+        // The browser's side: the parsed fields go into the open form.
+        let mut open = ConnectionForm {
+            name: "Open".into(),
+            password: "typed".into(),
+            url: "x".into(),
+            ..Default::default()
+        };
+        let mut parsed = ConnectionForm::default();
+        parsed.fill_from(ConnectionConfig::from_url("mysql://u@h:3307/d").unwrap());
+        open.take_connection(parsed);
+        assert_eq!(
+            (open.name.as_str(), open.kind.as_str(), open.port.as_str()),
+            ("Open", "mysql", "3307")
+        );
+        assert_eq!((open.password.as_str(), open.url.as_str()), ("typed", ""));
+        // No password in the string keeps one typed earlier.
+        f.fill_from(ConnectionConfig::from_url("mariadb://root@127.0.0.1/test").unwrap());
+        assert_eq!(
+            (f.kind.as_str(), f.port.as_str(), f.password.as_str()),
+            ("mysql", "3306", "p@ss")
+        );
+        assert_eq!(f.ssl_mode, "prefer");
+        for m in SslMode::ALL {
+            assert_eq!(SslMode::parse(m.as_str()), Some(m));
+        }
     }
 }

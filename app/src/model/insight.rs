@@ -97,6 +97,9 @@ pub struct Insight {
     pub deleted: bool,
     /// The signed-in user may edit it (the server checks again on save).
     pub can_edit: bool,
+    /// The signed-in user starred it (listed under Favourites on the home page).
+    #[serde(default)]
+    pub favorite: bool,
 }
 
 /// A folder of the tree.
@@ -124,6 +127,29 @@ pub struct InsightSummary {
 pub struct Tree {
     pub folders: Vec<Folder>,
     pub insights: Vec<InsightSummary>,
+}
+
+/// Every folder with its full path (`Sales / EMEA`), sorted by path, for folder pickers.
+pub fn folder_paths(folders: &[Folder]) -> Vec<(FolderId, String)> {
+    let mut out: Vec<(FolderId, String)> = folders
+        .iter()
+        .map(|f| {
+            let mut names = vec![f.name.clone()];
+            let mut parent = f.parent_id;
+            // A cycle or a missing parent ends the walk (at most the tree's depth).
+            while let Some(p) = parent.filter(|_| names.len() <= folders.len()) {
+                let Some(up) = folders.iter().find(|x| x.id == p) else {
+                    break;
+                };
+                names.push(up.name.clone());
+                parent = up.parent_id;
+            }
+            names.reverse();
+            (f.id, names.join(" / "))
+        })
+        .collect();
+    out.sort_by(|a, b| a.1.to_lowercase().cmp(&b.1.to_lowercase()));
+    out
 }
 
 /// One entry of an insight's history.
@@ -380,6 +406,33 @@ pub fn param_changes(old: &[ParamSpec], new: &[ParamSpec]) -> Vec<ParamChange> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn folder_paths_read_from_the_root() {
+        let f = |id, parent: Option<i64>, name: &str| Folder {
+            id: FolderId(id),
+            parent_id: parent.map(FolderId),
+            name: name.into(),
+        };
+        let folders = vec![
+            f(1, None, "Sales"),
+            f(2, Some(1), "EMEA"),
+            f(3, None, "Ops"),
+            f(4, Some(5), "Loop"),
+            f(5, Some(4), "Back"),
+        ];
+        let paths: Vec<_> = folder_paths(&folders)
+            .into_iter()
+            .map(|(id, p)| (id.0, p))
+            .collect();
+        let order: Vec<i64> = paths.iter().map(|p| p.0).collect();
+        assert_eq!(paths.iter().find(|p| p.0 == 2).unwrap().1, "Sales / EMEA");
+        // Sorted by path: Ops before Sales before Sales / EMEA.
+        let pos = |id| order.iter().position(|x| *x == id).unwrap();
+        assert!(pos(3) < pos(1) && pos(1) < pos(2), "{paths:?}");
+        // A cycle (which the server refuses) ends the walk instead of looping.
+        assert_eq!(paths.len(), 5);
+    }
+
     use super::*;
 
     #[test]

@@ -2,6 +2,7 @@
 pub mod alert;
 pub mod alerting;
 pub mod connection;
+pub mod home;
 pub mod ids;
 pub mod import;
 pub mod insight;

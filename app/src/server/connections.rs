@@ -543,6 +543,27 @@ pub async fn test(
     })
 }
 
+/// Tests a saved connection through its pool: the server version, the round trip, and the
+/// privilege warning when the account can do more than read.
+pub async fn test_saved(
+    state: &AppState,
+    me: &Principal,
+    id: ConnectionId,
+) -> Result<TestOutcome, AppError> {
+    me.require(Permission::ManageConnections)?;
+    let row = row(state, id).await?;
+    let pool = state.engine.pool(state, &row).await?;
+    let start = Instant::now();
+    let version = pool.connector.test().await.map_err(unavailable)?;
+    let elapsed_ms = start.elapsed().as_millis() as u64;
+    let warning = pool.connector.privilege_warning().await;
+    Ok(TestOutcome {
+        version,
+        elapsed_ms,
+        warning,
+    })
+}
+
 /// Tables and columns of a connection, for autocomplete.
 pub async fn schema(
     state: &AppState,

@@ -140,6 +140,7 @@ async fn view(state: &AppState, me: &Principal, r: repo::InsightRow) -> Result<I
         updated_by: r.updated_by.clone(),
         deleted: r.deleted_at.is_some(),
         can_edit: me.role.can(Permission::EditInsights),
+        favorite: false,
     })
 }
 

@@ -9,8 +9,10 @@ pub mod demo;
 pub mod egress;
 pub mod engine;
 pub mod export;
+pub mod home;
 pub mod import;
 pub mod insights;
+pub mod links;
 pub mod settings;
 pub mod setup;
 pub mod state;
@@ -25,6 +27,21 @@ use leptos::prelude::use_context;
 use tower_sessions::Session;
 
 /// The application state provided to server functions and SSR.
+/// Sends a plain form post (no JavaScript yet: the browser asked for HTML) on to `to` with a
+/// 302. A hydrated page gets the plain answer and loads the page itself, whole, so that every
+/// part of the app starts signed in.
+pub fn redirect_plain_form(to: &str) {
+    let plain_form = use_context::<http::request::Parts>().is_some_and(|req| {
+        req.headers
+            .get(http::header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("text/html"))
+    });
+    if plain_form {
+        leptos_axum::redirect(to);
+    }
+}
+
 pub fn state() -> Result<AppState, AppError> {
     use_context::<AppState>().ok_or_else(|| internal("AppState is not in the Leptos context"))
 }

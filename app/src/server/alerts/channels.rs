@@ -145,6 +145,8 @@ pub enum Transition {
     NoData,
     /// A periodic summary.
     Digest,
+    /// A channel's "Send test": says nothing about any alert's state.
+    Test,
 }
 
 impl Transition {
@@ -155,6 +157,7 @@ impl Transition {
             Self::Error => "Error",
             Self::NoData => "No data",
             Self::Digest => "Digest",
+            Self::Test => "Test",
         }
     }
 
@@ -165,6 +168,7 @@ impl Transition {
             Self::Error => ":warning:",
             Self::NoData => ":grey_question:",
             Self::Digest => ":bar_chart:",
+            Self::Test => ":test_tube:",
         }
     }
 }
@@ -275,7 +279,7 @@ impl Message {
     pub fn test(alert: &str, link: Option<String>) -> Self {
         Self {
             alert: alert.to_string(),
-            transition: Transition::Firing,
+            transition: Transition::Test,
             value: Some("test message: no action needed".into()),
             excerpt: Some(TableExcerpt::new(
                 vec!["check".into(), "status".into()],
@@ -576,6 +580,7 @@ async fn send_webhook(
             Transition::Error => "error",
             Transition::NoData => "no_data",
             Transition::Digest => "digest",
+            Transition::Test => "test",
         }),
     );
     if let Some(secret) = secret {
@@ -821,6 +826,19 @@ async fn send_email(
     })?;
     let email = build_email(to, subject, m, smtp)?;
     let recipients = email.envelope().to().len();
+    let code = deliver_email(email, smtp).await?;
+    Ok(DeliveryReceipt {
+        kind: ChannelKind::Email,
+        status: Some(code),
+        recipients,
+    })
+}
+
+/// Sends a built email through the server's SMTP settings; the SMTP reply code on success.
+pub async fn deliver_email(
+    email: lettre::Message,
+    smtp: &SmtpSettings,
+) -> Result<u16, ChannelError> {
     let host = smtp.host.trim();
     let tls = match smtp.tls {
         SmtpTls::None => Tls::None,
@@ -850,11 +868,7 @@ async fn send_email(
         .await
         .map_err(|_| ChannelError::retry("the mail server did not answer in time"))?
         .map_err(smtp_error)?;
-    Ok(DeliveryReceipt {
-        kind: ChannelKind::Email,
-        status: Some(u16::from(reply.code())),
-        recipients,
-    })
+    Ok(u16::from(reply.code()))
 }
 
 #[cfg(test)]

@@ -332,10 +332,87 @@ async fn validate(
         insights::parse_values(&insight.draft.params, &d.params)
     {
         errors.append(&mut v);
+    } else if let Some(columns) = result_columns(state, d.insight_id, &d.params).await {
+        // The columns the rule names must be ones the insight returns, or every run fails.
+        for (field, column) in rule_columns(&d.rule) {
+            if !column.trim().is_empty() && !columns.iter().any(|c| c == column.trim()) {
+                errors.push(FieldError::new(
+                    field,
+                    format!(
+                        "The insight returns no column \"{}\"; choose one of: {}.",
+                        column.trim(),
+                        columns.join(", ")
+                    ),
+                ));
+            }
+        }
     }
     match schedule {
         Some(s) if errors.is_empty() => Ok(s),
         _ => Err(AppError::Validation(errors)),
+    }
+}
+
+/// The columns a rule reads, with the form field each comes from.
+fn rule_columns(rule: &Rule) -> Vec<(&'static str, &str)> {
+    match rule {
+        Rule::Threshold(t) => vec![("column", t.column.as_str())],
+        Rule::PerRow {
+            key_column,
+            condition,
+        } => {
+            let mut v = vec![("key_column", key_column.as_str())];
+            if let Some(c) = condition {
+                v.push(("condition_column", c.column.as_str()));
+            }
+            v
+        }
+        Rule::AnyRows | Rule::NoRows | Rule::Always => vec![],
+    }
+}
+
+/// The columns of the insight's result, for the form: only for callers who may see it.
+pub async fn columns(
+    state: &AppState,
+    me: &Principal,
+    insight: crate::model::insight::InsightId,
+    params: &crate::model::insight::UrlValues,
+) -> Result<Vec<String>, AppError> {
+    insights::get(state, me, insight).await?;
+    Ok(result_columns(state, insight, params)
+        .await
+        .unwrap_or_default())
+}
+
+/// The names of the columns the insight returns with these values, read by running it for
+/// one row (read-only, like an evaluation). `None` when it cannot run now: the save goes on,
+/// and the evaluation reports why it fails.
+async fn result_columns(
+    state: &AppState,
+    insight: crate::model::insight::InsightId,
+    params: &crate::model::insight::UrlValues,
+) -> Option<Vec<String>> {
+    use crate::{
+        model::query::{Column, Value},
+        server::connectors::{ConnectorError, RowSink},
+    };
+    struct Names(Vec<String>);
+    impl RowSink for Names {
+        fn columns(&mut self, columns: &[Column]) -> Result<(), ConnectorError> {
+            self.0 = columns.iter().map(|c| c.name.clone()).collect();
+            Ok(())
+        }
+        fn row(&mut self, _: Vec<Value>) -> Result<(), ConnectorError> {
+            Ok(())
+        }
+    }
+    let prepared = insights::prepare(state, insight, params).await.ok()?;
+    let mut names = Names(Vec::new());
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let run = prepared.run(state, 1, cancel, &mut names);
+    match tokio::time::timeout(std::time::Duration::from_secs(30), run).await {
+        Ok(Ok(_)) => Some(names.0),
+        _ => None,
     }
 }
 

@@ -86,21 +86,26 @@ pub async fn login(
         let hash = state.passwords.hash(password).await?;
         users::rehash(&state.db, id, &row.password_hash, &hash).await?;
     }
-    // A new id at sign-in: a session id planted before sign-in is worth nothing after it.
-    session.cycle_id().await?;
-    session
-        .insert(
-            SESSION_KEY,
-            SessionAuth {
-                user_id: id,
-                epoch: row.session_epoch,
-            },
-        )
-        .await?;
-    users::touch_login(&state.db, id).await?;
+    start_session(state, session, id, row.session_epoch).await?;
     audit::record(&state.db, Some(id), "login", ip, "").await?;
     tracing::info!(user_id = %id, ip, "signed in");
     Ok(row.me())
+}
+
+/// Signs the account in on this session, under a new session id: a session id planted
+/// before sign-in is worth nothing after it.
+pub async fn start_session(
+    state: &AppState,
+    session: &Session,
+    id: UserId,
+    epoch: i64,
+) -> Result<(), AppError> {
+    session.cycle_id().await?;
+    session
+        .insert(SESSION_KEY, SessionAuth { user_id: id, epoch })
+        .await?;
+    users::touch_login(&state.db, id).await?;
+    Ok(())
 }
 
 /// Ends the session server-side (the stored record is deleted, the cookie cleared).

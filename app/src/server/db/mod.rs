@@ -3,7 +3,9 @@
 pub mod alerts;
 pub mod audit;
 pub mod connections;
+pub mod home;
 pub mod insights;
+pub mod links;
 pub mod runs;
 pub mod sessions;
 pub mod users;

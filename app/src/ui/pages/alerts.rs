@@ -5,9 +5,9 @@
 //! on timing.
 use crate::{
     api::alerts::{
-        create_channel, delete_alert, delete_channel, evaluate_alert, get_alert, get_smtp,
-        list_alerts, list_channels, mute_alert, save_alert, save_smtp, test_channel, test_smtp,
-        update_channel,
+        alert_columns, create_channel, delete_alert, delete_channel, evaluate_alert, get_alert,
+        get_smtp, list_alerts, list_channels, mute_alert, save_alert, save_smtp, test_channel,
+        test_smtp, update_channel,
     },
     error::AppError,
     model::{
@@ -43,9 +43,15 @@ fn state_class(s: AlertState) -> &'static str {
     }
 }
 
+/// The alert's state; before its first evaluation it has none to show.
 #[component]
-fn StateBadge(state: AlertState) -> impl IntoView {
+fn StateBadge(state: AlertState, evaluated: bool) -> impl IntoView {
+    if !evaluated {
+        return view! { <span class="badge" data-test="alert-state">"Not evaluated yet"</span> }
+            .into_any();
+    }
     view! { <span class=state_class(state) data-test="alert-state">{state_label(state)}</span> }
+        .into_any()
 }
 
 /// The rows of an alerts table.
@@ -70,7 +76,7 @@ fn AlertRows(alerts: Vec<AlertSummary>, show_insight: bool) -> impl IntoView {
                             {a.muted_until.map(|t| view! { <span class="badge" title=format!("until {}", when(Some(t)))>"muted"</span> })}
                         </td>
                         {show_insight.then(|| view! { <td><a href=format!("/insights/{}", a.insight_id.0)>{a.insight_name.clone()}</a></td> })}
-                        <td><StateBadge state=a.state/></td>
+                        <td><StateBadge state=a.state evaluated=a.last_evaluated_at.is_some()/></td>
                         <td>{a.schedule.clone()}</td>
                         <td>{when(a.last_evaluated_at)}</td>
                         <td>{when(a.next_run_at)}</td>
@@ -441,7 +447,7 @@ pub fn AlertPage() -> impl IntoView {
                     <nav class="breadcrumb"><a href="/alerts">"Alerts"</a><span class="sep">"/"</span>
                         <a href=format!("/insights/{}", s.insight_id.0)>{s.insight_name.clone()}</a></nav>
                     <div class="page-head">
-                        <h1 data-test="alert-name">{s.name.clone()}" "<StateBadge state=s.state/></h1>
+                        <h1 data-test="alert-name">{s.name.clone()}" "<StateBadge state=s.state evaluated=s.last_evaluated_at.is_some()/></h1>
                         <div class="actions">
                             <button class="button primary" data-test="evaluate-now" on:click=move |_| act(Box::pin(async move { evaluate_alert(aid).await.map(|_| ()) }))>"Evaluate now"</button>
                             <Show when=move || s.can_edit>
@@ -470,6 +476,7 @@ pub fn AlertPage() -> impl IntoView {
                     </div>
                     <ErrorNote error=action_error/>
                     <dl class="facts card">
+                        <dt>"Condition"</dt><dd data-test="alert-condition">{d.draft.rule.describe()}</dd>
                         <dt>"Schedule"</dt><dd>{d.summary.schedule.clone()}</dd>
                         <dt>"Next run"</dt><dd data-test="next-run">{when(d.summary.next_run_at)}</dd>
                         <dt>"Last evaluated"</dt><dd>{when(d.summary.last_evaluated_at)}</dd>
@@ -535,6 +542,13 @@ pub fn AlertForm(
     let channels = LocalResource::new(list_channels);
     let insight_id = initial.insight_id;
     let params = initial.params.clone();
+    // The insight's columns (with these values), offered in the column fields.
+    let columns = LocalResource::new({
+        let params = params.clone();
+        move || alert_columns(insight_id, params.clone())
+    });
+    // One alert form is open at a time, on the insight's page or the alert's.
+    let column_list_id = "alert-columns";
     let name = RwSignal::new(initial.name.clone());
     let (kind0, column0, selector0, op0, value0) = match &initial.rule {
         Rule::AnyRows => (
@@ -670,6 +684,10 @@ pub fn AlertForm(
             <label>"Name"<input data-test="alert-name-input" prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev))/></label>
             <FieldNote error field="name"/>
             <p class="muted">{if fixed.is_empty() { "Runs the insight with its default parameter values.".to_string() } else { format!("Runs the insight with {fixed}.") }}</p>
+            <datalist id=column_list_id data-test="alert-column-list">
+                {move || columns.get().and_then(|r| r.ok()).unwrap_or_default().into_iter()
+                    .map(|c| view! { <option value=c.clone()></option> }).collect_view()}
+            </datalist>
             <label>"Condition"
                 <select data-test="rule-kind" prop:value=move || kind.get() on:change=move |ev| kind.set(event_target_value(&ev))>
                     <option value="threshold">"A value crosses a threshold"</option>
@@ -683,19 +701,18 @@ pub fn AlertForm(
                 <div class="row">
                     <label>"Take"
                         <select data-test="rule-selector" prop:value=move || selector.get() on:change=move |ev| selector.set(event_target_value(&ev))>
-                            <option value="first">"first row of"</option><option value="min">"min of"</option>
-                            <option value="max">"max of"</option><option value="sum">"sum of"</option>
-                            <option value="avg">"average of"</option><option value="count">"count of"</option>
+                            {Selector::ALL.iter().map(|s| view! { <option value=s.name()>{s.label()}</option> }).collect_view()}
                         </select>
                     </label>
-                    <label>"Column"<input data-test="rule-column" prop:value=move || column.get() on:input=move |ev| column.set(event_target_value(&ev))/></label>
+                    <label>"Column"<input data-test="rule-column" list=column_list_id autocomplete="off" prop:value=move || column.get() on:input=move |ev| column.set(event_target_value(&ev))/></label>
                 </div>
                 <FieldNote error field="column"/>
             </Show>
             <Show when=move || kind.get() == "per_row">
-                <label>"Key column"<input data-test="rule-key" prop:value=move || column.get() on:input=move |ev| column.set(event_target_value(&ev))/></label>
+                <label>"Key column"<input data-test="rule-key" list=column_list_id autocomplete="off" prop:value=move || column.get() on:input=move |ev| column.set(event_target_value(&ev))/></label>
                 <FieldNote error field="key_column"/>
-                <label>"Only rows where column (optional)"<input prop:value=move || row_column.get() on:input=move |ev| row_column.set(event_target_value(&ev))/></label>
+                <label>"Only rows where column (optional)"<input list=column_list_id autocomplete="off" prop:value=move || row_column.get() on:input=move |ev| row_column.set(event_target_value(&ev))/></label>
+                <FieldNote error field="condition_column"/>
             </Show>
             <Show when=move || kind.get() == "threshold" || (kind.get() == "per_row" && !row_column.get().trim().is_empty())>
                 <div class="row">

@@ -2,14 +2,15 @@
 //! delete them. Passwords are write-only: the form never receives the stored one.
 use crate::{
     api::connections::{
-        delete_connection, get_allowed_hosts, get_connection, list_connections, save_allowed_hosts,
-        save_connection, set_connection_active, test_connection,
+        delete_connection, get_allowed_hosts, get_connection, list_connections,
+        parse_connection_url, save_allowed_hosts, save_connection, set_connection_active,
+        test_connection, test_saved_connection,
     },
     error::AppError,
     model::{
         connection::{
             ConnectionConfig, ConnectionForm, ConnectionId, ConnectionKind, ConnectionSummary,
-            TestOutcome, COLORS,
+            SslMode, TestOutcome, COLORS,
         },
         Permission, Role,
     },
@@ -38,6 +39,7 @@ pub fn ConnectionsPage() -> impl IntoView {
             kind: "postgres".into(),
             color: COLORS[1].into(),
             port: "5432".into(),
+            ssl_mode: SslMode::default().as_str().into(),
             ..Default::default()
         }));
     };
@@ -60,10 +62,7 @@ pub fn ConnectionsPage() -> impl IntoView {
                             f.port = n.port.to_string();
                             f.database = n.database;
                             f.user = n.user;
-                            f.ssl_mode = serde_json::to_value(n.ssl_mode)
-                                .ok()
-                                .and_then(|v| v.as_str().map(str::to_string))
-                                .unwrap_or_default();
+                            f.ssl_mode = n.ssl_mode.as_str().into();
                         }
                         ConnectionConfig::Sqlite { path } => f.path = path,
                     }
@@ -101,7 +100,7 @@ pub fn ConnectionsPage() -> impl IntoView {
                     Ok(items) => view! {
                         <div class="conn-grid" data-test="connections">
                             {items.into_iter().map(|c| view! {
-                                <ConnectionCard c can_manage=can_manage.get_untracked() on_edit=open_edit on_changed=changed on_error=Callback::new(move |e| list_error.set(Some(e)))/>
+                                <ConnectionCard c can_manage=can_manage.get_untracked() can_query=role.get_untracked().can(Permission::EditInsights) on_edit=open_edit on_changed=changed on_error=Callback::new(move |e| list_error.set(Some(e)))/>
                             }).collect_view()}
                         </div>
                     }.into_any(),
@@ -116,6 +115,8 @@ pub fn ConnectionsPage() -> impl IntoView {
 fn ConnectionCard(
     c: ConnectionSummary,
     can_manage: bool,
+    /// Viewers run saved insights only: no Query button that leads to a refusal.
+    can_query: bool,
     on_edit: Callback<ConnectionId>,
     on_changed: Callback<()>,
     on_error: Callback<AppError>,
@@ -130,6 +131,17 @@ fn ConnectionCard(
                 Ok(()) => on_changed.run(()),
                 Err(e) => on_error.run(e),
             }
+        });
+    };
+    // Test: `None` not tested, `Some(Ok)` what the server said, `Some(Err)` why it failed.
+    let tested = RwSignal::new(None::<Result<TestOutcome, AppError>>);
+    let testing = RwSignal::new(false);
+    let test = move |_| {
+        testing.set(true);
+        tested.set(None);
+        leptos::task::spawn_local(async move {
+            tested.set(Some(test_saved_connection(id).await));
+            testing.set(false);
         });
     };
     let remove = move |_| {
@@ -153,8 +165,11 @@ fn ConnectionCard(
                 {c.demo.then(|| view! { <span class="status">"Demo data"</span> })}
             </p>
             <div class="conn-actions">
-                <a class="button small" href=format!("/workbench?connection={id}")>"Query"</a>
+                {can_query.then(|| view! { <a class="button small" href=format!("/workbench?connection={id}")>"Query"</a> })}
                 <Show when=move || can_manage>
+                    <button class="button small" data-test="card-test" on:click=test disabled=move || testing.get()>
+                        {move || if testing.get() { "Testing…" } else { "Test" }}
+                    </button>
                     <button class="button small" on:click=move |_| on_edit.run(id)>"Edit"</button>
                     <button class="button small" on:click=toggle>{if active { "Deactivate" } else { "Activate" }}</button>
                     <Show when=move || !confirm.get() fallback={
@@ -171,6 +186,13 @@ fn ConnectionCard(
                     </Show>
                 </Show>
             </div>
+            {move || tested.get().map(|r| match r {
+                Ok(t) => view! {
+                    <p class="note ok" role="status" data-test="card-test-ok">{format!("Connected in {} ms: {}", t.elapsed_ms, t.version)}</p>
+                    {t.warning.map(|w| view! { <p class="note warn" role="status">{w}</p> })}
+                }.into_any(),
+                Err(e) => view! { <p class="note error" role="alert" data-test="card-test-error">{e.to_string()}</p> }.into_any(),
+            })}
         </article>
     }
 }
@@ -227,7 +249,41 @@ fn ConnectionEditor(
         };
     }
     let (name_v, name_in) = field!(name);
-    let (url_v, url_in) = field!(url);
+    let url_v = move || f.with(|f| f.url.clone());
+    // A connection string fills the fields as soon as it is pasted (or when the field is
+    // left after typing one); one that does not parse stays, with the reason under it.
+    let filled = RwSignal::new(false);
+    let fill = move |raw: String| {
+        filled.set(false);
+        if raw.trim().is_empty() {
+            f.update(|f| f.url.clear());
+            return;
+        }
+        f.update(|f| f.url = raw.clone());
+        leptos::task::spawn_local(async move {
+            match parse_connection_url(raw).await {
+                Ok(parsed) => {
+                    f.update(|f| f.take_connection(parsed));
+                    error.set(None);
+                    filled.set(true);
+                }
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    };
+    let url_in = move |ev: leptos::ev::Event| {
+        let raw = event_target_value(&ev);
+        let pasted = js_sys::Reflect::get(&ev, &"inputType".into())
+            .ok()
+            .and_then(|t| t.as_string())
+            .is_some_and(|t| t == "insertFromPaste");
+        if pasted {
+            fill(raw);
+        } else {
+            f.update(|f| f.url = raw);
+        }
+    };
+    let url_change = move |ev: leptos::ev::Event| fill(event_target_value(&ev));
     let (host_v, host_in) = field!(host);
     let (port_v, port_in) = field!(port);
     let (db_v, db_in) = field!(database);
@@ -268,8 +324,11 @@ fn ConnectionEditor(
                         <FieldNote error=err field="kind"/>
                     </label>
                     <label class="span-all">"Connection string (optional; fills the fields below)"
-                        <input name="url" class="mono" placeholder="postgres://user:password@host:5432/database?sslmode=prefer" prop:value=url_v on:input=url_in autocomplete="off"/>
+                        <input name="url" class="mono" placeholder="postgres://user:password@host:5432/database?sslmode=prefer" prop:value=url_v on:input=url_in on:change=url_change autocomplete="off"/>
                         <FieldNote error=err field="url"/>
+                        <Show when=move || filled.get()>
+                            <span class="hint" role="status" data-test="url-filled">"Filled in the fields below from the connection string."</span>
+                        </Show>
                     </label>
                     <Show when=move || kind.get() != ConnectionKind::Sqlite fallback=move || view! {
                         <label class="span-all">"SQLite file (absolute path, inside the allowed directory)"
@@ -301,11 +360,11 @@ fn ConnectionEditor(
                         </label>
                         <label>"SSL mode"
                             <select name="ssl_mode" prop:value=ssl_v on:change=ssl_in>
-                                <option value="">"prefer (default)"</option>
-                                <option value="disable">"disable"</option>
-                                <option value="require">"require"</option>
-                                <option value="verify-ca">"verify-ca"</option>
-                                <option value="verify-full">"verify-full"</option>
+                                {SslMode::ALL.iter().map(|m| view! {
+                                    <option value=m.as_str()>
+                                        {if *m == SslMode::default() { format!("{} (default)", m.as_str()) } else { m.as_str().to_string() }}
+                                    </option>
+                                }).collect_view()}
                             </select>
                         </label>
                     </Show>

@@ -8,7 +8,11 @@ use crate::{
         quote_ident, ColumnChoice, ColumnType, FileKind, ImportPreview, ImportRequest, ImportState,
         ImportStatus, ReadOptions,
     },
-    ui::components::feedback::{thousands, ErrorNote, FieldNote},
+    model::Permission,
+    ui::{
+        components::feedback::{thousands, ErrorNote, FieldNote},
+        context::auth::use_role,
+    },
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -21,6 +25,20 @@ const ACCEPT: &str = ".csv,.tsv,.txt,.xlsx,.xlsm,.xlsb";
 
 #[component]
 pub fn ImportPage() -> impl IntoView {
+    let role = use_role();
+    view! {
+        <Show when=move || role.get().can(Permission::EditInsights) fallback=|| view! {
+            <Title text="Import"/>
+            <h1>"Import a file"</h1>
+            <p class="note" role="status" data-test="import-editors-only">"Importing files is for editors and admins. Ask an admin for the editor role."</p>
+        }>
+            <Importer/>
+        </Show>
+    }
+}
+
+#[component]
+fn Importer() -> impl IntoView {
     let preview = RwSignal::new(None::<ImportPreview>);
     let choices = RwSignal::new(Vec::<ColumnChoice>::new());
     let table = RwSignal::new(String::new());

@@ -5,6 +5,7 @@ use crate::ui::{pages::alerts::InsightAlerts, query::use_query};
 use crate::{
     api::{
         connections::list_connections,
+        home::set_favorite,
         insights::{
             cancel_export, export_progress, get_insight, insight_version, insight_versions,
             param_options, revert_insight, run_insight, save_insight,
@@ -406,6 +407,21 @@ fn InsightBody(insight: Insight) -> impl IntoView {
         <div class="page-head">
             <h1 data-test="insight-name">{move || current.with(|i| i.draft.name.clone())}</h1>
             <div class="actions">
+                <button class="button" data-test="favorite" aria-pressed=move || current.with(|i| i.favorite).to_string()
+                    title=move || if current.with(|i| i.favorite) { "Remove from your favourites on the home page" } else { "Add to your favourites on the home page" }
+                    on:click=move |_| {
+                        let on = !current.with_untracked(|i| i.favorite);
+                        current.update(|i| i.favorite = on);
+                        leptos::task::spawn_local(async move {
+                            if let Err(e) = set_favorite(id, on).await {
+                                current.update(|i| i.favorite = !on);
+                                request_error.set(Some(e));
+                            }
+                        });
+                    }>
+                    <span class="star" class:on=move || current.with(|i| i.favorite) aria-hidden="true">{move || if current.with(|i| i.favorite) { "★" } else { "☆" }}</span>
+                    {move || if current.with(|i| i.favorite) { " Favourite" } else { " Star" }}
+                </button>
                 <Show when=move || current.with(|i| i.can_edit)>
                     <button class="button" data-test="edit-insight" on:click=move |_| editing.update(|e| *e = !*e)>{move || if editing.get() { "Close editor" } else { "Edit" }}</button>
                 </Show>
@@ -699,7 +715,9 @@ fn VersionsPanel(id: InsightId, current: RwSignal<Insight>) -> impl IntoView {
     let revert = move |v: i64| {
         leptos::task::spawn_local(async move {
             match revert_insight(id, v).await {
-                Ok(i) => {
+                Ok(mut i) => {
+                    // The star is the user's, not part of the saved insight.
+                    i.favorite = current.with_untracked(|c| c.favorite);
                     current.set(i);
                     compare.set(None);
                 }
@@ -1036,7 +1054,8 @@ fn InsightEditor(current: RwSignal<Insight>, editing: RwSignal<bool>) -> impl In
             let r = save_insight(Some(id), Some(base), d).await;
             saving.set(false);
             match r {
-                Ok(i) => {
+                Ok(mut i) => {
+                    i.favorite = current.with_untracked(|c| c.favorite);
                     current.set(i);
                     error.set(None);
                     editing.set(false);

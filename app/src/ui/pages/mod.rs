@@ -10,4 +10,5 @@ pub mod insights;
 pub mod login;
 pub mod not_found;
 pub mod setup;
+pub mod welcome;
 pub mod workbench;

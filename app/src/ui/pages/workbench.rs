@@ -7,13 +7,13 @@
 use crate::{
     api::{
         connections::{connection_schema, list_connections},
-        insights::save_insight,
+        insights::{insight_tree, save_insight},
         workbench::{cancel_run, query_history, reset_session, run_sql, run_sql_named, run_status},
     },
     error::AppError,
     model::{
         connection::{ConnectionId, ConnectionKind, ConnectionSummary, SchemaTable},
-        insight::{InsightDraft, UrlValues},
+        insight::{folder_paths, FolderId, InsightDraft, UrlValues},
         params::{self, ParamKind, ParamSpec, RangePart},
         run::{HistoryEntry, NamedRunRequest, RunId, RunRequest, RunState, RunView, Sort},
         Permission,
@@ -883,6 +883,20 @@ fn WorkbenchBody(list: Vec<ConnectionSummary>) -> impl IntoView {
     let saving_insight = RwSignal::new(false);
     let insight_name = RwSignal::new(String::new());
     let insight_desc = RwSignal::new(String::new());
+    let insight_folder = RwSignal::new(String::new());
+    // The folders to save into, read when the form opens.
+    let folders = LocalResource::new(move || {
+        let open = saving_insight.get();
+        async move {
+            if !open {
+                return Vec::new();
+            }
+            insight_tree(None, false)
+                .await
+                .map(|t| folder_paths(&t.folders))
+                .unwrap_or_default()
+        }
+    });
     let save_as_insight = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let t = cur.get_untracked();
@@ -908,6 +922,11 @@ fn WorkbenchBody(list: Vec<ConnectionSummary>) -> impl IntoView {
         let draft = InsightDraft {
             name: insight_name.get_untracked(),
             description: insight_desc.get_untracked(),
+            folder_id: insight_folder
+                .get_untracked()
+                .parse::<i64>()
+                .ok()
+                .map(FolderId),
             connection_id: conn_id.get_untracked(),
             params: specs_for_sql(&text, &specs),
             sql: text,
@@ -977,6 +996,14 @@ fn WorkbenchBody(list: Vec<ConnectionSummary>) -> impl IntoView {
                     <form class="card inline-form save-insight" data-test="save-insight-form" on:submit=save_as_insight>
                         <label>"Name "<input type="text" name="name" required data-test="insight-name-input" prop:value=move || insight_name.get() on:input=move |ev| insight_name.set(event_target_value(&ev))/></label>
                         <label>"Description "<input type="text" name="description" prop:value=move || insight_desc.get() on:input=move |ev| insight_desc.set(event_target_value(&ev))/></label>
+                        <label>"Folder "
+                            <select name="folder" data-test="insight-folder-input" prop:value=move || insight_folder.get() on:change=move |ev| insight_folder.set(event_target_value(&ev))>
+                                <option value="">"No folder"</option>
+                                {move || folders.get().unwrap_or_default().into_iter().map(|(id, path)| view! {
+                                    <option value=id.0.to_string()>{path}</option>
+                                }).collect_view()}
+                            </select>
+                        </label>
                         <button class="button primary" type="submit" data-test="save-insight-submit">"Save"</button>
                         <span class="muted small">"{{name}} parameters keep the types chosen here; their values become the defaults."</span>
                     </form>

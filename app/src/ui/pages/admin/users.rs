@@ -1,7 +1,11 @@
-//! Users admin: list accounts, create them, change roles, disable and enable.
+//! Users admin: list accounts, create them or invite people by a one-time link, change
+//! roles, disable and enable, and make password-reset links.
 use crate::{
-    api::users::{list_users, CreateUser, SetUserDisabled, SetUserRole},
-    model::{validate::MIN_PASSWORD_CHARS, Role, User},
+    api::users::{
+        list_users, password_reset_link, CreateUser, InviteUser, SetUserDisabled, SetUserRole,
+    },
+    error::AppError,
+    model::{user::AccountLink, validate::MIN_PASSWORD_CHARS, Role, User},
     ui::{
         components::feedback::{ErrorNote, FieldNote, Loading},
         context::auth::use_auth,
@@ -13,8 +17,38 @@ use leptos_meta::Title;
 #[component]
 pub fn UsersPage() -> impl IntoView {
     let create = ServerAction::<CreateUser>::new();
+    let invite = ServerAction::<InviteUser>::new();
+    let invite_error = Signal::derive(move || invite.value().get().and_then(|r| r.err()));
+    // The last link made here (invitation or reset), shown once to pass on.
+    let link = RwSignal::new(None::<AccountLink>);
+    let link_error = RwSignal::new(None::<AppError>);
+    Effect::new(move |_| {
+        if let Some(Ok(l)) = invite.value().get() {
+            link.set(Some(l));
+        }
+    });
+    let reset = Callback::new(move |id| {
+        link_error.set(None);
+        leptos::task::spawn_local(async move {
+            match password_reset_link(id).await {
+                Ok(l) => link.set(Some(l)),
+                Err(e) => link_error.set(Some(e)),
+            }
+        });
+    });
     let set_role = ServerAction::<SetUserRole>::new();
     let set_disabled = ServerAction::<SetUserDisabled>::new();
+    // Who is signed in is read once: the frame around pages renders them only after the user
+    // loaded. Nothing here follows the user reactively: at sign-out the user reloads while
+    // this page is being torn down, and a part of the page reacting then would read values
+    // that are already gone.
+    let auth = use_auth();
+    let me = auth.user.get_untracked().and_then(|r| r.ok());
+    let is_admin = me.as_ref().is_some_and(|m| m.role == Role::Admin);
+    let my_id = me.map(|m| m.id);
+    // Not keyed on the user: at sign-out this page is torn down while the user reloads, and
+    // a list reloading then would be awaited by a part that is already gone. (A viewer who
+    // opens the address gets the server's refusal during server rendering, never shown.)
     let users = Resource::new(
         move || {
             (
@@ -43,20 +77,19 @@ pub fn UsersPage() -> impl IntoView {
             }
         }
     });
-    let auth = use_auth();
-    let me = Signal::derive(move || auth.user.get().and_then(|r| r.ok()));
-    let is_admin = move || me.get().is_some_and(|m| m.role == Role::Admin);
 
     view! {
         <Title text="Users"/>
         <h1>"Users"</h1>
-        <Show when=is_admin fallback=|| view! {
+        <Show when=move || is_admin fallback=|| view! {
             <p class="note" data-test="users-admin-only">"Only admins manage users. Ask an admin to add someone or to change a role."</p>
         }>
         <div class="grid users-grid">
             <section class="card">
                 <h2>"Accounts"</h2>
                 <ErrorNote error=change_error/>
+                <ErrorNote error=link_error/>
+                <LinkNote link/>
                 <Suspense fallback=|| view! { <Loading/> }>
                     {move || Suspend::new(async move {
                         match users.await {
@@ -66,8 +99,8 @@ pub fn UsersPage() -> impl IntoView {
                                     <thead><tr><th>"Email"</th><th>"Role"</th><th>"Status"</th><th>"Last sign-in (UTC)"</th><th></th></tr></thead>
                                     <tbody>
                                         {list.into_iter().map(|u| {
-                                            let is_me = me.get_untracked().is_some_and(|m| m.id == u.id);
-                                            view! { <UserRow u is_me set_role set_disabled/> }
+                                            let is_me = my_id == Some(u.id);
+                                            view! { <UserRow u is_me set_role set_disabled reset/> }
                                         }).collect_view()}
                                     </tbody>
                                 </table>
@@ -103,6 +136,25 @@ pub fn UsersPage() -> impl IntoView {
                     {move || created().map(|e| view! { <p class="note ok" role="status">{format!("Created {e}.")}</p> })}
                     <button type="submit" class="button primary" disabled=move || create.pending().get()>"Add user"</button>
                 </ActionForm>
+                <h2 class="spaced">"Invite by link"</h2>
+                <p class="muted">"They choose their own password. The link works once, for 7 days; it is emailed too when email is set up (Alerts page)."</p>
+                <ActionForm action=invite>
+                    <label>"Email"
+                        <input type="email" name="email" required data-test="invite-email"/>
+                        <FieldNote error=invite_error field="email"/>
+                    </label>
+                    <label>"Role"
+                        <select name="role" data-test="invite-role">
+                            {Role::ALL.into_iter().map(|r| view! {
+                                <option value=r.as_str() selected=r == Role::Viewer>{r.label()}</option>
+                            }).collect_view()}
+                        </select>
+                    </label>
+                    <Show when=move || invite_error.get().is_some_and(|e| e.field_message("email").is_none())>
+                        <ErrorNote error=invite_error/>
+                    </Show>
+                    <button type="submit" class="button" data-test="invite" disabled=move || invite.pending().get()>"Create invitation link"</button>
+                </ActionForm>
             </section>
         </div>
         </Show>
@@ -117,6 +169,7 @@ fn UserRow(
     is_me: bool,
     set_role: ServerAction<SetUserRole>,
     set_disabled: ServerAction<SetUserDisabled>,
+    reset: Callback<crate::model::UserId>,
 ) -> impl IntoView {
     let id = u.id;
     let disabled = u.disabled;
@@ -125,8 +178,8 @@ fn UserRow(
             <td>{u.email.clone()}</td>
             <td>
                 {is_me.then(|| view! { <span data-test="own-role">{u.role.label()}" (you)"</span> })}
+                {(!is_me).then(|| view! {
                 <select
-                    hidden=is_me
                     aria-label=format!("Role of {}", u.email)
                     on:change=move |ev| {
                         if let Ok(role) = event_target_value(&ev).parse::<Role>() {
@@ -138,16 +191,55 @@ fn UserRow(
                         <option value=r.as_str() selected=r == u.role>{r.label()}</option>
                     }).collect_view()}
                 </select>
+                })}
             </td>
             <td>{if disabled { "Disabled" } else { "Active" }}</td>
             <td>{u.last_login_at.map(|t| t.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_else(|| "never".into())}</td>
             <td>
                 <Show when=move || !is_me>
-                    <button class="button small" on:click=move |_| {
-                        set_disabled.dispatch(SetUserDisabled { id, disabled: !disabled });
-                    }>{if disabled { "Enable" } else { "Disable" }}</button>
+                    <div class="row-actions">
+                        <button class="button small" on:click=move |_| {
+                            set_disabled.dispatch(SetUserDisabled { id, disabled: !disabled });
+                        }>{if disabled { "Enable" } else { "Disable" }}</button>
+                        <button class="button small" data-test="reset-password" on:click=move |_| reset.run(id)>"Reset password…"</button>
+                    </div>
                 </Show>
             </td>
         </tr>
+    }
+}
+
+/// The link just made, with a Copy button: shown once (only its hash is stored).
+#[component]
+fn LinkNote(link: RwSignal<Option<AccountLink>>) -> impl IntoView {
+    let copied = RwSignal::new(false);
+    move || {
+        link.get().map(|l| {
+            let what = match l.kind {
+                crate::model::user::LinkKind::Invite => format!("Invitation for {}", l.email),
+                crate::model::user::LinkKind::Reset => format!("Password reset for {}", l.email),
+            };
+            let sent = if l.emailed {
+                format!("Emailed to {}. You can also pass it on yourself:", l.email)
+            } else if let Some(e) = &l.email_error {
+                format!("The email did not go out ({e}). Pass the link on yourself:")
+            } else {
+                "Pass it on yourself (email is not set up):".to_string()
+            };
+            let url = l.url.clone();
+            let copy = move |_| {
+                crate::ui::js::copy_text(&url);
+                copied.set(true);
+            };
+            view! {
+                <div class="note ok link-note" role="status" data-test="account-link">
+                    <p><strong>{what}</strong>{format!(" — works once, until {} UTC. ", l.expires_at.format("%Y-%m-%d %H:%M"))}{sent}</p>
+                    <input class="mono" readonly value=l.url.clone() data-test="account-link-url"
+                        on:focus=move |ev| { event_target::<web_sys::HtmlInputElement>(&ev).select(); }/>
+                    <button type="button" class="button small" on:click=copy>{move || if copied.get() { "Copied" } else { "Copy" }}</button>
+                    <button type="button" class="link dismiss" aria-label="Dismiss" on:click=move |_| { link.set(None); copied.set(false); }>"×"</button>
+                </div>
+            }
+        })
     }
 }

@@ -1,4 +1,3 @@
-#![recursion_limit = "512"]
 //! The `sightline` binary as an operator uses it: keys, migrate, user commands, --help.
 use std::{
     io::Write,

@@ -1,6 +1,5 @@
-#![recursion_limit = "512"]
 //! The metadata-store contract: the same stories against SQLite and the local PostgreSQL.
-mod common;
+use crate::common;
 
 use app::{
     model::{Role, UserId},

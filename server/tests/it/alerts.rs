@@ -1,10 +1,9 @@
-#![recursion_limit = "512"]
 //! In-app alerts end to end, on a clock the test controls: alerts and channels are created
 //! over HTTP as a user would; scheduling, evaluation and delivery are driven through the
 //! engine's steps so workers can be "killed" between them (SECURITY.md cases 35–39). The
 //! data source is the local PostgreSQL `test` database; notifications go to a local HTTP
 //! receiver.
-mod common;
+use crate::common;
 
 use app::{
     model::{
@@ -931,6 +930,8 @@ async fn channels_are_edited_keeping_what_is_left_empty() {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert!(body.contains("true"), "{body}");
     assert_eq!(f.receiver.count(), 1);
+    // A test says it is one: no receiver takes it for a firing alert.
+    assert_eq!(f.receiver.states(), vec!["test".to_string()]);
     // A new URL is checked as at creation: a metadata address is refused, nothing changes.
     let (status, body) = update(
         &f.admin,

@@ -1,11 +1,10 @@
-#![recursion_limit = "512"]
 //! What viewers (and everyone) may do with alerts, over HTTP as the browser calls it:
 //! viewers send only to channels marked for everyone, schedules run at most every
 //! `--alert-min-interval`, a user owns at most `--alert-max-per-user` alerts, "Evaluate now"
 //! is limited per user and minute, and names with control characters are refused. And a
 //! stored secret never follows a new destination: a webhook's signing secret and the SMTP
 //! password must be entered again when the URL or the server changes.
-mod common;
+use crate::common;
 
 use app::{
     error::AppError,

@@ -1,8 +1,7 @@
 //! SQL with `{{name}}` parameters run from the workbench before it is saved as an insight:
 //! the values are typed, checked on the server and bound (never spliced into the SQL), and
 //! bad values are refused with a message naming the parameter.
-#![recursion_limit = "512"]
-mod common;
+use crate::common;
 
 use app::model::{
     run::{HistoryEntry, Page, RunState, RunView},

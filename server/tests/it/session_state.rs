@@ -1,17 +1,16 @@
-#![recursion_limit = "512"]
 //! Issue 13, item 1: a pooled data-source connection comes back clean. On a pool of one
 //! connection, user A leaves every kind of session state the engine has (settings, roles,
 //! variables, locks, prepared statements, cursors, listeners, temporary tables, sequence
 //! values, the random seed…) and user B's next run sees a fresh session, on PostgreSQL and
 //! MariaDB, on read-only and writable connections, after successful, failed, timed-out and
 //! cancelled runs.
-mod common;
+use crate::common;
 
 use app::model::{
     run::{Page, RunState, RunView},
     Role,
 };
-use common::{spawn_app_with, Store, TestApp};
+use common::{mysql_form, pg_form, spawn_app_with, Store, TestApp};
 use reqwest::{Client, StatusCode};
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value as Json};
@@ -132,30 +131,6 @@ async fn leaks(app: &TestApp, a: &Client, b: &Client, conn: i64, cases: &[Case])
         }
     }
     leaked
-}
-
-fn pg_form<'a>(name: &'a str, database: &'a str) -> Vec<(&'a str, &'a str)> {
-    vec![
-        ("name", name),
-        ("kind", "postgres"),
-        ("host", "127.0.0.1"),
-        ("port", "5432"),
-        ("database", database),
-        ("user", "postgres"),
-        ("ssl_mode", "disable"),
-    ]
-}
-
-fn mysql_form(name: &str) -> Vec<(&str, &str)> {
-    vec![
-        ("name", name),
-        ("kind", "mysql"),
-        ("host", "127.0.0.1"),
-        ("port", "3306"),
-        ("database", "test"),
-        ("user", "root"),
-        ("ssl_mode", "disable"),
-    ]
 }
 
 /// PostgreSQL's session state, per its manual (DISCARD, SET, PREPARE, DECLARE, LISTEN,
@@ -288,8 +263,8 @@ async fn postgres_session_state_does_not_reach_the_next_user() {
     let (admin, _) = app.signed_in(Role::Admin).await;
     let (user_a, _) = app.signed_in(Role::Editor).await;
     let (user_b, _) = app.signed_in(Role::Editor).await;
-    let ro = save(&app, &admin, &pg_form("pg read-only", &db)).await;
-    let mut rw_form = pg_form("pg writable", &db);
+    let ro = save(&app, &admin, &pg_form("pg read-only", &db, "postgres")).await;
+    let mut rw_form = pg_form("pg writable", &db, "postgres");
     rw_form.push(("writable", "true"));
     let rw = save(&app, &admin, &rw_form).await;
 

@@ -1,18 +1,17 @@
-#![recursion_limit = "512"]
 //! Exports cannot attack the person who opens them (issue 13, item 4): CSV cells a
 //! spreadsheet would run as formulas are neutralized on every path (PostgreSQL's COPY, the
 //! row path, MariaDB) while numbers stay numbers; the guard can be turned off; XLSX keeps
 //! such text as text; and export URLs refuse requests that another site started.
-mod common;
+use crate::common;
 
 use app::model::{
     connection::ConnectionId,
     insight::{Insight, InsightDraft},
     Role,
 };
-use common::{spawn_app_with, Store, TestApp};
+use common::{export_audit, spawn_app_with, Store, TestApp};
 use reqwest::{Client, StatusCode};
-use serde_json::{json, Value as Json};
+use serde_json::json;
 use sqlx::Connection;
 use std::time::Duration;
 
@@ -153,27 +152,6 @@ fn read_csv(bytes: &[u8]) -> (Vec<String>, Vec<Vec<String>>) {
         .map(|rec| rec.unwrap().iter().map(str::to_string).collect())
         .collect();
     (head, rows)
-}
-
-/// The audit detail of the export of `insight` (written once its body ended).
-async fn export_audit(app: &TestApp, insight: i64) -> Json {
-    let sql = "SELECT detail FROM audit_log WHERE action = 'insight_export'";
-    for _ in 0..100 {
-        let all: Vec<String> = match &app.state.db {
-            app::server::db::Db::Sqlite(p) => sqlx::query_scalar(sql).fetch_all(p).await,
-            app::server::db::Db::Postgres(p) => sqlx::query_scalar(sql).fetch_all(p).await,
-        }
-        .unwrap();
-        if let Some(d) = all
-            .iter()
-            .filter_map(|d| serde_json::from_str::<Json>(d).ok())
-            .find(|d| d["insight"] == json!(insight))
-        {
-            return d;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    Json::Null
 }
 
 async fn export_count(app: &TestApp) -> i64 {

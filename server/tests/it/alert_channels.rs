@@ -1,4 +1,3 @@
-#![recursion_limit = "512"]
 //! Alert delivery channels end to end on loopback: email through a real SMTP conversation,
 //! Slack and signed webhooks to a local receiver, and the outbound guard (SSRF refusals,
 //! pinning, no redirects), header injection and retry classification.
@@ -15,8 +14,6 @@ use axum::{
     response::{IntoResponse, Response},
     Router,
 };
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 use std::{
     net::SocketAddr,
     sync::{Arc, Mutex},
@@ -436,20 +433,6 @@ async fn slack_message_reaches_an_allow_listed_receiver() {
     );
 }
 
-fn sign(secret: &str, timestamp: &str, body: &[u8]) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
-    mac.update(timestamp.as_bytes());
-    mac.update(b".");
-    mac.update(body);
-    let hex: String = mac
-        .finalize()
-        .into_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    format!("sha256={hex}")
-}
-
 #[tokio::test]
 async fn webhook_body_is_signed_with_hmac_over_timestamp_and_body() {
     let (addr, hits) = receiver(ok_response).await;
@@ -474,10 +457,20 @@ async fn webhook_body_is_signed_with_hmac_over_timestamp_and_body() {
         "fresh timestamp"
     );
     let sig = headers[SIGNATURE_HEADER].to_str().unwrap();
-    assert_eq!(sig, sign(secret, ts, body), "HMAC verifies with the secret");
-    assert_ne!(sig, sign("wrong secret", ts, body));
+    assert_eq!(
+        sig,
+        crate::common::webhook_signature(secret, ts, body),
+        "HMAC verifies with the secret"
+    );
+    assert_ne!(
+        sig,
+        crate::common::webhook_signature("wrong secret", ts, body)
+    );
     // The timestamp is part of the signed content: a replay with a new timestamp fails.
-    assert_ne!(sig, sign(secret, &(now + 600).to_string(), body));
+    assert_ne!(
+        sig,
+        crate::common::webhook_signature(secret, &(now + 600).to_string(), body)
+    );
     assert_eq!(headers["x-sightline-event"], "firing");
 
     let json: serde_json::Value = serde_json::from_slice(body).unwrap();

@@ -3,15 +3,14 @@
 //! injection (3), server-side escapes with a least-privilege role (5), read-only bypasses
 //! (7, 8, 9), stored credentials (16), statement timeouts (30), cancellation (31), pool
 //! exhaustion (33), a data source that goes away (34), and who may see which run.
-#![recursion_limit = "512"]
-mod common;
+use crate::common;
 
 use app::model::{
     connection::{ConnectionEdit, ConnectionSummary, SchemaTable, TestOutcome},
     run::{HistoryEntry, Page, RunState, RunView},
     Role,
 };
-use common::{spawn_app_with, Store, TestApp};
+use common::{mysql_form, pg_checksum, pg_form, spawn_app_with, Store, TestApp};
 use reqwest::{Client, StatusCode};
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value as Json};
@@ -153,31 +152,6 @@ fn cell(s: &str) -> Option<String> {
     Some(s.to_string())
 }
 
-/// Form fields of a PostgreSQL connection on the local server.
-fn pg_form<'a>(name: &'a str, database: &'a str, user: &'a str) -> Vec<(&'a str, &'a str)> {
-    vec![
-        ("name", name),
-        ("kind", "postgres"),
-        ("host", "127.0.0.1"),
-        ("port", "5432"),
-        ("database", database),
-        ("user", user),
-        ("ssl_mode", "disable"),
-    ]
-}
-
-fn mysql_form(name: &str) -> Vec<(&str, &str)> {
-    vec![
-        ("name", name),
-        ("kind", "mysql"),
-        ("host", "127.0.0.1"),
-        ("port", "3306"),
-        ("database", "test"),
-        ("user", "root"),
-        ("ssl_mode", "disable"),
-    ]
-}
-
 /// Replaces (or adds) one field of a form.
 fn with<'a>(form: &[(&'a str, &'a str)], key: &'a str, value: &'a str) -> Vec<(&'a str, &'a str)> {
     let mut out: Vec<_> = form.iter().filter(|(k, _)| *k != key).copied().collect();
@@ -205,21 +179,6 @@ async fn pg_scalar(url: &str, sql: &str) -> i64 {
     let n: i64 = sqlx::query_scalar(sql).fetch_one(&mut c).await.unwrap();
     c.close().await.unwrap();
     n
-}
-
-/// Checksum of `t` and the value of `s`.
-async fn pg_checksum(url: &str) -> (String, i64) {
-    let mut c = sqlx::PgConnection::connect(url).await.unwrap();
-    let sum: String = sqlx::query_scalar("SELECT md5(string_agg(t::text, ',' ORDER BY id)) FROM t")
-        .fetch_one(&mut c)
-        .await
-        .unwrap();
-    let seq: i64 = sqlx::query_scalar("SELECT last_value FROM s")
-        .fetch_one(&mut c)
-        .await
-        .unwrap();
-    c.close().await.unwrap();
-    (sum, seq)
 }
 
 /// Polls until no PostgreSQL backend is running a statement containing `tag`; false when

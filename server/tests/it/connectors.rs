@@ -1,7 +1,7 @@
-#![recursion_limit = "512"]
 //! Connectors against the real local PostgreSQL, MariaDB and SQLite: type mapping, the
 //! read-only guarantees (SECURITY cases 2, 7, 8, 9), timeouts (case 30), parameter binding.
-mod common;
+use crate::common;
+use common::pg_checksum;
 
 use app::{
     model::{
@@ -82,19 +82,6 @@ async fn pg_fixture() -> (String, String) {
         sqlx::query(stmt).execute(&mut c).await.unwrap();
     }
     (name, url)
-}
-
-async fn pg_checksum(url: &str) -> (String, i64) {
-    let mut c = sqlx::PgConnection::connect(url).await.unwrap();
-    let sum: String = sqlx::query_scalar("SELECT md5(string_agg(t::text, ',' ORDER BY id)) FROM t")
-        .fetch_one(&mut c)
-        .await
-        .unwrap();
-    let seq: i64 = sqlx::query_scalar("SELECT last_value FROM s")
-        .fetch_one(&mut c)
-        .await
-        .unwrap();
-    (sum, seq)
 }
 
 #[tokio::test]

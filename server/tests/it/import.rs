@@ -2,8 +2,7 @@
 //! preview, import into the Uploads connection, then query the table with the workbench's
 //! normal run path. A 100k-row CSV, an XLSX with mixed types, a bad row that rolls
 //! everything back, header names that look like SQL, and who may upload and how much.
-#![recursion_limit = "512"]
-mod common;
+use crate::common;
 
 use app::model::{
     connection::ConnectionSummary,

@@ -1,6 +1,5 @@
-#![recursion_limit = "512"]
 //! Sign-in, sessions, setup, roles and cross-site refusal, over real HTTP.
-mod common;
+use crate::common;
 
 use app::model::Role;
 use common::{setup_token, spawn_app, PASSWORD};

@@ -1,8 +1,7 @@
-#![recursion_limit = "512"]
 //! Every registered server function is in this matrix, and every one that is not meant for
 //! anonymous callers refuses them. A new server function fails this test until it is added,
 //! so none can ship unguarded.
-mod common;
+use crate::common;
 
 use app::model::Role;
 use common::spawn_app;
@@ -73,12 +72,15 @@ const JSON: &[(&str, &str)] = &[
         "get_import",
         r#"{"id":"00000000-0000-0000-0000-000000000000","wait_ms":0}"#,
     ),
+    ("home", r#"{}"#),
+    ("set_favorite", r#"{"insight":999999,"favorite":true}"#),
     ("list_alerts", r#"{"insight":null}"#),
     ("get_alert", r#"{"id":999999}"#),
     (
         "save_alert",
         r#"{"id":null,"draft":{"insight_id":999999,"name":"x","rule":{"kind":"any_rows"},"cron":"*/5 * * * *","timezone":"UTC","channels":[]}}"#,
     ),
+    ("alert_columns", r#"{"insight":999999,"params":{}}"#),
     ("delete_alert", r#"{"id":999999}"#),
     ("mute_alert", r#"{"id":999999,"until":null}"#),
     ("evaluate_alert", r#"{"id":999999}"#),
@@ -164,6 +166,19 @@ const MATRIX: &[(&str, &[(&str, &str)], Access)] = &[
         &[("id", "1"), ("disabled", "true")],
         Access::Admin,
     ),
+    (
+        "invite_user",
+        &[("email", "new@example.com"), ("role", "viewer")],
+        Access::Admin,
+    ),
+    ("password_reset_link", &[("id", "1")], Access::Admin),
+    // Guarded by the token itself (a wrong one is 404 for everyone).
+    ("account_link_info", &[("token", "x")], Access::Anonymous),
+    (
+        "accept_account_link",
+        &[("token", "x"), ("password", "abcdefghijklmnop")],
+        Access::Anonymous,
+    ),
     ("list_connections", &[], Access::SignedIn),
     ("get_connection", &[("id", "999999")], Access::Editor),
     (
@@ -184,6 +199,12 @@ const MATRIX: &[(&str, &[(&str, &str)], Access)] = &[
             ("form[kind]", "sqlite"),
             ("form[path]", "/nonexistent.db"),
         ],
+        Access::Editor,
+    ),
+    ("test_saved_connection", &[("id", "999999")], Access::Editor),
+    (
+        "parse_connection_url",
+        &[("url", "postgres://u@h/d")],
         Access::Editor,
     ),
     (
@@ -224,9 +245,12 @@ const MATRIX: &[(&str, &[(&str, &str)], Access)] = &[
     ("get_import", &[], Access::Editor),
     // Alerts: anyone who may view an insight sees and sets alerts on it (owners, editors and
     // admins change them); channels are created and tested by editors; SMTP by admins.
+    ("home", &[], Access::SignedIn),
+    ("set_favorite", &[], Access::SignedIn),
     ("list_alerts", &[], Access::SignedIn),
     ("get_alert", &[], Access::SignedIn),
     ("save_alert", &[], Access::SignedIn),
+    ("alert_columns", &[], Access::SignedIn),
     ("delete_alert", &[], Access::SignedIn),
     ("mute_alert", &[], Access::SignedIn),
     ("evaluate_alert", &[], Access::SignedIn),

@@ -1,9 +1,8 @@
-#![recursion_limit = "512"]
 //! Uploads cannot exhaust the server: a sheet with values in A1 and XFD1048576, a workbook
 //! that unpacks to a gigabyte, a CSV with one enormous line or half a million columns are
 //! refused with a message that says what to do, the process's peak memory stays low while
 //! they are read, and `/healthz` keeps answering meanwhile. The files are built here.
-mod common;
+use crate::common;
 
 use app::model::{import::ImportPreview, Role};
 use common::{spawn_app, spawn_app_with, Store, TestApp};

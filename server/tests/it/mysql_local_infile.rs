@@ -1,4 +1,3 @@
-#![recursion_limit = "512"]
 //! Issue 13, item 8: the MySQL local-file request stays refused. A small MySQL protocol peer
 //! on loopback (handshake v10 offering CLIENT_LOCAL_FILES, accepting any login) answers a
 //! query with a LOCAL INFILE request (0xFB + a file name) for a canary file. The product's

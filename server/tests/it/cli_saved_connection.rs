@@ -1,7 +1,6 @@
-#![recursion_limit = "512"]
 //! `sightline query --connection NAME`: a connection saved through the web app, with its
 //! encrypted password, used from the command line against the same data directory.
-mod common;
+use crate::common;
 
 use app::model::Role;
 use common::spawn_app;

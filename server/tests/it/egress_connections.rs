@@ -1,10 +1,9 @@
-#![recursion_limit = "512"]
 //! Data-source hosts fail closed (issue 13, item 2): `test_connection` and `save_connection`
 //! over HTTP, as an editor would call them. Loopback and private hosts need an admin's allow
 //! (flag or the Connections page), link-local and metadata addresses are refused in every
 //! spelling even when everything is allowed, the metadata store's database is refused however
 //! its server is named, and failed connects read the same whatever the port did.
-mod common;
+use crate::common;
 
 use app::{
     model::{

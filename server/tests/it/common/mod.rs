@@ -240,3 +240,84 @@ impl TestApp {
 pub fn setup_token(url: &str) -> String {
     url.split("token=").nth(1).unwrap().to_string()
 }
+
+/// Form fields of a PostgreSQL connection on the local server.
+pub fn pg_form<'a>(name: &'a str, database: &'a str, user: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("name", name),
+        ("kind", "postgres"),
+        ("host", "127.0.0.1"),
+        ("port", "5432"),
+        ("database", database),
+        ("user", user),
+        ("ssl_mode", "disable"),
+    ]
+}
+
+/// Form fields of a MariaDB connection to the local `test` database.
+pub fn mysql_form(name: &str) -> Vec<(&str, &str)> {
+    vec![
+        ("name", name),
+        ("kind", "mysql"),
+        ("host", "127.0.0.1"),
+        ("port", "3306"),
+        ("database", "test"),
+        ("user", "root"),
+        ("ssl_mode", "disable"),
+    ]
+}
+
+/// Checksum of table `t` and the value of sequence `s`: equal before and after proves a run
+/// changed nothing.
+pub async fn pg_checksum(url: &str) -> (String, i64) {
+    use sqlx::Connection;
+    let mut c = sqlx::PgConnection::connect(url).await.unwrap();
+    let sum: String = sqlx::query_scalar("SELECT md5(string_agg(t::text, ',' ORDER BY id)) FROM t")
+        .fetch_one(&mut c)
+        .await
+        .unwrap();
+    let seq: i64 = sqlx::query_scalar("SELECT last_value FROM s")
+        .fetch_one(&mut c)
+        .await
+        .unwrap();
+    c.close().await.unwrap();
+    (sum, seq)
+}
+
+/// The webhook signature a receiver expects: `sha256=` HMAC of `timestamp.body`.
+pub fn webhook_signature(secret: &str, timestamp: &str, body: &[u8]) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(timestamp.as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    let hex: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("sha256={hex}")
+}
+
+/// The audit detail of the export of `insight` (written once its body ended); null when none
+/// came within two seconds.
+pub async fn export_audit(app: &TestApp, insight: i64) -> serde_json::Value {
+    let sql = "SELECT detail FROM audit_log WHERE action = 'insight_export'";
+    for _ in 0..100 {
+        let all: Vec<String> = match &app.state.db {
+            app::server::db::Db::Sqlite(p) => sqlx::query_scalar(sql).fetch_all(p).await,
+            app::server::db::Db::Postgres(p) => sqlx::query_scalar(sql).fetch_all(p).await,
+        }
+        .unwrap();
+        if let Some(d) = all
+            .iter()
+            .filter_map(|d| serde_json::from_str::<serde_json::Value>(d).ok())
+            .find(|d| d["insight"] == serde_json::json!(insight))
+        {
+            return d;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    serde_json::Value::Null
+}

@@ -1,9 +1,8 @@
-#![recursion_limit = "512"]
 //! Insights over HTTP against the real local PostgreSQL, MariaDB and SQLite: parameter
 //! values are always bound, never spliced, on every driver (SECURITY.md case 11); viewers
 //! run the stored SQL only (case 12); parameter validation with messages; folders, versions
 //! and the trash; and exports (CSV, JSON, XLSX) read back and compared with the run's pages.
-mod common;
+use crate::common;
 
 use app::{
     error::AppError,
@@ -1922,24 +1921,7 @@ async fn exports_read_back() {
         want.iter().map(without_ratio).collect::<Vec<_>>()
     );
     // The audit entry (written once the body ended) says how: bytes from COPY, not rows.
-    let sql = "SELECT detail FROM audit_log WHERE action = 'insight_export'";
-    let mut detail = Json::Null;
-    for _ in 0..100 {
-        let all: Vec<String> = match &app.state.db {
-            app::server::db::Db::Sqlite(p) => sqlx::query_scalar(sql).fetch_all(p).await,
-            app::server::db::Db::Postgres(p) => sqlx::query_scalar(sql).fetch_all(p).await,
-        }
-        .unwrap();
-        if let Some(d) = all
-            .iter()
-            .filter_map(|d| serde_json::from_str::<Json>(d).ok())
-            .find(|d| d["insight"] == json!(copied.id.0))
-        {
-            detail = d;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let detail = common::export_audit(&app, copied.id.0).await;
     assert!(
         detail["bytes"].as_u64().unwrap() > 0,
         "not through COPY: {detail}"

@@ -22,6 +22,7 @@ test('invite by link, then reset the password by link', async () => {
     assert.match(await note.textContent(), /email is not set up/);
     const invite = await admin.inputValue('[data-test=account-link-url]');
     assert.match(invite, /\/welcome\?token=[A-Za-z0-9_-]{43}$/);
+    assert.equal(await admin.inputValue('[data-test=invite-email]'), '', 'the form is ready for the next one');
     await shot(admin, '11-invite-link');
 
     // The invitee: a fresh browser, signed out.

@@ -22,9 +22,14 @@ pub fn UsersPage() -> impl IntoView {
     // The last link made here (invitation or reset), shown once to pass on.
     let link = RwSignal::new(None::<AccountLink>);
     let link_error = RwSignal::new(None::<AppError>);
+    // The invite form empties itself after each link it made.
+    let invite_form = NodeRef::<html::Form>::new();
     Effect::new(move |_| {
         if let Some(Ok(l)) = invite.value().get() {
             link.set(Some(l));
+            if let Some(f) = invite_form.get_untracked() {
+                f.reset();
+            }
         }
     });
     let reset = Callback::new(move |id| {
@@ -138,7 +143,7 @@ pub fn UsersPage() -> impl IntoView {
                 </ActionForm>
                 <h2 class="spaced">"Invite by link"</h2>
                 <p class="muted">"They choose their own password. The link works once, for 7 days; it is emailed too when email is set up (Alerts page)."</p>
-                <ActionForm action=invite>
+                <ActionForm action=invite node_ref=invite_form>
                     <label>"Email"
                         <input type="email" name="email" required data-test="invite-email"/>
                         <FieldNote error=invite_error field="email"/>

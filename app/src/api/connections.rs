@@ -40,12 +40,9 @@ pub async fn test_connection(form: ConnectionForm) -> Result<TestOutcome, AppErr
 /// (with its IDNA tables) would add 400 KB to the browser bundle.
 #[server(endpoint = "parse_connection_url")]
 pub async fn parse_connection_url(url: String) -> Result<ConnectionForm, AppError> {
-    use crate::{model::Permission, server::ctx};
+    use crate::server::{connections, ctx};
     let (_, me) = ctx().await?;
-    me.require(Permission::ManageConnections)?;
-    let mut form = ConnectionForm::default();
-    form.fill_from(crate::model::connection::ConnectionConfig::from_url(&url)?);
-    Ok(form)
+    connections::parse_url(&me, &url)
 }
 
 /// "Test" on a saved connection's card: a round trip through the connection as it is saved.

@@ -25,12 +25,9 @@ pub async fn insight_tree(search: Option<String>, trash: bool) -> Result<Tree, A
 
 #[server(endpoint = "get_insight", input = Json)]
 pub async fn get_insight(id: InsightId) -> Result<Insight, AppError> {
-    use crate::server::{ctx, home, insights};
+    use crate::server::{ctx, insights};
     let (state, me) = ctx().await?;
-    let mut insight = insights::get(&state, &me, id).await?;
-    home::opened(&state, &me, id).await?;
-    insight.favorite = home::is_favorite(&state, &me, id).await?;
-    Ok(insight)
+    insights::open(&state, &me, id).await
 }
 
 #[server(endpoint = "save_insight", input = Json)]

@@ -543,6 +543,14 @@ pub async fn test(
     })
 }
 
+/// A connection string as the form's fields (for the form's paste; nothing is stored).
+pub fn parse_url(me: &Principal, url: &str) -> Result<ConnectionForm, AppError> {
+    me.require(Permission::ManageConnections)?;
+    let mut form = ConnectionForm::default();
+    form.fill_from(ConnectionConfig::from_url(url)?);
+    Ok(form)
+}
+
 /// Tests a saved connection through its pool: the server version, the round trip, and the
 /// privilege warning when the account can do more than read.
 pub async fn test_saved(

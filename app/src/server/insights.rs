@@ -150,6 +150,15 @@ pub async fn get(state: &AppState, me: &Principal, id: InsightId) -> Result<Insi
     view(state, me, r).await
 }
 
+/// The insight as its page opens it: noted under the user's "Recently opened", with the
+/// user's star.
+pub async fn open(state: &AppState, me: &Principal, id: InsightId) -> Result<Insight, AppError> {
+    let mut insight = get(state, me, id).await?;
+    crate::server::home::opened(state, me, id).await?;
+    insight.favorite = crate::server::home::is_favorite(state, me, id).await?;
+    Ok(insight)
+}
+
 /// Checks a draft before it is stored; field names match the editor's inputs.
 async fn validate(state: &AppState, d: &mut InsightDraft) -> Result<(), AppError> {
     d.name = d.name.trim().to_string();

@@ -11,6 +11,10 @@ DATA=$(mktemp -d)
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 LOG="$ART/server.log"
 
+# The example chart plugins and the test ones, "dropped into" the data dir's plugins/ folder.
+mkdir -p "$DATA/plugins"
+cp -r examples/plugins/* end2end/fixtures/plugins/* "$DATA/plugins/"
+
 SIGHTLINE_SITE_ROOT=target/site SIGHTLINE_ALERT_ALLOW_HOSTS=127.0.0.1 SIGHTLINE_ALLOW_CONNECTION_HOSTS=127.0.0.1 ./target/release/sightline serve --bind "127.0.0.1:$PORT" --data-dir "$DATA" >"$LOG" 2>&1 &
 PID=$!
 cleanup() { kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; rm -rf "$DATA"; }

@@ -83,9 +83,11 @@ const walk = (dir) => {
 };
 if (fs.existsSync('public')) walk('public');
 
-if (!vendor['sightline-editor']) {
-  console.error('public/vendor/sightline-editor.js is missing: run `npm run build:editor` first');
-  process.exit(1);
+for (const [name, script] of [['sightline-editor', 'build:editor'], ['sightline-charts', 'build:charts']]) {
+  if (!vendor[name]) {
+    console.error(`public/vendor/${name}.js is missing: run \`npm run ${script}\` first`);
+    process.exit(1);
+  }
 }
 
 // Remove what earlier builds left (hashed names no longer in use).
@@ -100,7 +102,7 @@ const prune = (dir) => {
 prune(path.join(site, 'pkg'));
 prune(path.join(site, 'vendor'));
 
-const manifest = { app, css: cssUrl, editor: vendor['sightline-editor'] };
+const manifest = { app, css: cssUrl, editor: vendor['sightline-editor'], charts: vendor['sightline-charts'] };
 const text = `${JSON.stringify(manifest, null, 2)}\n`;
 const manifestFile = path.join(site, 'assets.json');
 if (!fs.existsSync(manifestFile) || fs.readFileSync(manifestFile, 'utf8') !== text) {

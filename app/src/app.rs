@@ -4,7 +4,7 @@ use crate::ui::{
     context::auth::provide_auth,
     pages::{
         account::AccountPage,
-        admin::users::UsersPage,
+        admin::{plugins::PluginsPage, users::UsersPage},
         alerts::{AlertPage, AlertsPage},
         connections::ConnectionsPage,
         home::HomePage,
@@ -26,13 +26,19 @@ use leptos_router::{
 };
 
 /// The content-hashed files a page links: the hydration bundle (`app`, the JS and wasm file
-/// name without extension), the style sheet and the SQL editor bundle. The build writes them
+/// name without extension), the style sheet, the SQL editor and the chart bundles. The build writes them
 /// into `assets.json` beside the site; the server reads it once at start.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SiteAssets {
     pub app: String,
     pub css: String,
     pub editor: String,
+    #[serde(default = "charts_script")]
+    pub charts: String,
+}
+
+fn charts_script() -> String {
+    crate::ui::js::CHARTS_SCRIPT.into()
 }
 
 impl Default for SiteAssets {
@@ -42,6 +48,7 @@ impl Default for SiteAssets {
             app: "sightline".into(),
             css: "/pkg/sightline.css".into(),
             editor: crate::ui::js::EDITOR_SCRIPT.into(),
+            charts: charts_script(),
         }
     }
 }
@@ -58,6 +65,7 @@ pub fn shell(options: LeptosOptions, assets: SiteAssets) -> impl IntoView {
                 <link rel="icon" href="data:,"/>
                 <link rel="stylesheet" href=assets.css/>
                 <meta name="sightline-editor" content=assets.editor/>
+                <meta name="sightline-charts" content=assets.charts/>
                 <HydrationScripts options/>
                 <MetaTags/>
             </head>
@@ -97,6 +105,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("alerts") view=AlertsPage ssr=SsrMode::Async/>
                     <Route path=path!("alerts/:id") view=AlertPage ssr=SsrMode::Async/>
                     <Route path=path!("admin/users") view=UsersPage ssr=SsrMode::Async/>
+                    <Route path=path!("admin/plugins") view=PluginsPage ssr=SsrMode::Async/>
                 </ParentRoute>
             </Routes>
         </Router>

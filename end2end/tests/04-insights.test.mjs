@@ -79,14 +79,12 @@ test('insights: folders, URL parameters, cascading lists, drill-down, versions, 
     await ed.waitFor();
     assert.equal(await ed.locator('[data-test=spec-period] [data-test=spec-kind]').inputValue(), 'date_range');
     await ed.locator('[data-test=spec-country] [data-test=spec-kind]').selectOption('query');
-    await ed.locator('[data-test=spec-country] [data-test=spec-source]').fill(String(countries.id));
-    await ed.locator('[data-test=spec-country] [data-test=spec-source]').dispatchEvent('change');
+    // Lists from other insights are picked by name; the city list's own parameter is fed
+    // from our country.
+    await ed.locator('[data-test=spec-country] select[data-test=spec-source]').selectOption(String(countries.id));
     await ed.locator('[data-test=spec-city] [data-test=spec-kind]').selectOption('query');
-    await ed.locator('[data-test=spec-city] [data-test=spec-source]').fill(String(cities.id));
-    await ed.locator('[data-test=spec-city] [data-test=spec-source]').dispatchEvent('change');
-    await ed.locator('[data-test=spec-city] [data-test=spec-depends]').fill('country=country');
-    await ed.locator('[data-test=spec-city] [data-test=spec-depends]').dispatchEvent('change');
-    await ed.locator('[data-test=edit-drill]').fill(`name -> insight ${detail.id}: customer_id=column:customer_id`);
+    await ed.locator('[data-test=spec-city] select[data-test=spec-source]').selectOption(String(cities.id));
+    await ed.locator('[data-test=spec-city] [data-test=spec-depends-country] select').selectOption('country');
     await shot(page, '04-insight-editor');
     await page.click('[data-test=save-insight]');
     await ed.waitFor({ state: 'detached' });
@@ -112,6 +110,24 @@ test('insights: folders, URL parameters, cascading lists, drill-down, versions, 
     assert.ok(rows > 0, 'the insight finds customers');
     await shot(page, '04-insight-run');
     const url = page.url();
+
+    // A drill-down chosen from lists: the name opens the customer's orders, their parameter
+    // fed from the row's customer_id (proposed because the names match).
+    await page.click('[data-test=edit-insight]');
+    await ed.waitFor();
+    await ed.locator('[data-test=add-drill]').click();
+    const drillRow = ed.locator('[data-test=drill-row]').last();
+    await drillRow.locator('[data-test=drill-column]').selectOption('name');
+    await drillRow.locator('[data-test=drill-insight]').selectOption(String(detail.id));
+    await page.waitForFunction(() => document.querySelector('[data-test=drill-map-customer_id] select')?.value === 'column:customer_id',
+      null, { timeout: 10000 });
+    await shot(page, '04-drill-picker');
+    await page.click('[data-test=save-insight]');
+    await ed.waitFor({ state: 'detached' });
+    assert.equal(await waitDone(page), rows);
+    const stored = await api(page, 'get_insight', { id });
+    assert.deepEqual(stored.draft.drill, [{ column: 'name', target: { kind: 'insight', insight_id: detail.id, mapping: [['customer_id', { from: 'column', value: 'customer_id' }]] } }]);
+    assert.deepEqual(stored.draft.params.find((p) => p.name === 'city').source, { insight_id: cities.id, depends_on: [['country', 'country']] });
 
     // Reload: the same inputs and result.
     await page.reload();

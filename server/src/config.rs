@@ -128,6 +128,10 @@ pub struct EngineArgs {
     /// Megabytes of cell text kept of one result at most (reaching it is shown).
     #[arg(long, env = "SIGHTLINE_MAX_RESULT_MB", default_value_t = 256)]
     pub max_result_mb: u64,
+    /// Rows of a result a chart draws at most (a chart of more says so and asks to
+    /// aggregate in SQL).
+    #[arg(long, env = "SIGHTLINE_CHART_POINTS", default_value_t = 10_000)]
+    pub chart_points: u32,
     /// Connections (and queries at once) per data source.
     #[arg(long, env = "SIGHTLINE_POOL_SIZE", default_value_t = 5)]
     pub pool_size: u32,
@@ -218,6 +222,7 @@ impl Default for EngineArgs {
             query_timeout: 300,
             max_rows: 1_000_000,
             max_result_mb: 256,
+            chart_points: 10_000,
             pool_size: 5,
             queue_timeout: 10,
             result_ttl: 60,

@@ -40,6 +40,8 @@ where
         .route("/healthz", get(healthz))
         .route("/insights/{id}/{file}", get(export_insight))
         .route("/imports", post(upload_import))
+        .route("/plugins", post(upload_plugin))
+        .route("/plugins/{id}/module.js", get(plugin_module))
         .route(
             "/api/{*fn_name}",
             post(move |req: Request<Body>| {
@@ -79,6 +81,75 @@ async fn healthz(State(state): State<AppState>) -> Response {
             )
                 .into_response()
         }
+    }
+}
+
+/// `GET /plugins/{id}/module.js`: a visualization plugin's module, for signed-in users'
+/// pages, which hand it to the plugin's sandboxed frame (it is never run in the page).
+async fn plugin_module(
+    State(state): State<AppState>,
+    session: tower_sessions::Session,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Response {
+    use app::{
+        error::AppError,
+        server::{auth::service::principal, plugins},
+    };
+    let result = match principal(&state, &session).await {
+        Ok(Some(me)) => plugins::module(&state, &me, &id).await,
+        Ok(None) => Err(AppError::Unauthenticated),
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(body) => Response::builder()
+            .header("content-type", "text/javascript; charset=utf-8")
+            .header("cache-control", "no-cache")
+            .header("x-content-type-options", "nosniff")
+            .body(Body::from(body))
+            .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response()),
+        Err(e) => (
+            StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            [("content-type", "text/plain; charset=utf-8")],
+            e.to_string(),
+        )
+            .into_response(),
+    }
+}
+
+/// `POST /plugins` with a zip as the body: installs (or replaces) a chart plugin. Admins only.
+async fn upload_plugin(
+    State(state): State<AppState>,
+    session: tower_sessions::Session,
+    req: Request<Body>,
+) -> Response {
+    use app::{
+        error::AppError,
+        server::{auth::service::principal, plugins},
+    };
+    let fail = |e: AppError| {
+        let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        (status, Json(e)).into_response()
+    };
+    let me = match principal(&state, &session).await {
+        Ok(Some(me)) => me,
+        Ok(None) => return fail(AppError::Unauthenticated),
+        Err(e) => return fail(e),
+    };
+    let body = match axum::body::to_bytes(req.into_body(), plugins::MAX_ZIP_BYTES + 1).await {
+        Ok(b) => b,
+        Err(_) => {
+            return fail(AppError::field(
+                "plugin",
+                format!(
+                    "A plugin zip may be at most {} MB.",
+                    plugins::MAX_ZIP_BYTES >> 20
+                ),
+            ))
+        }
+    };
+    match plugins::install(&state, &me, body.to_vec()).await {
+        Ok(p) => Json(p).into_response(),
+        Err(e) => fail(e),
     }
 }
 

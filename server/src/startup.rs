@@ -125,6 +125,7 @@ fn settings(args: &ServeArgs, location: &StoreLocation, public_url: String) -> R
             timeout: Duration::from_secs(e.query_timeout.max(1)),
             max_rows: e.max_rows.max(1),
             max_result_bytes: e.max_result_mb.max(1).saturating_mul(1 << 20),
+            chart_points: e.chart_points.clamp(10, 1_000_000),
             pool_size: e.pool_size.clamp(1, 100),
             queue_timeout: Duration::from_secs(e.queue_timeout),
             snapshot_ttl: Duration::from_secs(e.result_ttl.max(1) * 60),

@@ -9,7 +9,7 @@ use crate::{
             ExportStatus, Folder, FolderId, Insight, InsightDraft, InsightId, Tree, UrlValues,
             VersionEntry,
         },
-        params::EnumOption,
+        params::{EnumOption, ParamSpec},
         run::RunView,
     },
 };
@@ -28,6 +28,15 @@ pub async fn get_insight(id: InsightId) -> Result<Insight, AppError> {
     use crate::server::{ctx, insights};
     let (state, me) = ctx().await?;
     insights::open(&state, &me, id).await
+}
+
+/// Another insight's parameters, for the pickers that feed them (drill-downs, choices from an
+/// insight). Does not count as opening it.
+#[server(endpoint = "insight_params", input = Json)]
+pub async fn insight_params(id: InsightId) -> Result<Vec<ParamSpec>, AppError> {
+    use crate::server::{ctx, insights};
+    let (state, me) = ctx().await?;
+    insights::params(&state, &me, id).await
 }
 
 #[server(endpoint = "save_insight", input = Json)]

@@ -1,6 +1,6 @@
 //! Insights: saved queries with typed parameters, kept in folders, versioned on every save,
 //! linked to each other by drill-downs.
-use super::{connection::ConnectionId, params::ParamSpec};
+use super::{chart::ChartSpec, connection::ConnectionId, params::ParamSpec};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -19,11 +19,14 @@ impl std::fmt::Display for InsightId {
     }
 }
 
-/// How a result is shown by default. Charts come later; the field is kept from the start.
+/// How a result is shown when the insight opens: the table, or its chart. The chart's
+/// settings are kept while the table is the default, so switching back loses nothing.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ViewSpec {
     #[serde(default)]
     pub kind: ViewKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chart: Option<ChartSpec>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -31,6 +34,24 @@ pub struct ViewSpec {
 pub enum ViewKind {
     #[default]
     Table,
+    Chart,
+}
+
+impl ViewKind {
+    /// The `view=` value of the insight's URL.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ViewKind::Table => "table",
+            ViewKind::Chart => "chart",
+        }
+    }
+    pub fn parse(s: &str) -> Option<ViewKind> {
+        match s {
+            "table" => Some(ViewKind::Table),
+            "chart" => Some(ViewKind::Chart),
+            _ => None,
+        }
+    }
 }
 
 /// Where a target parameter's value comes from when a cell is clicked.
@@ -152,6 +173,64 @@ pub fn folder_paths(folders: &[Folder]) -> Vec<(FolderId, String)> {
     out
 }
 
+/// Insights grouped under their folder path for pickers: `("", …)` first for those in no
+/// folder, then folders by path; names sorted within each, case-insensitively.
+pub fn insight_groups(tree: &Tree) -> Vec<(String, Vec<(InsightId, String)>)> {
+    let paths = folder_paths(&tree.folders);
+    let mut groups: Vec<(String, Vec<(InsightId, String)>)> = vec![(String::new(), vec![])];
+    groups.extend(paths.iter().map(|(_, p)| (p.clone(), vec![])));
+    for i in &tree.insights {
+        let at = i
+            .folder_id
+            .and_then(|f| paths.iter().position(|(id, _)| *id == f))
+            .map_or(0, |k| k + 1);
+        groups[at].1.push((i.id, i.name.clone()));
+    }
+    groups.retain(|(_, v)| !v.is_empty());
+    for (_, v) in &mut groups {
+        v.sort_by_key(|(_, name)| name.to_lowercase());
+    }
+    groups
+}
+
+/// How the view changed between two versions, one row per changed setting (`name` is
+/// "chart"; `field` the setting: what the insight opens with, kind, columns, format, …).
+pub fn view_changes(old: &ViewSpec, new: &ViewSpec) -> Vec<ParamChange> {
+    let mut out = vec![];
+    if old.kind != new.kind {
+        out.push(ParamChange {
+            name: "chart".into(),
+            field: Some("opens as".into()),
+            before: old.kind.as_str().into(),
+            after: new.kind.as_str().into(),
+        });
+    }
+    let fields = |v: &Option<ChartSpec>| match v.as_ref().map(serde_json::to_value) {
+        Some(Ok(serde_json::Value::Object(m))) => m,
+        _ => serde_json::Map::new(),
+    };
+    let (a, b) = (fields(&old.chart), fields(&new.chart));
+    let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    let text = |v: Option<&serde_json::Value>| match v {
+        None | Some(serde_json::Value::Null) => "—".to_string(),
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    };
+    for k in keys {
+        if a.get(k) != b.get(k) {
+            out.push(ParamChange {
+                name: "chart".into(),
+                field: Some(k.replace('_', " ")),
+                before: text(a.get(k)),
+                after: text(b.get(k)),
+            });
+        }
+    }
+    out
+}
+
 /// One entry of an insight's history.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VersionEntry {
@@ -187,7 +266,7 @@ pub fn change_summary(old: Option<&InsightDraft>, new: &InsightDraft) -> String 
         what.push("parameters");
     }
     if old.view != new.view {
-        what.push("view");
+        what.push("chart");
     }
     if old.drill != new.drill {
         what.push("drill-downs");
@@ -434,6 +513,90 @@ mod tests {
     }
 
     use super::*;
+
+    #[test]
+    fn a_changed_chart_is_listed_setting_by_setting() {
+        let line = ChartSpec {
+            kind: crate::model::chart::ChartKind::Line,
+            x: Some("month".into()),
+            y: vec!["revenue".into()],
+            ..Default::default()
+        };
+        let old = ViewSpec::default();
+        let new = ViewSpec {
+            kind: ViewKind::Chart,
+            chart: Some(line.clone()),
+        };
+        let c = view_changes(&old, &new);
+        let find = |f: &str| c.iter().find(|x| x.field.as_deref() == Some(f)).cloned();
+        assert_eq!(find("opens as").unwrap().after, "chart");
+        assert_eq!(find("kind").unwrap().after, "line");
+        assert_eq!(find("x").unwrap().before, "—");
+        let bar = ViewSpec {
+            chart: Some(ChartSpec {
+                kind: crate::model::chart::ChartKind::Bar,
+                ..line
+            }),
+            ..new.clone()
+        };
+        let c = view_changes(&new, &bar);
+        assert_eq!(c.len(), 1);
+        assert_eq!((c[0].before.as_str(), c[0].after.as_str()), ("line", "bar"));
+        assert!(view_changes(&new, &new).is_empty());
+    }
+
+    #[test]
+    fn insight_groups_follow_folders_and_names() {
+        let summary = |id, name: &str, folder: Option<i64>| InsightSummary {
+            id: InsightId(id),
+            name: name.into(),
+            description: String::new(),
+            folder_id: folder.map(FolderId),
+            connection_name: None,
+            updated_at: Utc::now(),
+            updated_by: None,
+        };
+        let tree = Tree {
+            folders: vec![
+                Folder {
+                    id: FolderId(1),
+                    parent_id: None,
+                    name: "Sales".into(),
+                },
+                Folder {
+                    id: FolderId(2),
+                    parent_id: Some(FolderId(1)),
+                    name: "EMEA".into(),
+                },
+                Folder {
+                    id: FolderId(3),
+                    parent_id: None,
+                    name: "Empty".into(),
+                },
+            ],
+            insights: vec![
+                summary(10, "revenue", Some(2)),
+                summary(11, "Orders", None),
+                summary(12, "churn", Some(9)),
+                summary(13, "Accounts", Some(2)),
+            ],
+        };
+        let names = |g: &(String, Vec<(InsightId, String)>)| {
+            (
+                g.0.clone(),
+                g.1.iter().map(|(id, _)| id.0).collect::<Vec<_>>(),
+            )
+        };
+        let groups: Vec<_> = insight_groups(&tree).iter().map(names).collect();
+        // No folder (a missing folder counts as none) first; empty folders left out.
+        assert_eq!(
+            groups,
+            vec![
+                (String::new(), vec![12, 11]),
+                ("Sales / EMEA".to_string(), vec![13, 10]),
+            ]
+        );
+    }
 
     #[test]
     fn changed_words_are_marked_inside_a_line() {

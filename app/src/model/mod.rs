@@ -1,6 +1,7 @@
 //! Wire types shared by the browser and the server.
 pub mod alert;
 pub mod alerting;
+pub mod chart;
 pub mod connection;
 pub mod home;
 pub mod ids;
@@ -10,6 +11,9 @@ pub mod params;
 pub mod query;
 pub mod rbac;
 pub mod run;
+// Server only (chrono-tz and croner are `ssr` dependencies): the alerts pages show the schedule
+// in words and the next run as the server computed them.
+#[cfg(feature = "ssr")]
 pub mod schedule;
 pub mod user;
 pub mod validate;

@@ -1,5 +1,6 @@
 //! Alert schedules: 5-field cron expressions evaluated in an IANA time zone, the presets the
-//! form offers, and the scheduler's catch-up rule. Pure; shared by the browser and the server.
+//! form offers, and the scheduler's catch-up rule. Pure, but server only (`ssr`): the browser
+//! gets each schedule in words and its next run from the server.
 use crate::error::AppError;
 use chrono::{DateTime, Utc, Weekday};
 use chrono_tz::Tz;

@@ -150,6 +150,15 @@ pub async fn get(state: &AppState, me: &Principal, id: InsightId) -> Result<Insi
     view(state, me, r).await
 }
 
+/// An insight's parameters (what a drill-down or a query-backed choice list can feed).
+pub async fn params(
+    state: &AppState,
+    me: &Principal,
+    id: InsightId,
+) -> Result<Vec<ParamSpec>, AppError> {
+    Ok(get(state, me, id).await?.draft.params)
+}
+
 /// The insight as its page opens it: noted under the user's "Recently opened", with the
 /// user's star.
 pub async fn open(state: &AppState, me: &Principal, id: InsightId) -> Result<Insight, AppError> {
@@ -225,6 +234,17 @@ async fn validate(state: &AppState, d: &mut InsightDraft) -> Result<(), AppError
                 "drill",
                 "Each drill-down names the column it is on.",
             ));
+        }
+        if let DrillTarget::Insight { insight_id, .. } = &link.target {
+            if insight_id.0 <= 0 {
+                return Err(AppError::field(
+                    "drill",
+                    format!(
+                        "Choose the insight the drill-down on “{}” opens, or remove it.",
+                        link.column.trim()
+                    ),
+                ));
+            }
         }
         if let DrillTarget::Url { template } = &link.target {
             let t = template.trim().to_ascii_lowercase();

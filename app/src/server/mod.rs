@@ -1,6 +1,7 @@
 //! The engine (ssr only): metadata store, authentication, services. Knows nothing of views.
 pub mod alerts;
 pub mod auth;
+pub mod charts;
 pub mod connections;
 pub mod connectors;
 pub mod crypto;
@@ -13,6 +14,7 @@ pub mod home;
 pub mod import;
 pub mod insights;
 pub mod links;
+pub mod plugins;
 pub mod settings;
 pub mod setup;
 pub mod state;

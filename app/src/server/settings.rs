@@ -87,6 +87,8 @@ pub struct RunSettings {
     /// Bytes of cell text kept in a result snapshot at most (a huge cell or a wide result
     /// ends the result there, marked truncated by size).
     pub max_result_bytes: u64,
+    /// Rows of a result a chart reads at most.
+    pub chart_points: u32,
     /// Connections per data source (and runs at once on it).
     pub pool_size: u32,
     /// How long a run may wait in its connection's queue before it is refused as busy.
@@ -101,6 +103,7 @@ impl Default for RunSettings {
             timeout: Duration::from_secs(300),
             max_rows: 1_000_000,
             max_result_bytes: 256 << 20,
+            chart_points: 10_000,
             pool_size: 5,
             queue_timeout: Duration::from_secs(10),
             snapshot_ttl: Duration::from_secs(3600),

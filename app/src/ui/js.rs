@@ -1,5 +1,5 @@
-//! The few calls into JavaScript the UI needs: the SQL editor bundle (served from our own
-//! origin and loaded on demand) and the clipboard. On the server these do nothing.
+//! The few calls into JavaScript the UI needs: the SQL editor and chart bundles (served from
+//! our own origin and loaded on demand), browser storage and the clipboard. On the server these do nothing.
 #[cfg(feature = "hydrate")]
 use wasm_bindgen::{JsCast, JsValue};
 
@@ -7,15 +7,15 @@ use wasm_bindgen::{JsCast, JsValue};
 /// names no hashed copy in `<meta name="sightline-editor">`.
 pub const EDITOR_SCRIPT: &str = "/vendor/sightline-editor.js";
 
-/// The editor bundle's URL: the content-hashed name the server put in the page head.
+/// A bundle's URL: the content-hashed name the server put in the page head.
 #[cfg(feature = "hydrate")]
-fn editor_script(doc: &web_sys::Document) -> String {
-    doc.query_selector("meta[name='sightline-editor']")
+fn bundle_script(doc: &web_sys::Document, meta: &str, fallback: &str) -> String {
+    doc.query_selector(&format!("meta[name='{meta}']"))
         .ok()
         .flatten()
         .and_then(|m| m.get_attribute("content"))
         .filter(|src| src.starts_with('/'))
-        .unwrap_or_else(|| EDITOR_SCRIPT.to_string())
+        .unwrap_or_else(|| fallback.to_string())
 }
 
 #[cfg(feature = "hydrate")]
@@ -38,6 +38,57 @@ fn editor() -> Option<JsValue> {
     (!e.is_undefined() && !e.is_null()).then_some(e)
 }
 
+/// Runs `then` with the bundle's global object (`window[global]`) once it is loaded: at once
+/// when it is, else after adding its script (the hashed URL from `<meta name=meta>`, or
+/// `fallback`) and waiting for the `ready_event` the bundle fires.
+#[cfg(feature = "hydrate")]
+fn with_bundle(
+    global: &'static str,
+    meta: &str,
+    fallback: &str,
+    ready_event: &str,
+    then: impl Fn(JsValue) + 'static,
+) {
+    use wasm_bindgen::closure::Closure;
+    let get = move || {
+        let w = web_sys::window()?;
+        let e = js_sys::Reflect::get(&w, &global.into()).ok()?;
+        (!e.is_undefined() && !e.is_null()).then_some(e)
+    };
+    if let Some(b) = get() {
+        then(b);
+        return;
+    }
+    let Some(w) = web_sys::window() else { return };
+    let ready = Closure::<dyn Fn()>::new(move || {
+        if let Some(b) = get() {
+            then(b);
+        }
+    });
+    let opts = web_sys::AddEventListenerOptions::new();
+    opts.set_once(true);
+    let _ = w.add_event_listener_with_callback_and_add_event_listener_options(
+        ready_event,
+        ready.as_ref().unchecked_ref(),
+        &opts,
+    );
+    ready.forget();
+    if let Some(doc) = w.document() {
+        let src = bundle_script(&doc, meta, fallback);
+        let present = doc
+            .query_selector(&format!("script[src='{src}']"))
+            .ok()
+            .flatten()
+            .is_some();
+        if !present {
+            if let (Ok(s), Some(head)) = (doc.create_element("script"), doc.head()) {
+                let _ = s.set_attribute("src", &src);
+                let _ = head.append_child(&s);
+            }
+        }
+    }
+}
+
 /// Mounts the editor on `textarea` (loading the bundle first if needed) and forwards its
 /// Ctrl/Cmd-Enter to `on_run`.
 pub fn mount_editor(
@@ -57,40 +108,113 @@ pub fn mount_editor(
         }
         let opts = js_sys::Object::new();
         let _ = js_sys::Reflect::set(&opts, &"dialect".into(), &dialect.into());
-        if let Some(ed) = editor() {
-            call(&ed, "mount", &[ta, opts.into()]);
-            return;
-        }
-        let Some(w) = web_sys::window() else { return };
-        let ready = Closure::<dyn Fn()>::new(move || {
-            if let Some(ed) = editor() {
-                call(&ed, "mount", &[ta.clone(), opts.clone().into()]);
-            }
-        });
-        let _ = w.add_event_listener_with_callback(
+        with_bundle(
+            "SightlineEditor",
+            "sightline-editor",
+            EDITOR_SCRIPT,
             "sightline-editor-ready",
-            ready.as_ref().unchecked_ref(),
+            move |ed| {
+                call(&ed, "mount", &[ta.clone(), opts.clone().into()]);
+            },
         );
-        ready.forget();
-        if let Some(doc) = w.document() {
-            let src = editor_script(&doc);
-            let present = doc
-                .query_selector(&format!("script[src='{src}']"))
-                .ok()
-                .flatten()
-                .is_some();
-            if !present {
-                if let (Ok(s), Some(head)) = (doc.create_element("script"), doc.head()) {
-                    let _ = s.set_attribute("src", &src);
-                    let _ = head.append_child(&s);
-                }
-            }
-        }
     }
     #[cfg(not(feature = "hydrate"))]
     {
         let _ = (textarea, dialect, on_run);
     }
+}
+
+/// Where the chart bundle is served from when the page names no hashed copy.
+pub const CHARTS_SCRIPT: &str = "/vendor/sightline-charts.js";
+
+/// Draws a chart into `el` from the server's ECharts option and the chart spec (both JSON),
+/// loading the chart bundle the first time. Clicks on a bar, point or slice arrive as a
+/// `sightline-chart-click` event on `el` whose `detail` is JSON (`category`, `series`,
+/// `dataIndex`, `value`).
+pub fn chart_render(el: &web_sys::HtmlElement, option: &str, spec: &str) {
+    #[cfg(feature = "hydrate")]
+    {
+        let target: JsValue = el.clone().into();
+        let (option, spec) = (JsValue::from_str(option), JsValue::from_str(spec));
+        with_bundle(
+            "SightlineCharts",
+            "sightline-charts",
+            CHARTS_SCRIPT,
+            "sightline-charts-ready",
+            move |charts| {
+                call(
+                    &charts,
+                    "render",
+                    &[target.clone(), option.clone(), spec.clone()],
+                );
+            },
+        );
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (el, option, spec);
+}
+
+/// Draws a visualization plugin into `el`: its module (fetched from `module_url`) runs in a
+/// sandboxed frame with `payload` (rows and options, JSON). A failure arrives as a
+/// `sightline-plugin-error` event on `el` (detail: the message); clicks as
+/// `sightline-chart-click` with `{"row": {column: value}}`.
+pub fn chart_plugin(el: &web_sys::HtmlElement, module_url: &str, payload: &str) {
+    #[cfg(feature = "hydrate")]
+    {
+        let target: JsValue = el.clone().into();
+        let (url, payload) = (JsValue::from_str(module_url), JsValue::from_str(payload));
+        with_bundle(
+            "SightlineCharts",
+            "sightline-charts",
+            CHARTS_SCRIPT,
+            "sightline-charts-ready",
+            move |charts| {
+                call(
+                    &charts,
+                    "plugin",
+                    &[target.clone(), url.clone(), payload.clone()],
+                );
+            },
+        );
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (el, module_url, payload);
+}
+
+/// Frees the chart drawn in `el` (its resize observer and canvas).
+pub fn chart_dispose(el: &web_sys::HtmlElement) {
+    #[cfg(feature = "hydrate")]
+    {
+        if let Some(w) = web_sys::window() {
+            if let Ok(c) = js_sys::Reflect::get(&w, &"SightlineCharts".into()) {
+                if !c.is_undefined() {
+                    call(&c, "dispose", &[el.clone().into()]);
+                }
+            }
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = el;
+}
+
+/// Saves the chart in `el` as a PNG or SVG file named `filename`.
+pub fn chart_download(el: &web_sys::HtmlElement, kind: &str, filename: &str) {
+    #[cfg(feature = "hydrate")]
+    {
+        if let Some(w) = web_sys::window() {
+            if let Ok(c) = js_sys::Reflect::get(&w, &"SightlineCharts".into()) {
+                if !c.is_undefined() {
+                    call(
+                        &c,
+                        "download",
+                        &[el.clone().into(), kind.into(), filename.into()],
+                    );
+                }
+            }
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (el, kind, filename);
 }
 
 /// Replaces the editor's text (or the textarea's, before the editor is loaded).

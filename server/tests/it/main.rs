@@ -22,6 +22,7 @@ mod import;
 mod import_limits;
 mod insights;
 mod mysql_local_infile;
+mod plugins;
 mod session_state;
 mod store_contract;
 mod workbench;

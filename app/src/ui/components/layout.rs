@@ -72,6 +72,7 @@ fn Frame(me: Me) -> impl IntoView {
                     <A href="/connections">"Connections"</A>
                     <Show when=move || is_admin>
                         <A href="/admin/users">"Users"</A>
+                        <A href="/admin/plugins">"Plugins"</A>
                     </Show>
                 </nav>
                 <div class="who">

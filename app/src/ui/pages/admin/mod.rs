@@ -1,2 +1,3 @@
 //! Administration pages.
+pub mod plugins;
 pub mod users;

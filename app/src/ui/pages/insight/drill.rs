@@ -1,0 +1,348 @@
+//! Drill-downs chosen from lists: the column whose cells become links, then either the
+//! insight they open (picked by folder and name) with each of its parameters fed from a
+//! column of the clicked row, one of this insight's parameters or a fixed value, or a web
+//! address with `{{column}}` slots. The insight picker and the loader of another insight's
+//! parameters are shared with the "choices from an insight" settings.
+use crate::{
+    api::insights::insight_params,
+    model::{
+        insight::{DrillLink, DrillSource, DrillTarget, InsightDraft, InsightId},
+        params::ParamSpec,
+    },
+};
+use leptos::prelude::*;
+
+/// Insights grouped by folder path (`model::insight::insight_groups`).
+pub type InsightChoices = Vec<(String, Vec<(InsightId, String)>)>;
+
+/// A select of insights under their folders. `skip` leaves one out (the insight itself).
+#[component]
+pub fn InsightSelect(
+    choices: Signal<InsightChoices>,
+    value: Signal<Option<InsightId>>,
+    set: Callback<Option<InsightId>>,
+    test: &'static str,
+    #[prop(optional)] skip: Option<InsightId>,
+) -> impl IntoView {
+    let option = move |id: InsightId, name: String| {
+        view! { <option value=id.0.to_string() selected=move || value.get() == Some(id)>{name}</option> }
+    };
+    view! {
+        <select data-test=test prop:value=move || value.get().map(|i| i.0.to_string()).unwrap_or_default()
+            on:change=move |ev| set.run(event_target_value(&ev).parse::<i64>().ok().map(InsightId))>
+            <option value="">"Choose an insight…"</option>
+            {move || choices.get().into_iter().map(|(folder, list)| {
+                let items = list.into_iter().filter(|(id, _)| Some(*id) != skip).map(|(id, name)| option(id, name)).collect_view();
+                if folder.is_empty() {
+                    view! { <optgroup label="No folder">{items}</optgroup> }.into_any()
+                } else {
+                    view! { <optgroup label=folder>{items}</optgroup> }.into_any()
+                }
+            }).collect_view()}
+        </select>
+    }
+}
+
+/// The parameters of the insight `id` names (none while nothing is chosen or it cannot be
+/// read; the error is shown by `TargetError`).
+pub fn target_params(
+    id: Signal<Option<InsightId>>,
+) -> LocalResource<Result<Vec<ParamSpec>, crate::error::AppError>> {
+    LocalResource::new(move || {
+        let id = id.get();
+        async move {
+            match id {
+                Some(id) => insight_params(id).await,
+                None => Ok(vec![]),
+            }
+        }
+    })
+}
+
+/// A parameter's name as people read it: its label, else its name.
+pub fn param_label(p: &ParamSpec) -> String {
+    if p.label.trim().is_empty() {
+        p.name.clone()
+    } else {
+        p.label.clone()
+    }
+}
+
+/// The drill-down list of the editor: one row per link, and "Add a drill-down".
+#[component]
+pub fn DrillEditor(
+    draft: RwSignal<InsightDraft>,
+    columns: Signal<Vec<String>>,
+    choices: Signal<InsightChoices>,
+    self_id: InsightId,
+) -> impl IntoView {
+    let add = move |_| {
+        let column = columns.with_untracked(|c| c.first().cloned().unwrap_or_default());
+        draft.update(|d| {
+            d.drill.push(DrillLink {
+                column,
+                target: DrillTarget::Insight {
+                    insight_id: InsightId(0),
+                    mapping: vec![],
+                },
+            })
+        });
+    };
+    // Rows are made again only when one is added or removed, not on every edit.
+    let count = Memo::new(move |_| draft.with(|d| d.drill.len()));
+    view! {
+        <div class="drill-list" data-test="drill-list">
+            {move || draft.with(|d| d.drill.is_empty()).then(|| view! {
+                <p class="muted small">"A drill-down turns a column's cells into links: to another insight with its parameters filled from the clicked row, or to a web address."</p>
+            })}
+            {move || (0..count.get()).map(|i| view! { <DrillRow draft i columns choices self_id/> }).collect_view()}
+            <button class="button small" type="button" data-test="add-drill" on:click=add>"Add a drill-down"</button>
+        </div>
+    }
+}
+
+/// How one target parameter is fed, as the value of its select: `column:NAME`, `param:NAME`,
+/// `const` (a fixed value typed beside it) or empty (not set).
+fn source_key(s: Option<&DrillSource>) -> String {
+    match s {
+        Some(DrillSource::Column(c)) => format!("column:{c}"),
+        Some(DrillSource::Param(p)) => format!("param:{p}"),
+        Some(DrillSource::Constant(_)) => "const".into(),
+        None => String::new(),
+    }
+}
+
+/// A first mapping for a newly chosen target: each of its parameters fed by the column or
+/// parameter of the same name, when there is one.
+pub fn guess_mapping(
+    target: &[ParamSpec],
+    columns: &[String],
+    ours: &[String],
+) -> Vec<(String, DrillSource)> {
+    target
+        .iter()
+        .filter_map(|p| {
+            if columns.contains(&p.name) {
+                Some((p.name.clone(), DrillSource::Column(p.name.clone())))
+            } else if ours.contains(&p.name) {
+                Some((p.name.clone(), DrillSource::Param(p.name.clone())))
+            } else {
+                None
+            }
+        })
+        .collect()
+}
+
+fn link_untracked(draft: RwSignal<InsightDraft>, i: usize) -> Option<DrillLink> {
+    draft.with_untracked(|d| d.drill.get(i).cloned())
+}
+
+#[component]
+fn DrillRow(
+    draft: RwSignal<InsightDraft>,
+    i: usize,
+    columns: Signal<Vec<String>>,
+    choices: Signal<InsightChoices>,
+    self_id: InsightId,
+) -> impl IntoView {
+    let link = move || draft.with(|d| d.drill.get(i).cloned());
+    let update = move |f: Box<dyn FnOnce(&mut DrillLink)>| {
+        draft.update(|d| {
+            if let Some(l) = d.drill.get_mut(i) {
+                f(l)
+            }
+        })
+    };
+    let column = move || link().map(|l| l.column).unwrap_or_default();
+    // The columns of the latest result, plus the link's own column when the result lacks it
+    // (the SQL changed, or nothing ran yet), so a stored choice is never silently replaced.
+    let column_options = move || {
+        let mut cols = columns.get();
+        let c = column();
+        if !c.is_empty() && !cols.contains(&c) {
+            cols.push(c);
+        }
+        cols
+    };
+    let is_url = move || matches!(link().map(|l| l.target), Some(DrillTarget::Url { .. }));
+    // A memo: the target's parameters load again only when another insight is chosen.
+    let target_id = Memo::new(move |_| match link().map(|l| l.target) {
+        Some(DrillTarget::Insight { insight_id, .. }) if insight_id.0 > 0 => Some(insight_id),
+        _ => None,
+    });
+    let target = target_params(target_id.into());
+    let ours = move || draft.with(|d| d.params.iter().map(|p| p.name.clone()).collect::<Vec<_>>());
+    let set_kind = move |ev| {
+        let url = event_target_value(&ev) == "url";
+        update(Box::new(move |l| {
+            l.target = if url {
+                DrillTarget::Url {
+                    template: String::new(),
+                }
+            } else {
+                DrillTarget::Insight {
+                    insight_id: InsightId(0),
+                    mapping: vec![],
+                }
+            }
+        }))
+    };
+    // Choosing another insight starts its mapping from the names that match; its parameters
+    // arrive a moment later, so the guess is made when they do (for a mapping still empty).
+    let choose = Callback::new(move |id: Option<InsightId>| {
+        update(Box::new(move |l| {
+            l.target = DrillTarget::Insight {
+                insight_id: id.unwrap_or(InsightId(0)),
+                mapping: vec![],
+            }
+        }))
+    });
+    Effect::new(move |_| {
+        let Some(Ok(specs)) = target.get() else {
+            return;
+        };
+        let guess = guess_mapping(&specs, &columns.get_untracked(), &ours());
+        let empty = link_untracked(draft, i).is_some_and(
+            |l| matches!(l.target, DrillTarget::Insight { ref mapping, .. } if mapping.is_empty()),
+        );
+        if guess.is_empty() || !empty {
+            return;
+        }
+        update(Box::new(move |l| {
+            if let DrillTarget::Insight { mapping, .. } = &mut l.target {
+                if mapping.is_empty() {
+                    *mapping = guess;
+                }
+            }
+        }));
+    });
+    let mapping_of = move |name: &str| match link().map(|l| l.target) {
+        Some(DrillTarget::Insight { mapping, .. }) => mapping
+            .iter()
+            .find(|(t, _)| t == name)
+            .map(|(_, s)| s.clone()),
+        _ => None,
+    };
+    let set_source = move |name: String, source: Option<DrillSource>| {
+        update(Box::new(move |l| {
+            if let DrillTarget::Insight { mapping, .. } = &mut l.target {
+                mapping.retain(|(t, _)| *t != name);
+                if let Some(s) = source {
+                    mapping.push((name, s));
+                }
+            }
+        }))
+    };
+    view! {
+        <fieldset class="drill" data-test="drill-row">
+            <legend>{move || format!("Clicking a cell of “{}”", column())}</legend>
+            <label>"Column"
+                <select data-test="drill-column" prop:value=column on:change=move |ev| { let v = event_target_value(&ev); update(Box::new(move |l| l.column = v)) }>
+                    {move || column_options().into_iter().map(|c| { let c2 = c.clone(); let v = c.clone(); view! { <option value=v selected=move || column() == c2>{c}</option> } }).collect_view()}
+                </select>
+            </label>
+            {move || columns.with(|c| c.is_empty()).then(|| view! { <p class="muted small">"Run the insight to choose from its columns."</p> })}
+            <label>"Opens"
+                <select data-test="drill-kind" prop:value=move || if is_url() { "url" } else { "insight" } on:change=set_kind>
+                    <option value="insight">"Another insight"</option>
+                    <option value="url">"A web address"</option>
+                </select>
+            </label>
+            <Show when=move || !is_url() fallback=move || view! {
+                <label class="block">"Address — {{column}} is replaced by the clicked row's value"
+                    <input type="text" data-test="drill-url" placeholder="https://crm.example.com/customers/{{id}}"
+                        prop:value=move || match link().map(|l| l.target) { Some(DrillTarget::Url { template }) => template, _ => String::new() }
+                        on:input=move |ev| { let v = event_target_value(&ev); update(Box::new(move |l| l.target = DrillTarget::Url { template: v })) }/>
+                </label>
+            }>
+                <label>"Insight"
+                    <InsightSelect choices value=target_id.into() set=choose test="drill-insight" skip=self_id/>
+                </label>
+                <Suspense fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        match target.await {
+                            Ok(specs) if specs.is_empty() && target_id.get_untracked().is_some() => view! {
+                                <p class="muted small">"That insight has no parameters: the link opens it as it is."</p>
+                            }.into_any(),
+                            Ok(specs) => view! {
+                                <div class="drill-mapping" data-test="drill-mapping">
+                                    {specs.into_iter().map(|p| {
+                                        let name = p.name.clone();
+                                        let n1 = name.clone();
+                                        let n2 = name.clone();
+                                        let n3 = name.clone();
+                                        let n4 = name.clone();
+                                        let key = Signal::derive(move || source_key(mapping_of(&n1).as_ref()));
+                                        let opt = move |k: String, label: String| view! { <option value=k.clone() selected=move || key.get() == k>{label}</option> };
+                                        view! {
+                                            <label data-test=format!("drill-map-{name}")>{param_label(&p)}
+                                                <select on:change=move |ev| {
+                                                    let v = event_target_value(&ev);
+                                                    let s = if let Some(c) = v.strip_prefix("column:") { Some(DrillSource::Column(c.into())) }
+                                                        else if let Some(p) = v.strip_prefix("param:") { Some(DrillSource::Param(p.into())) }
+                                                        else if v == "const" { Some(DrillSource::Constant(String::new())) }
+                                                        else { None };
+                                                    set_source(n2.clone(), s);
+                                                }>
+                                                    {opt(String::new(), "Not set (its default)".into())}
+                                                    <optgroup label="The clicked row's">
+                                                        {move || column_options().into_iter().map(|c| opt(format!("column:{c}"), c)).collect_view()}
+                                                    </optgroup>
+                                                    <optgroup label="This insight's parameter">
+                                                        {move || ours().into_iter().map(|p| opt(format!("param:{p}"), p)).collect_view()}
+                                                    </optgroup>
+                                                    {opt("const".into(), "A fixed value…".into())}
+                                                </select>
+                                                {move || matches!(mapping_of(&n3), Some(DrillSource::Constant(_))).then(|| {
+                                                    let (read, write) = (n4.clone(), n4.clone());
+                                                    view! {
+                                                        <input type="text" data-test="drill-const" prop:value=move || match mapping_of(&read) { Some(DrillSource::Constant(v)) => v, _ => String::new() }
+                                                            on:input=move |ev| set_source(write.clone(), Some(DrillSource::Constant(event_target_value(&ev))))/>
+                                                    }
+                                                })}
+                                            </label>
+                                        }
+                                    }).collect_view()}
+                                </div>
+                            }.into_any(),
+                            Err(e) => view! { <p class="field-error">{e.to_string()}</p> }.into_any(),
+                        }
+                    })}
+                </Suspense>
+            </Show>
+            <button class="button small danger" type="button" data-test="drill-remove" on:click=move |_| draft.update(|d| { if i < d.drill.len() { d.drill.remove(i); } })>"Remove"</button>
+        </fieldset>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::params::ParamKind;
+
+    #[test]
+    fn a_new_target_is_fed_by_matching_names() {
+        let specs = vec![
+            ParamSpec::new("customer_id", ParamKind::Integer),
+            ParamSpec::new("period", ParamKind::DateRange),
+            ParamSpec::new("status", ParamKind::Text),
+        ];
+        let cols = vec!["customer_id".to_string(), "total".to_string()];
+        let ours = vec!["period".to_string()];
+        assert_eq!(
+            guess_mapping(&specs, &cols, &ours),
+            vec![
+                (
+                    "customer_id".to_string(),
+                    DrillSource::Column("customer_id".into())
+                ),
+                ("period".to_string(), DrillSource::Param("period".into())),
+            ]
+        );
+        assert_eq!(source_key(None), "");
+        assert_eq!(
+            source_key(Some(&DrillSource::Constant("x".into()))),
+            "const"
+        );
+    }
+}

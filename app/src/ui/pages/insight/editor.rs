@@ -1,0 +1,154 @@
+//! The editor: name, description, connection, SQL (CodeMirror), parameters, drill-downs.
+use super::{
+    drill::DrillEditor,
+    spec::{new_spec, SpecEditor},
+};
+use crate::{
+    api::{
+        connections::list_connections,
+        insights::{insight_tree, save_insight},
+    },
+    error::AppError,
+    model::{
+        connection::ConnectionId,
+        insight::{insight_groups, Insight},
+        params::{self, ParamKind, ParamSpec},
+    },
+    ui::{components::feedback::ErrorNote, js},
+};
+use leptos::{html, prelude::*};
+
+/// Specs for the `{{names}}` the SQL uses, keeping the ones already defined.
+pub fn specs_for_sql(sql: &str, existing: &[ParamSpec]) -> Vec<ParamSpec> {
+    let mut out: Vec<ParamSpec> = vec![];
+    if let Ok(refs) = params::references(sql) {
+        for r in refs {
+            if out.iter().any(|s| s.name == r.name) {
+                continue;
+            }
+            out.push(
+                existing
+                    .iter()
+                    .find(|s| s.name == r.name)
+                    .cloned()
+                    .unwrap_or_else(|| {
+                        let mut s = new_spec(&r.name);
+                        if r.part.is_some() {
+                            s.kind = ParamKind::DateRange;
+                        }
+                        s
+                    }),
+            );
+        }
+    }
+    out
+}
+
+/// The editor: name, description, connection, SQL (CodeMirror), parameters, drill-downs.
+#[component]
+pub fn InsightEditor(
+    current: RwSignal<Insight>,
+    editing: RwSignal<bool>,
+    /// The columns of the latest result, offered by the drill-down pickers.
+    columns: Signal<Vec<String>>,
+) -> impl IntoView {
+    let start = current.get_untracked();
+    let draft = RwSignal::new(start.draft.clone());
+    let error = RwSignal::new(None::<AppError>);
+    let saving = RwSignal::new(false);
+    let connections = Resource::new(|| (), |_| list_connections());
+    // Insights to drill into or take choices from, by folder and name (loaded once).
+    let tree = LocalResource::new(|| insight_tree(None, false));
+    let insights = Signal::derive(move || {
+        tree.get()
+            .and_then(Result::ok)
+            .map(|t| insight_groups(&t))
+            .unwrap_or_default()
+    });
+    let textarea = NodeRef::<html::Textarea>::new();
+    Effect::new(move |_| {
+        if let Some(ta) = textarea.get() {
+            js::mount_editor(&ta, "sql", move || {});
+            // The editor starts from the stored SQL whichever effect ran first.
+            js::editor_set(&ta, &draft.with_untracked(|d| d.sql.clone()));
+        }
+    });
+    let read_sql = move || {
+        textarea
+            .get_untracked()
+            .map(|t| t.value())
+            .unwrap_or_else(|| draft.with_untracked(|d| d.sql.clone()))
+    };
+    let detect = move |_| {
+        let sql = read_sql();
+        draft.update(|d| {
+            d.params = specs_for_sql(&sql, &d.params);
+            d.sql = sql;
+        });
+    };
+    let save = move |_| {
+        let sql = read_sql();
+        let mut d = draft.get_untracked();
+        d.sql = sql;
+        let (id, base) = current.with_untracked(|i| (i.id, i.version));
+        saving.set(true);
+        leptos::task::spawn_local(async move {
+            let r = save_insight(Some(id), Some(base), d).await;
+            saving.set(false);
+            match r {
+                Ok(mut i) => {
+                    i.favorite = current.with_untracked(|c| c.favorite);
+                    current.set(i);
+                    error.set(None);
+                    editing.set(false);
+                }
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    };
+    // Parameter settings are made again only when the list of names changes, not on every
+    // edit of one (which would also reload its "choices from an insight" pickers).
+    let param_names = Memo::new(move |_| {
+        draft.with(|d| d.params.iter().map(|p| p.name.clone()).collect::<Vec<_>>())
+    });
+    let field =
+        move |f: &'static str| Signal::derive(move || error.get().and_then(|e| e.field_message(f)));
+    view! {
+        <section class="card editor" data-test="insight-editor">
+            <h2>"Edit insight"</h2>
+            <ErrorNote error=Signal::derive(move || error.get())/>
+            <div class="form-grid">
+                <label>"Name"<input type="text" data-test="edit-name" prop:value=move || draft.with(|d| d.name.clone()) on:input=move |ev| draft.update(|d| d.name = event_target_value(&ev))/></label>
+                {move || field("name").get().map(|m| view! { <span class="field-error">{m}</span> })}
+                <label>"Description"<textarea rows="2" data-test="edit-description" prop:value=move || draft.with(|d| d.description.clone()) on:input=move |ev| draft.update(|d| d.description = event_target_value(&ev))></textarea></label>
+                <label>"Connection"
+                    <Suspense fallback=|| view! { <select disabled></select> }>
+                        {move || Suspend::new(async move {
+                            let list = connections.await.unwrap_or_default();
+                            view! {
+                                <select data-test="edit-connection" prop:value=move || draft.with(|d| d.connection_id.map(|c| c.0.to_string()).unwrap_or_default())
+                                    on:change=move |ev| draft.update(|d| d.connection_id = event_target_value(&ev).parse::<i64>().ok().map(ConnectionId))>
+                                    {list.into_iter().map(|c| view! { <option value=c.id.0.to_string()>{c.name}</option> }).collect_view()}
+                                </select>
+                            }
+                        })}
+                    </Suspense>
+                </label>
+            </div>
+            <label class="block">"SQL — use {{name}} for parameters, {{range.start}} / {{range.end}} for date ranges, [[ AND x = {{x}} ]] for optional filters"
+                <textarea node_ref=textarea class="mono sql-input" data-test="edit-sql" spellcheck="false" rows="8" prop:value=move || draft.with(|d| d.sql.clone())></textarea>
+            </label>
+            {move || field("sql").get().map(|m| view! { <span class="field-error" data-test="sql-error">{m}</span> })}
+            <h3>"Parameters " <button class="button small" data-test="detect-params" on:click=detect>"Detect from SQL"</button></h3>
+            {move || draft.with(|d| d.params.len()).eq(&0).then(|| view! { <p class="muted small">"Write {{name}} in the SQL, then “Detect from SQL”."</p> })}
+            {move || (0..param_names.with(Vec::len)).map(|i| view! { <SpecEditor draft i error insights/> }).collect_view()}
+            <h3>"Drill-downs"</h3>
+            <DrillEditor draft columns choices=insights self_id=start.id/>
+            {move || field("drill").get().map(|m| view! { <span class="field-error">{m}</span> })}
+            <div class="actions">
+                <button class="button primary" data-test="save-insight" on:click=save disabled=move || saving.get()>{move || if saving.get() { "Saving…" } else { "Save" }}</button>
+                <button class="button" on:click=move |_| editing.set(false)>"Cancel"</button>
+            </div>
+        </section>
+    }
+}

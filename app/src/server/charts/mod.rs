@@ -443,12 +443,12 @@ mod tests {
     #[test]
     fn a_number_shows_its_change() {
         let c = cols(&[("total", "numeric"), ("last_week", "numeric")]);
-        let r = rows(&[&[Some("1250.5"), Some("1000")]]);
+        let r = rows(&[&[Some("1234"), Some("1000")]]);
         let d = build(None, &c, 1, &r, 10);
         let n = d.number.unwrap();
-        assert_eq!(n.value, "1,250.5");
+        assert_eq!(n.value, "1,234");
         assert!(n.spark.is_empty());
-        assert_eq!(n.change.as_deref(), Some("+25.1 % (+250.5) vs 1,000"));
+        assert_eq!(n.change.as_deref(), Some("+23.4 % (+234) vs 1,000"));
         assert_eq!(n.up, Some(true));
         let flat = build(
             Some(ChartSpec {

@@ -7,6 +7,8 @@ use crate::ui::{
         admin::{plugins::PluginsPage, users::UsersPage},
         alerts::{AlertPage, AlertsPage},
         connections::ConnectionsPage,
+        dashboard::DashboardPage,
+        dashboards::DashboardsPage,
         home::HomePage,
         import::ImportPage,
         insight::InsightPage,
@@ -101,6 +103,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("workbench") view=WorkbenchPage ssr=SsrMode::Async/>
                     <Route path=path!("insights") view=InsightsPage ssr=SsrMode::Async/>
                     <Route path=path!("insights/:id") view=InsightPage ssr=SsrMode::Async/>
+                    <Route path=path!("dashboards") view=DashboardsPage ssr=SsrMode::Async/>
+                    <Route path=path!("dashboards/:id") view=DashboardPage ssr=SsrMode::Async/>
                     <Route path=path!("import") view=ImportPage ssr=SsrMode::Async/>
                     <Route path=path!("alerts") view=AlertsPage ssr=SsrMode::Async/>
                     <Route path=path!("alerts/:id") view=AlertPage ssr=SsrMode::Async/>

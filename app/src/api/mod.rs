@@ -4,6 +4,7 @@ pub mod alerts;
 pub mod auth;
 pub mod charts;
 pub mod connections;
+pub mod dashboards;
 pub mod home;
 pub mod imports;
 pub mod insights;

@@ -148,6 +148,9 @@ pub struct InsightSummary {
 pub struct Tree {
     pub folders: Vec<Folder>,
     pub insights: Vec<InsightSummary>,
+    /// Dashboards live in the same folders (a folder lists both; search finds both).
+    #[serde(default)]
+    pub dashboards: Vec<super::dashboard::DashboardSummary>,
 }
 
 /// Every folder with its full path (`Sales / EMEA`), sorted by path, for folder pickers.
@@ -580,6 +583,7 @@ mod tests {
                 summary(12, "churn", Some(9)),
                 summary(13, "Accounts", Some(2)),
             ],
+            dashboards: vec![],
         };
         let names = |g: &(String, Vec<(InsightId, String)>)| {
             (

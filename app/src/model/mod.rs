@@ -3,6 +3,7 @@ pub mod alert;
 pub mod alerting;
 pub mod chart;
 pub mod connection;
+pub mod dashboard;
 pub mod home;
 pub mod ids;
 pub mod import;

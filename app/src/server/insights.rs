@@ -100,7 +100,9 @@ pub async fn tree(
         }
         None => repo::list(&state.db, trash).await?,
     };
+    let dashboards = crate::server::dashboards::list(state, me, search, trash).await?;
     Ok(Tree {
+        dashboards,
         folders: folders
             .iter()
             .filter(|f| f.deleted_at.is_some() == trash)
@@ -265,7 +267,10 @@ async fn validate(state: &AppState, d: &mut InsightDraft) -> Result<(), AppError
     Ok(())
 }
 
-async fn folder_live(state: &AppState, id: FolderId) -> Result<repo::FolderRow, AppError> {
+pub(crate) async fn folder_live(
+    state: &AppState,
+    id: FolderId,
+) -> Result<repo::FolderRow, AppError> {
     repo::folders(&state.db)
         .await?
         .into_iter()
@@ -758,6 +763,16 @@ pub async fn run(
         view.page = Some(state.engine.page(&handle, 0, page_size, None).await?);
     }
     Ok(view)
+}
+
+/// The choices of a parameter (or a dashboard filter) given the other values: its fixed
+/// options, or its source insight's result.
+pub(crate) async fn spec_options(
+    state: &AppState,
+    spec: &ParamSpec,
+    values: &UrlValues,
+) -> Result<Vec<EnumOption>, AppError> {
+    options_for(state, spec, values).await
 }
 
 /// Collects at most 1,000 rows of (value, label) for a dropdown.

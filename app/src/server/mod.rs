@@ -5,6 +5,7 @@ pub mod charts;
 pub mod connections;
 pub mod connectors;
 pub mod crypto;
+pub mod dashboards;
 pub mod db;
 pub mod demo;
 pub mod egress;

@@ -4,3 +4,4 @@ pub mod context;
 pub mod js;
 pub mod pages;
 pub mod query;
+pub mod url;

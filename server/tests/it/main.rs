@@ -15,6 +15,7 @@ mod authz;
 mod cli;
 mod cli_saved_connection;
 mod connectors;
+mod dashboards;
 mod egress_connections;
 mod export_safety;
 mod home;

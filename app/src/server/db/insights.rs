@@ -222,11 +222,15 @@ pub async fn set_folders_deleted(
                         .bind(id).bind(at).execute(&mut *tx).await?;
                     sqlx::query("UPDATE insights SET deleted_at = $2 WHERE folder_id = $1 AND deleted_at IS NULL")
                         .bind(id).bind(at).execute(&mut *tx).await?;
+                    sqlx::query("UPDATE dashboards SET deleted_at = $2 WHERE folder_id = $1 AND deleted_at IS NULL")
+                        .bind(id).bind(at).execute(&mut *tx).await?;
                 }
                 (None, Some(stamp)) => {
                     sqlx::query("UPDATE folders SET deleted_at = NULL WHERE id = $1 AND deleted_at = $2")
                         .bind(id).bind(stamp).execute(&mut *tx).await?;
                     sqlx::query("UPDATE insights SET deleted_at = NULL WHERE folder_id = $1 AND deleted_at = $2")
+                        .bind(id).bind(stamp).execute(&mut *tx).await?;
+                    sqlx::query("UPDATE dashboards SET deleted_at = NULL WHERE folder_id = $1 AND deleted_at = $2")
                         .bind(id).bind(stamp).execute(&mut *tx).await?;
                 }
                 (None, None) => {}

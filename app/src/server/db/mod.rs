@@ -3,6 +3,7 @@
 pub mod alerts;
 pub mod audit;
 pub mod connections;
+pub mod dashboards;
 pub mod home;
 pub mod insights;
 pub mod links;

@@ -64,6 +64,7 @@ fn Frame(me: Me) -> impl IntoView {
                 <nav class="mainnav" aria-label="Main" on:click=move |_| menu_open.set(false)>
                     <A href="/" exact=true>"Overview"</A>
                     <A href="/insights">"Insights"</A>
+                    <A href="/dashboards">"Dashboards"</A>
                     <A href="/alerts">"Alerts"</A>
                     <Show when=move || can_sql>
                         <A href="/workbench">"SQL"</A>

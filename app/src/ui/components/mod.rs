@@ -1,4 +1,9 @@
 //! Reusable widgets.
+pub mod chart;
 pub mod feedback;
+pub mod insight_select;
 pub mod layout;
+pub mod param_input;
+pub mod param_spec;
 pub mod result_grid;
+pub mod run;

@@ -2,9 +2,13 @@
 //! chosen folder (open, move by drag or menu, delete), search across names, descriptions and
 //! SQL, and the trash with restore. The chosen folder and the search live in the URL.
 use crate::{
-    api::insights::{insight_tree, move_insight, save_folder, trash_folder, trash_insight},
+    api::{
+        dashboards::trash_dashboard,
+        insights::{insight_tree, move_insight, save_folder, trash_folder, trash_insight},
+    },
     error::AppError,
     model::{
+        dashboard::DashboardSummary,
         insight::{Folder, FolderId, InsightId, InsightSummary, Tree},
         Permission,
     },
@@ -110,6 +114,18 @@ fn TreeView(
     let navigate = use_navigate();
     let folders = StoredValue::new(tree.folders.clone());
     let insights = tree.insights.clone();
+    let dashboards: Vec<DashboardSummary> = tree
+        .dashboards
+        .iter()
+        .filter(|d| {
+            search.get_untracked().trim().is_empty()
+                && !trash.get_untracked()
+                && d.folder_id == folder.get_untracked()
+                || !search.get_untracked().trim().is_empty()
+                || trash.get_untracked()
+        })
+        .cloned()
+        .collect();
     let searching = !search.get_untracked().trim().is_empty();
     let in_trash = trash.get_untracked();
     let here = folder.get_untracked();
@@ -215,7 +231,7 @@ fn TreeView(
                     {subfolders.into_iter().map(|f| view! { <FolderRowView f in_trash can_edit folders version error/> }).collect_view()}
                 </ul>
                 {if shown.is_empty() {
-                    view! { <p class="muted" data-test="no-insights">{if searching { "No insight matches." } else if in_trash { "The trash is empty." } else if has_folders_here { "The insights here are in the folders above: open one." } else { "No insights here yet. Write a query in the SQL workbench and save it as an insight." }}</p> }.into_any()
+                    view! { <p class="muted" data-test="no-insights">{if searching { "No insight matches." } else if in_trash { "No insight in the trash." } else if has_folders_here { "The insights here are in the folders above: open one." } else { "No insights here yet. Write a query in the SQL workbench and save it as an insight." }}</p> }.into_any()
                 } else {
                     view! {
                         <table class="table insights-table" data-test="insights-table">
@@ -258,6 +274,34 @@ fn TreeView(
                         </table>
                     }.into_any()
                 }}
+                {(!dashboards.is_empty()).then(|| view! {
+                    <h2 class="subhead">"Dashboards"</h2>
+                    <table class="table insights-table" data-test="folder-dashboards">
+                        <thead><tr><th>"Name"</th><th>"Tiles"</th><th>"Updated"</th><th></th></tr></thead>
+                        <tbody>
+                            {dashboards.into_iter().map(|d| {
+                                let id = d.id;
+                                view! {
+                                    <tr data-test="dashboard-row">
+                                        <td>
+                                            {if in_trash { view! { <span>{d.name.clone()}</span> }.into_any() } else { view! { <a href=format!("/dashboards/{}", id.0) data-test="dashboard-link">{d.name.clone()}</a> }.into_any() }}
+                                            {(!d.description.is_empty()).then(|| view! { <p class="muted small">{d.description.chars().take(160).collect::<String>()}</p> })}
+                                        </td>
+                                        <td>{d.tiles}</td>
+                                        <td class="small">{d.updated_at.format("%Y-%m-%d %H:%M").to_string()}{d.updated_by.clone().map(|u| format!(" · {u}"))}</td>
+                                        <td class="actions">
+                                            {d.can_edit.then(|| if in_trash {
+                                                view! { <button class="button small" data-test="restore-dashboard" on:click=move |_| leptos::task::spawn_local(async move { done(trash_dashboard(id, false).await) })>"Restore"</button> }.into_any()
+                                            } else {
+                                                view! { <button class="button small danger" data-test="trash-dashboard" on:click=move |_| leptos::task::spawn_local(async move { done(trash_dashboard(id, true).await) })>"Delete"</button> }.into_any()
+                                            })}
+                                        </td>
+                                    </tr>
+                                }
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                })}
             </section>
         </div>
     }

@@ -3,6 +3,8 @@ pub mod account;
 pub mod admin;
 pub mod alerts;
 pub mod connections;
+pub mod dashboard;
+pub mod dashboards;
 pub mod home;
 pub mod import;
 pub mod insight;

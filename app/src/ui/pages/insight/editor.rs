@@ -1,8 +1,6 @@
 //! The editor: name, description, connection, SQL (CodeMirror), parameters, drill-downs.
-use super::{
-    drill::DrillEditor,
-    spec::{new_spec, SpecEditor},
-};
+use super::drill::DrillEditor;
+use crate::ui::components::param_spec::{new_spec, ParamList, SpecEditor};
 use crate::{
     api::{
         connections::list_connections,
@@ -141,7 +139,7 @@ pub fn InsightEditor(
             {move || field("sql").get().map(|m| view! { <span class="field-error" data-test="sql-error">{m}</span> })}
             <h3>"Parameters " <button class="button small" data-test="detect-params" on:click=detect>"Detect from SQL"</button></h3>
             {move || draft.with(|d| d.params.len()).eq(&0).then(|| view! { <p class="muted small">"Write {{name}} in the SQL, then “Detect from SQL”."</p> })}
-            {move || (0..param_names.with(Vec::len)).map(|i| view! { <SpecEditor draft i error insights/> }).collect_view()}
+            {move || (0..param_names.with(Vec::len)).map(|i| view! { <SpecEditor list=ParamList::of_insight(draft) i error insights/> }).collect_view()}
             <h3>"Drill-downs"</h3>
             <DrillEditor draft columns choices=insights self_id=start.id/>
             {move || field("drill").get().map(|m| view! { <span class="field-error">{m}</span> })}

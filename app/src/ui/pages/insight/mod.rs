@@ -3,25 +3,23 @@
 //! diff and revert, and (for editors) the editor for SQL, parameters and drill-downs.
 //!
 //! - `page`: the page and its body (loading, running, the layout of the panels)
-//! - `url`: the insight's address, parameter values in the query string, drill-down links
-//! - `params`: the inputs of the parameter form, one per kind
-//! - `editor`: the editor (name, connection, SQL, parameters); `spec` one parameter's settings
+//! - the address (`ui/url.rs`), the parameter inputs (`ui/components/param_input.rs`) and the
+//!   chart (`ui/components/chart.rs`) are shared with dashboards
+//! - `editor`: the editor (name, connection, SQL, parameters; one parameter's settings are
+//!   `ui/components/param_spec.rs`)
+//! - `to_dashboard`: "Add to dashboard"
 //! - `drill`: the drill-down editor and the insight picker it shares with `spec`
 //! - `versions`: the version list, compare and revert
-//! - `chart`: the chart of the result (drawn by the chart bundle), clicks and downloads;
-//!   `chart_form` its settings
+//! - `chart_form`: the chart's settings
 //! - `export`: a download's progress
-mod chart;
 mod chart_form;
 mod drill;
 mod editor;
 mod export;
 mod page;
-mod params;
-mod spec;
-mod url;
+mod to_dashboard;
 mod versions;
 
+pub use crate::ui::url::{drill_href, query_string, today, url_values};
 pub use editor::specs_for_sql;
 pub use page::InsightPage;
-pub use url::{drill_href, query_string, today, url_values};

@@ -1,19 +1,16 @@
 //! The insight page: loads the insight, keeps the parameter values in the URL, runs it on
 //! every change of them and on each save, and lays out the panels around the result.
 use super::{
-    chart::ChartPanel,
     chart_form::ChartForm,
     editor::InsightEditor,
     export::{export_token, ExportProgress},
-    params::ParamInput,
-    url::{drill_href, insight_url, query_string, today, url_values, with_view},
+    to_dashboard::AddToDashboard,
     versions::VersionsPanel,
 };
 use crate::{
     api::{
         home::set_favorite,
         insights::{get_insight, run_insight, save_insight},
-        workbench::{cancel_run, run_status},
     },
     error::AppError,
     model::{
@@ -21,15 +18,18 @@ use crate::{
         insight::{Insight, InsightId, ViewKind, ViewSpec},
         params,
         query::Column,
-        run::{RunId, RunState, RunView, Sort},
     },
     ui::{
         components::{
+            chart::ChartPanel,
             feedback::{ErrorNote, Loading},
+            param_input::{OptionsFrom, ParamInput},
             result_grid::{ResultPanel, PAGE},
+            run::RunCtl,
         },
         pages::alerts::InsightAlerts,
         query::use_query,
+        url::{insight_url, query_string, today, url_values, with_view},
     },
 };
 use leptos::prelude::*;
@@ -38,7 +38,7 @@ use leptos_router::{
     hooks::{use_navigate, use_params_map},
     NavigateOptions,
 };
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 #[component]
 pub fn InsightPage() -> impl IntoView {
@@ -88,7 +88,9 @@ fn InsightBody(insight: Insight) -> impl IntoView {
     let editing =
         RwSignal::new(query.with_untracked(|q| q.get("edit").is_some()) && insight.can_edit);
     let show_versions = RwSignal::new(false);
-    let show_alerts = RwSignal::new(false);
+    // `alerts=1` opens the alerts panel (a dashboard tile's "New alert" links here).
+    let show_alerts = RwSignal::new(query.with_untracked(|q| q.get("alerts").is_some()));
+    let show_to_dashboard = RwSignal::new(false);
     let values = Memo::new(move |_| {
         let specs = specs.get();
         query.with(|q| url_values(&specs, |k| q.get_all(k)))
@@ -166,96 +168,17 @@ fn InsightBody(insight: Insight) -> impl IntoView {
     });
 
     // ---- running ----
-    let run = RwSignal::new(None::<RunView>);
-    let request_error = RwSignal::new(None::<AppError>);
-    let sort = RwSignal::new(None::<Sort>);
-    let pages = RwSignal::new(HashMap::<u64, Vec<Vec<Option<String>>>>::new());
-    let loading = StoredValue::new(HashSet::<(u64, u64)>::new());
-    let generation = RwSignal::new(0u64);
-    let selected = RwSignal::new(None::<(u64, usize)>);
-    let run_sql_text = RwSignal::new(String::new());
-    let running =
-        Signal::derive(move || run.with(|r| r.as_ref().is_some_and(|r| !r.state.finished())));
-    // Async continuations use the `try_` accessors: the page may have been left (a
-    // drill-down, a link) while a request was in flight, disposing these signals.
-    let follow = move |rid: RunId| {
-        leptos::task::spawn_local(async move {
-            loop {
-                let current_run =
-                    run.try_with_untracked(|r| r.as_ref().is_some_and(|r| r.id == rid));
-                if current_run != Some(true) {
-                    return;
-                }
-                match run_status(rid.clone(), 1000).await {
-                    Ok(v) => {
-                        let fin = v.state.finished();
-                        if run.try_with_untracked(|r| r.as_ref().is_some_and(|r| r.id == v.id))
-                            == Some(true)
-                        {
-                            run.try_set(Some(v));
-                        }
-                        if fin {
-                            return;
-                        }
-                    }
-                    Err(e) => {
-                        request_error.try_set(Some(e));
-                        return;
-                    }
-                }
-            }
-        });
-    };
+    let ctl = RunCtl::new();
+    let run = ctl.run;
+    let request_error = ctl.error;
+    let running = ctl.running();
     let start = move || {
         if !field_errors.with_untracked(|e| e.is_empty()) {
-            run.set(None);
+            ctl.clear();
             return;
         }
         let vals = values.get_untracked();
-        request_error.set(None);
-        sort.set(None);
-        selected.set(None);
-        pages.set(HashMap::new());
-        generation.update(|g| *g += 1);
-        let gen = generation.get_untracked();
-        run.set(Some(RunView {
-            id: RunId(String::new()),
-            state: RunState::Queued,
-            queue_position: None,
-            columns: vec![],
-            row_count: 0,
-            truncated: false,
-            truncated_by_size: false,
-            elapsed_ms: 0,
-            error: None,
-            page: None,
-        }));
-        leptos::task::spawn_local(async move {
-            let result = run_insight(id, vals, PAGE as u32).await;
-            // A newer run (or leaving the page) supersedes this one.
-            if generation.try_get_untracked() != Some(gen) {
-                return;
-            }
-            match result {
-                Ok(mut v) => {
-                    if let Some(p) = v.page.take() {
-                        pages.try_update(|m| {
-                            m.insert(0, p.rows);
-                        });
-                    }
-                    let rid = v.id.clone();
-                    let fin = v.state.finished();
-                    run.try_set(Some(v));
-                    if !fin {
-                        follow(rid);
-                    }
-                }
-                Err(e) => {
-                    run.try_set(None);
-                    request_error.try_set(Some(e));
-                }
-            }
-        });
+        ctl.start(async move { run_insight(id, vals, PAGE as u32).await });
     };
     // Opening the page, any change of the values in the URL, and each save run the insight.
     Effect::new(move |_| {
@@ -356,33 +279,11 @@ fn InsightBody(insight: Insight) -> impl IntoView {
             )
         });
     };
-    let cancel = move |_| {
-        if let Some(rid) = run
-            .with_untracked(|r| r.as_ref().map(|r| r.id.clone()))
-            .filter(|r| !r.0.is_empty())
-        {
-            leptos::task::spawn_local(async move {
-                if let Ok(v) = cancel_run(rid).await {
-                    run.set(Some(v));
-                }
-            });
-        }
-    };
-    let link_for = Callback::new(move |(c, row): (usize, Vec<Option<String>>)| {
-        let cols: Vec<String> = run.with_untracked(|r| {
-            r.as_ref()
-                .map(|r| r.columns.iter().map(|c| c.name.clone()).collect())
-                .unwrap_or_default()
-        });
-        let name = cols.get(c)?.clone();
-        current.with_untracked(|i| {
-            i.draft
-                .drill
-                .iter()
-                .find(|l| l.column == name)
-                .and_then(|l| drill_href(l, &cols, &row, &values.get_untracked()))
-        })
-    });
+    let cancel = move |_| ctl.cancel();
+    let link_for = ctl.drill_links(
+        Signal::derive(move || current.with(|i| i.draft.drill.clone())),
+        Signal::derive(move || values.get()),
+    );
     let export_href = move |ext: &str| {
         let q = query_string(&values.get());
         if q.is_empty() {
@@ -443,6 +344,7 @@ fn InsightBody(insight: Insight) -> impl IntoView {
                 </Show>
                 <button class="button" data-test="versions-toggle" on:click=move |_| show_versions.update(|v| *v = !*v)>"Versions"</button>
                 <button class="button" data-test="alerts-toggle" on:click=move |_| show_alerts.update(|v| *v = !*v)>"Alerts"</button>
+                <button class="button" data-test="to-dashboard-toggle" on:click=move |_| show_to_dashboard.update(|v| *v = !*v)>"Add to dashboard"</button>
                 <a class="button" data-test="export-csv" href=move || export_href("csv") download on:click=move |ev| follow_export(ev, "csv", "CSV")>"CSV"</a>
                 <a class="button" data-test="export-xlsx" href=move || export_href("xlsx") download on:click=move |ev| follow_export(ev, "xlsx", "Excel")>"Excel"</a>
                 <a class="button" data-test="export-json" href=move || export_href("json") download on:click=move |ev| follow_export(ev, "json", "JSON")>"JSON"</a>
@@ -457,6 +359,9 @@ fn InsightBody(insight: Insight) -> impl IntoView {
         <Show when=move || show_versions.get()>
             <VersionsPanel id current/>
         </Show>
+        <Show when=move || show_to_dashboard.get()>
+            <AddToDashboard insight=id open=show_to_dashboard/>
+        </Show>
         <Show when=move || show_alerts.get()>
             <InsightAlerts insight=id values=Signal::derive(move || values.get())/>
         </Show>
@@ -467,7 +372,7 @@ fn InsightBody(insight: Insight) -> impl IntoView {
                 let n3 = name.clone();
                 view! {
                     <div class="param-field" data-test=format!("param-{}", s.name)>
-                        <ParamInput spec=s.clone() insight=id values set_value/>
+                        <ParamInput spec=s.clone() from=OptionsFrom::Insight(id) values set_value/>
                         {move || field_errors.with(|e| e.get(&n2).cloned()).or_else(|| server_field_error(&n3)).map(|m| view! { <span class="field-error" data-test="param-error">{m}</span> })}
                     </div>
                 }
@@ -508,7 +413,7 @@ fn InsightBody(insight: Insight) -> impl IntoView {
             </div>
         </Show>
         <div class:hidden=move || view.get() == ViewKind::Chart>
-            <ResultPanel run run_sql_text sort pages loading generation selected link_for/>
+            <ResultPanel run run_sql_text=ctl.sql_text sort=ctl.sort pages=ctl.pages loading=ctl.loading generation=ctl.generation selected=ctl.selected link_for/>
         </div>
     }
 }

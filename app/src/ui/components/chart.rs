@@ -1,7 +1,7 @@
 //! The chart of the insight's result: asks the server for the chart of the finished run
 //! (the saved spec, the editor's draft, or a proposal), draws it with the chart bundle, turns
 //! clicks into the insight's drill-downs, and offers PNG and SVG downloads.
-use super::url::drill_href;
+use crate::ui::url::drill_href;
 use crate::{
     api::charts::get_chart,
     model::{

@@ -1,7 +1,7 @@
 //! One parameter's settings in the editor: label, type, required, several values, default,
 //! limits, choices (typed, or from another insight picked by name with its parameters fed
 //! from ours).
-use super::drill::{param_label, target_params, InsightChoices, InsightSelect};
+use super::insight_select::{param_label, target_params, InsightChoices, InsightSelect};
 use crate::{
     error::AppError,
     model::{
@@ -10,6 +10,26 @@ use crate::{
     },
 };
 use leptos::prelude::*;
+
+/// A change to a list of parameter specs.
+pub type SpecEdit = Box<dyn FnOnce(&mut Vec<ParamSpec>) + Send + Sync>;
+
+/// The list of specs an editor changes: an insight's parameters or a dashboard's filters.
+#[derive(Clone, Copy)]
+pub struct ParamList {
+    pub get: Signal<Vec<ParamSpec>>,
+    pub update: Callback<SpecEdit>,
+}
+
+impl ParamList {
+    /// An insight draft's parameters.
+    pub fn of_insight(draft: RwSignal<InsightDraft>) -> Self {
+        ParamList {
+            get: Signal::derive(move || draft.with(|d| d.params.clone())),
+            update: Callback::new(move |f: SpecEdit| draft.update(|d| f(&mut d.params))),
+        }
+    }
+}
 
 /// A new parameter spec with sensible defaults.
 pub fn new_spec(name: &str) -> ParamSpec {
@@ -66,22 +86,22 @@ fn kind_key(k: ParamKind) -> String {
 
 #[component]
 pub fn SpecEditor(
-    draft: RwSignal<InsightDraft>,
+    list: ParamList,
     i: usize,
     error: RwSignal<Option<AppError>>,
     insights: Signal<InsightChoices>,
 ) -> impl IntoView {
     let get = move || {
-        draft
-            .with(|d| d.params.get(i).cloned())
+        list.get
+            .with(|p| p.get(i).cloned())
             .unwrap_or_else(|| new_spec(""))
     };
-    let upd = move |f: Box<dyn FnOnce(&mut ParamSpec)>| {
-        draft.update(|d| {
-            if let Some(s) = d.params.get_mut(i) {
+    let upd = move |f: Box<dyn FnOnce(&mut ParamSpec) + Send + Sync>| {
+        list.update.run(Box::new(move |p: &mut Vec<ParamSpec>| {
+            if let Some(s) = p.get_mut(i) {
                 f(s)
             }
-        })
+        }))
     };
     let name = get().name;
     let n2 = name.clone();
@@ -102,9 +122,8 @@ pub fn SpecEditor(
     };
     let me = name.clone();
     let others = Signal::derive(move || {
-        draft.with(|d| {
-            d.params
-                .iter()
+        list.get.with(|p| {
+            p.iter()
                 .map(|p| p.name.clone())
                 .filter(|n| *n != me)
                 .collect::<Vec<_>>()
@@ -172,7 +191,7 @@ pub fn SpecEditor(
                 })}</Suspense>
                 <p class="muted small">"The insight's first column is the value, the second (if any) the label."</p>
             </Show>
-            <button class="button small danger" on:click=move |_| draft.update(|d| { if i < d.params.len() { d.params.remove(i); } })>"Remove"</button>
+            <button class="button small danger" on:click=move |_| list.update.run(Box::new(move |p: &mut Vec<ParamSpec>| { if i < p.len() { p.remove(i); } }))>"Remove"</button>
             {move || error.get().and_then(|e| e.field_message(&n2)).map(|m| view! { <span class="field-error">{m}</span> })}
         </fieldset>
     }

@@ -1,7 +1,9 @@
-//! The insight's address and what goes into it: parameter values as `p_name=value`, and the
-//! address a drill-down link opens for one row.
+//! Addresses and what goes into them: an insight's parameter values as `p_name=value`, a
+//! dashboard's filter values as `f_name=value`, and the address a drill-down link opens for
+//! one row.
 use crate::{
     model::{
+        dashboard::DashboardId,
         insight::{DrillLink, DrillSource, DrillTarget, InsightId, UrlValues},
         params::ParamSpec,
     },
@@ -24,10 +26,16 @@ pub fn today() -> chrono::NaiveDate {
 
 /// The query string for a set of parameter values (`p_name=value`, repeated for lists).
 pub fn query_string(values: &UrlValues) -> String {
+    prefixed_query("p_", values)
+}
+
+/// Values as `<prefix>name=value` pairs (`p_` for an insight's parameters, `f_` for a
+/// dashboard's filters).
+pub fn prefixed_query(prefix: &str, values: &UrlValues) -> String {
     let mut parts = vec![];
     for (name, vs) in values {
         for v in vs {
-            parts.push(format!("p_{}={}", name, urlencode(v)));
+            parts.push(format!("{prefix}{}={}", name, urlencode(v)));
         }
     }
     parts.join("&")
@@ -35,10 +43,19 @@ pub fn query_string(values: &UrlValues) -> String {
 
 /// Parameter values from the URL, for the given specs.
 pub fn url_values(specs: &[ParamSpec], get_all: impl Fn(&str) -> Option<Vec<String>>) -> UrlValues {
+    prefixed_values("p_", specs, get_all)
+}
+
+/// Values named `<prefix>name` in the URL, for the given specs.
+pub fn prefixed_values(
+    prefix: &str,
+    specs: &[ParamSpec],
+    get_all: impl Fn(&str) -> Option<Vec<String>>,
+) -> UrlValues {
     specs
         .iter()
         .filter_map(|s| {
-            get_all(&format!("p_{}", s.name))
+            get_all(&format!("{prefix}{}", s.name))
                 .map(|v| {
                     (
                         s.name.clone(),
@@ -107,6 +124,16 @@ pub fn insight_url(id: InsightId, values: &UrlValues) -> String {
         format!("/insights/{}", id.0)
     } else {
         format!("/insights/{}?{q}", id.0)
+    }
+}
+
+/// A dashboard's address with these filter values (`f_name=value`).
+pub fn dashboard_url(id: DashboardId, values: &UrlValues) -> String {
+    let q = prefixed_query("f_", values);
+    if q.is_empty() {
+        format!("/dashboards/{}", id.0)
+    } else {
+        format!("/dashboards/{}?{q}", id.0)
     }
 }
 

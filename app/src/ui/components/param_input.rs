@@ -1,20 +1,28 @@
-//! The inputs of the parameter form, one per kind. A change goes to the URL, which reruns
-//! the insight.
-use super::url::today;
+//! The inputs of a parameter form (an insight's parameters, a dashboard's filters), one per
+//! kind. A change goes to the URL, which reruns what depends on it.
+use crate::ui::url::today;
 use crate::{
-    api::insights::param_options,
+    api::{dashboards::filter_options, insights::param_options},
     model::{
+        dashboard::DashboardId,
         insight::{InsightId, UrlValues},
         params::{self, EnumOption, ParamKind, ParamSpec, DATE_RANGE_PRESETS},
     },
 };
 use leptos::prelude::*;
 
+/// Whose parameter this is: where a query-backed list gets its choices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OptionsFrom {
+    Insight(InsightId),
+    Dashboard(DashboardId),
+}
+
 /// The input for one parameter, by kind. Changes go to the URL (which reruns the insight).
 #[component]
 pub fn ParamInput(
     spec: ParamSpec,
-    insight: InsightId,
+    from: OptionsFrom,
     values: Memo<UrlValues>,
     set_value: Callback<(String, Vec<String>)>,
 ) -> impl IntoView {
@@ -111,7 +119,12 @@ pub fn ParamInput(
             let options = LocalResource::new(move || {
                 let vals = dep_values.get();
                 let n = pname.clone();
-                async move { param_options(insight, n, vals).await }
+                async move {
+                    match from {
+                        OptionsFrom::Insight(id) => param_options(id, n, vals).await,
+                        OptionsFrom::Dashboard(id) => filter_options(id, n, vals).await,
+                    }
+                }
             });
             let multi = spec.multi;
             let set = set.clone();

@@ -1,0 +1,200 @@
+//! One run followed from the browser: started by a server function that answers with the
+//! run's first view, then polled until it finishes, cancellable, with the state the result
+//! grid pages and sorts with. Used by the insight page and by each dashboard tile.
+use crate::{
+    api::workbench::{cancel_run, run_status},
+    error::AppError,
+    model::{
+        insight::{DrillLink, UrlValues},
+        run::{RunId, RunState, RunView, Sort},
+    },
+    ui::url::drill_href,
+};
+use leptos::prelude::*;
+use std::{
+    collections::{HashMap, HashSet},
+    future::Future,
+};
+
+/// The signals of one followed run. `Copy`: hand it to every closure that needs it.
+#[derive(Clone, Copy)]
+pub struct RunCtl {
+    pub run: RwSignal<Option<RunView>>,
+    /// The request failed (bad values, no access, the server unreachable).
+    pub error: RwSignal<Option<AppError>>,
+    pub sort: RwSignal<Option<Sort>>,
+    pub pages: RwSignal<HashMap<u64, Vec<Vec<Option<String>>>>>,
+    pub loading: StoredValue<HashSet<(u64, u64)>>,
+    /// Bumped by every start: answers for an older start are dropped.
+    pub generation: RwSignal<u64>,
+    pub selected: RwSignal<Option<(u64, usize)>>,
+    pub sql_text: RwSignal<String>,
+}
+
+impl Default for RunCtl {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A run that was asked for and has no answer yet.
+fn queued() -> RunView {
+    RunView {
+        id: RunId(String::new()),
+        state: RunState::Queued,
+        queue_position: None,
+        columns: vec![],
+        row_count: 0,
+        truncated: false,
+        truncated_by_size: false,
+        elapsed_ms: 0,
+        error: None,
+        page: None,
+    }
+}
+
+impl RunCtl {
+    pub fn new() -> Self {
+        RunCtl {
+            run: RwSignal::new(None),
+            error: RwSignal::new(None),
+            sort: RwSignal::new(None),
+            pages: RwSignal::new(HashMap::new()),
+            loading: StoredValue::new(HashSet::new()),
+            generation: RwSignal::new(0),
+            selected: RwSignal::new(None),
+            sql_text: RwSignal::new(String::new()),
+        }
+    }
+
+    /// Queued or running.
+    pub fn running(self) -> Signal<bool> {
+        Signal::derive(move || {
+            self.run
+                .with(|r| r.as_ref().is_some_and(|r| !r.state.finished()))
+        })
+    }
+
+    /// Drops the result (e.g. the values do not parse, so nothing runs).
+    pub fn clear(self) {
+        self.generation.update(|g| *g += 1);
+        self.run.set(None);
+    }
+
+    /// Starts a run with `request` (a server function answering with the run's first view
+    /// and, when asked, its first page), then follows it until it finishes. A newer start,
+    /// or leaving the page, supersedes it.
+    pub fn start(self, request: impl Future<Output = Result<RunView, AppError>> + 'static) {
+        self.error.set(None);
+        self.sort.set(None);
+        self.selected.set(None);
+        self.pages.set(HashMap::new());
+        self.run.set(Some(queued()));
+        self.send(request);
+    }
+
+    /// Like `start`, but the current result stays on screen until the new one answers (a
+    /// background refresh without flicker).
+    pub fn refresh(self, request: impl Future<Output = Result<RunView, AppError>> + 'static) {
+        if self.run.with_untracked(Option::is_none) {
+            return self.start(request);
+        }
+        self.send(request);
+    }
+
+    fn send(self, request: impl Future<Output = Result<RunView, AppError>> + 'static) {
+        self.generation.update(|g| *g += 1);
+        let gen = self.generation.get_untracked();
+        leptos::task::spawn_local(async move {
+            let result = request.await;
+            // Async continuations use the `try_` accessors: the page may have been left while
+            // the request was in flight, disposing these signals.
+            if self.generation.try_get_untracked() != Some(gen) {
+                return;
+            }
+            match result {
+                Ok(mut v) => {
+                    let first = v.page.take();
+                    self.error.try_set(None);
+                    self.pages.try_update(|m| {
+                        m.clear();
+                        if let Some(p) = first {
+                            m.insert(0, p.rows);
+                        }
+                    });
+                    let rid = v.id.clone();
+                    let fin = v.state.finished();
+                    self.run.try_set(Some(v));
+                    if !fin {
+                        self.follow(rid, gen).await;
+                    }
+                }
+                Err(e) => {
+                    self.run.try_set(None);
+                    self.error.try_set(Some(e));
+                }
+            }
+        });
+    }
+
+    async fn follow(self, rid: RunId, gen: u64) {
+        loop {
+            if self.generation.try_get_untracked() != Some(gen) {
+                return;
+            }
+            match run_status(rid.clone(), 1000).await {
+                Ok(v) => {
+                    let fin = v.state.finished();
+                    if self.generation.try_get_untracked() == Some(gen) {
+                        self.run.try_set(Some(v));
+                    }
+                    if fin {
+                        return;
+                    }
+                }
+                Err(e) => {
+                    self.error.try_set(Some(e));
+                    return;
+                }
+            }
+        }
+    }
+
+    /// The drill-down link of a grid cell: the link on the cell's column (the first, when
+    /// several), filled from its row and `values`.
+    pub fn drill_links(
+        self,
+        drill: Signal<Vec<DrillLink>>,
+        values: Signal<UrlValues>,
+    ) -> Callback<(usize, Vec<Option<String>>), Option<String>> {
+        let run = self.run;
+        Callback::new(move |(c, row): (usize, Vec<Option<String>>)| {
+            let cols: Vec<String> = run.with_untracked(|r| {
+                r.as_ref()
+                    .map(|r| r.columns.iter().map(|c| c.name.clone()).collect())
+                    .unwrap_or_default()
+            });
+            let col = cols.get(c)?.clone();
+            drill.with_untracked(|d| {
+                d.iter()
+                    .find(|l| l.column == col)
+                    .and_then(|l| drill_href(l, &cols, &row, &values.get_untracked()))
+            })
+        })
+    }
+
+    /// Asks the database to stop the current run.
+    pub fn cancel(self) {
+        let rid = self
+            .run
+            .with_untracked(|r| r.as_ref().map(|r| r.id.clone()))
+            .filter(|r| !r.0.is_empty());
+        if let Some(rid) = rid {
+            leptos::task::spawn_local(async move {
+                if let Ok(v) = cancel_run(rid).await {
+                    self.run.try_set(Some(v));
+                }
+            });
+        }
+    }
+}

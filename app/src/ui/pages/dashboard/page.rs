@@ -1,0 +1,336 @@
+//! The dashboard page: loads the board, keeps the filter values in the URL, lays the tiles
+//! out on the grid, and runs the edit mode (a copy of the board that Save stores as a new
+//! version, or Cancel drops; a save over someone else's newer version asks what to do).
+use super::{
+    edit::{AddTiles, FiltersEditor},
+    tile::TileView,
+    versions::DashboardVersions,
+};
+use crate::{
+    api::dashboards::{duplicate_dashboard, get_dashboard, save_dashboard, trash_dashboard},
+    error::AppError,
+    model::{
+        dashboard::{Dashboard, DashboardDraft, DashboardId, TileInfo, REFRESH_CHOICES},
+        params,
+    },
+    ui::{
+        components::{
+            feedback::{ErrorNote, Loading},
+            param_input::{OptionsFrom, ParamInput},
+        },
+        query::use_query,
+        url::{dashboard_url, prefixed_values, today},
+    },
+};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::{
+    hooks::{use_navigate, use_params_map},
+    NavigateOptions,
+};
+use std::collections::HashMap;
+
+#[component]
+pub fn DashboardPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = Memo::new(move |_| {
+        params
+            .with(|p| p.get("id"))
+            .and_then(|s| s.parse::<i64>().ok())
+            .map(DashboardId)
+    });
+    let reload = RwSignal::new(0u32);
+    // Loaded in the browser (like the insight page): the filters and tiles depend on the URL
+    // and on requests of their own, so the server renders the loading state only.
+    let dashboard = LocalResource::new(move || {
+        let id = id.get();
+        reload.track();
+        async move {
+            match id {
+                Some(id) => get_dashboard(id).await,
+                None => Err(AppError::NotFound("That dashboard".into())),
+            }
+        }
+    });
+    view! {
+        {move || match dashboard.get() {
+            None => view! { <Loading/> }.into_any(),
+            Some(Ok(d)) => view! { <DashboardBody dash=d reload/> }.into_any(),
+            Some(Err(e)) => view! {
+                <Title text="Dashboard"/>
+                <div class="note error" role="alert" data-test="dashboard-error">
+                    <p>{e.to_string()}</p>
+                    <p><a href="/dashboards">"Go to all dashboards"</a></p>
+                </div>
+            }.into_any(),
+        }}
+    }
+}
+
+/// The state shared by the page's parts.
+#[derive(Clone, Copy)]
+pub struct Board {
+    pub id: DashboardId,
+    /// The board as saved (what viewers see).
+    pub saved: RwSignal<Dashboard>,
+    pub editing: RwSignal<bool>,
+    /// The editor's copy while editing.
+    pub draft: RwSignal<DashboardDraft>,
+    /// What each tile needs, by tile id (from the board, and fetched for added tiles).
+    pub infos: RwSignal<HashMap<u32, TileInfo>>,
+    /// Bumped to rerun every tile (Refresh, auto-refresh).
+    pub refresh: RwSignal<u64>,
+    /// Whether a bump of `refresh` is a background one (keep results on screen meanwhile).
+    pub quiet: RwSignal<bool>,
+}
+
+impl Board {
+    /// The board on screen: the editor's copy while editing, else the saved one.
+    pub fn shown(self) -> Signal<DashboardDraft> {
+        Signal::derive(move || {
+            if self.editing.get() {
+                self.draft.get()
+            } else {
+                self.saved.with(|d| d.draft.clone())
+            }
+        })
+    }
+}
+
+fn infos_of(d: &Dashboard) -> HashMap<u32, TileInfo> {
+    d.tiles.iter().map(|t| (t.id, t.clone())).collect()
+}
+
+#[component]
+fn DashboardBody(dash: Dashboard, reload: RwSignal<u32>) -> impl IntoView {
+    let query = use_query();
+    let navigate = StoredValue::new(use_navigate());
+    let id = dash.id;
+    let board = Board {
+        id,
+        infos: RwSignal::new(infos_of(&dash)),
+        draft: RwSignal::new(dash.draft.clone()),
+        saved: RwSignal::new(dash),
+        editing: RwSignal::new(false),
+        refresh: RwSignal::new(0),
+        quiet: RwSignal::new(false),
+    };
+    let shown = board.shown();
+    let filters = Memo::new(move |_| shown.with(|d| d.filters.clone()));
+    let values = Memo::new(move |_| {
+        let specs = filters.get();
+        query.with(|q| prefixed_values("f_", &specs, |k| q.get_all(k)))
+    });
+    let filter_errors = Memo::new(move |_| {
+        let vals = values.get();
+        let t = today();
+        filters
+            .get()
+            .iter()
+            .filter_map(|s| {
+                let raw = vals.get(&s.name).cloned().unwrap_or_default();
+                params::parse_value(s, &raw, t)
+                    .err()
+                    .map(|m| (s.name.clone(), m))
+            })
+            .collect::<HashMap<String, String>>()
+    });
+    let set_value = Callback::new(move |(name, vs): (String, Vec<String>)| {
+        let mut v = values.get_untracked();
+        let vs: Vec<String> = vs.into_iter().filter(|x| !x.is_empty()).collect();
+        if vs.is_empty() {
+            v.remove(&name);
+        } else {
+            v.insert(name, vs);
+        }
+        let url = dashboard_url(id, &v);
+        navigate.with_value(|n| {
+            n(
+                &url,
+                NavigateOptions {
+                    scroll: false,
+                    ..Default::default()
+                },
+            )
+        });
+    });
+    // Auto-refresh: every tile reruns in the background at the board's interval.
+    #[cfg(feature = "hydrate")]
+    {
+        let minutes = Memo::new(move |_| board.saved.with(|d| d.draft.refresh_minutes));
+        let timer = StoredValue::new(None::<leptos::prelude::IntervalHandle>);
+        Effect::new(move |_| {
+            let m = minutes.get();
+            if let Some(h) = timer.get_value() {
+                h.clear();
+            }
+            timer.set_value(None);
+            if m > 0 {
+                let h = set_interval_with_handle(
+                    move || {
+                        board.quiet.set(true);
+                        board.refresh.update(|r| *r += 1);
+                    },
+                    std::time::Duration::from_secs(u64::from(m) * 60),
+                )
+                .ok();
+                timer.set_value(h);
+            }
+        });
+        on_cleanup(move || {
+            if let Some(h) = timer.get_value() {
+                h.clear();
+            }
+        });
+    }
+    let tv = RwSignal::new(false);
+    // Esc leaves full screen.
+    let esc = window_event_listener(leptos::ev::keydown, move |e| {
+        if e.key() == "Escape" {
+            tv.set(false);
+        }
+    });
+    on_cleanup(move || esc.remove());
+    let show_versions = RwSignal::new(false);
+    let error = RwSignal::new(None::<AppError>);
+    let conflict = RwSignal::new(None::<String>);
+    let saving = RwSignal::new(false);
+    let save = move |overwrite: bool| {
+        let d = board.draft.get_untracked();
+        let base = (!overwrite).then(|| board.saved.with_untracked(|s| s.version));
+        saving.set(true);
+        leptos::task::spawn_local(async move {
+            let r = save_dashboard(Some(id), base, d).await;
+            saving.try_set(false);
+            match r {
+                Ok(d) => {
+                    board.infos.set(infos_of(&d));
+                    board.saved.set(d);
+                    board.editing.set(false);
+                    conflict.set(None);
+                    error.set(None);
+                }
+                Err(AppError::Conflict(m)) => conflict.set(Some(m)),
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    };
+    let edit = move |_| {
+        board
+            .draft
+            .set(board.saved.with_untracked(|d| d.draft.clone()));
+        conflict.set(None);
+        error.set(None);
+        board.editing.set(true);
+    };
+    let cancel = move |_| {
+        board.editing.set(false);
+        board.infos.set(board.saved.with_untracked(infos_of));
+        conflict.set(None);
+        error.set(None);
+    };
+    let duplicate = move |_| {
+        leptos::task::spawn_local(async move {
+            match duplicate_dashboard(id).await {
+                Ok(d) => navigate
+                    .with_value(|n| n(&format!("/dashboards/{}", d.id.0), Default::default())),
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    };
+    let delete = move |_| {
+        leptos::task::spawn_local(async move {
+            match trash_dashboard(id, true).await {
+                Ok(()) => navigate.with_value(|n| n("/dashboards", Default::default())),
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    };
+    let can_edit = move || board.saved.with(|d| d.can_edit && !d.deleted);
+    let editing = board.editing;
+    view! {
+        <Title text=move || board.saved.with(|d| d.draft.name.clone())/>
+        <div class="dashboard" class:tv=move || tv.get() data-test="dashboard">
+            <div class="page-head">
+                <Show when=move || editing.get() fallback=move || view! {
+                    <h1 data-test="dashboard-name">{move || board.saved.with(|d| d.draft.name.clone())}</h1>
+                }>
+                    <input class="title-input" type="text" aria-label="Dashboard name" data-test="dashboard-name-input"
+                        prop:value=move || board.draft.with(|d| d.name.clone())
+                        on:input=move |ev| { let v = event_target_value(&ev); board.draft.update(|d| d.name = v) }/>
+                </Show>
+                <div class="actions">
+                    <Show when=move || !editing.get()>
+                        <button class="button" data-test="refresh-all" title="Run every tile again"
+                            on:click=move |_| { board.quiet.set(false); board.refresh.update(|r| *r += 1) }>"Refresh"</button>
+                        <button class="button" data-test="tv-mode" title="Full screen, without navigation (Esc leaves)"
+                            on:click=move |_| tv.update(|t| *t = !*t)>{move || if tv.get() { "Leave full screen" } else { "Full screen" }}</button>
+                        <button class="button" data-test="versions-toggle" on:click=move |_| show_versions.update(|v| *v = !*v)>"Versions"</button>
+                        <button class="button" data-test="duplicate-dashboard" on:click=duplicate>"Duplicate"</button>
+                        <Show when=can_edit>
+                            <button class="button primary" data-test="edit-dashboard" on:click=edit>"Edit"</button>
+                            <button class="button danger" data-test="delete-dashboard" on:click=delete>"Delete"</button>
+                        </Show>
+                    </Show>
+                    <Show when=move || editing.get()>
+                        <button class="button primary" data-test="save-dashboard" disabled=move || saving.get() on:click=move |_| save(false)>
+                            {move || if saving.get() { "Saving…" } else { "Save" }}
+                        </button>
+                        <button class="button" data-test="cancel-edit" on:click=cancel>"Cancel"</button>
+                    </Show>
+                </div>
+            </div>
+            {move || conflict.get().map(|m| view! {
+                <div class="note warn" role="alert" data-test="save-conflict">
+                    <p>{m}</p>
+                    <button class="button" on:click=move |_| reload.update(|r| *r += 1)>"Reload theirs"</button>
+                    " "
+                    <button class="button danger" data-test="overwrite" on:click=move |_| save(true)>"Overwrite with mine"</button>
+                </div>
+            })}
+            <ErrorNote error=Signal::derive(move || error.get())/>
+            {move || board.saved.with(|d| d.deleted).then(|| view! { <p class="note warn">"This dashboard is in the trash. Its owner or an editor can restore it from the trash."</p> })}
+            <Show when=move || editing.get()>
+                <div class="card dash-edit" data-test="dashboard-editor">
+                    <label class="block">"Description"
+                        <textarea rows="2" data-test="dashboard-description" prop:value=move || board.draft.with(|d| d.description.clone())
+                            on:input=move |ev| { let v = event_target_value(&ev); board.draft.update(|d| d.description = v) }></textarea>
+                    </label>
+                    <label>"Refresh automatically"
+                        <select data-test="refresh-minutes" prop:value=move || board.draft.with(|d| d.refresh_minutes.to_string())
+                            on:change=move |ev| { let m = event_target_value(&ev).parse().unwrap_or(0); board.draft.update(|d| d.refresh_minutes = m) }>
+                            {REFRESH_CHOICES.iter().map(|m| view! { <option value=m.to_string()>{if *m == 0 { "Never".to_string() } else { format!("Every {m} min") }}</option> }).collect_view()}
+                        </select>
+                    </label>
+                    <AddTiles board/>
+                    <FiltersEditor board error/>
+                </div>
+            </Show>
+            {move || (!editing.get()).then(|| board.saved.with(|d| d.draft.description.clone())).filter(|d| !d.is_empty()).map(|d| view! { <p class="muted">{d}</p> })}
+            <Show when=move || show_versions.get() && !editing.get()>
+                <DashboardVersions id saved=board.saved/>
+            </Show>
+            <Show when=move || !filters.with(Vec::is_empty)>
+                <form class="param-form card dash-filters" data-test="dashboard-filters" on:submit=move |ev| { ev.prevent_default(); board.quiet.set(false); board.refresh.update(|r| *r += 1) }>
+                    {move || filters.get().into_iter().map(|s| {
+                        let n2 = s.name.clone();
+                        view! {
+                            <div class="param-field" data-test=format!("filter-{}", s.name)>
+                                <ParamInput spec=s.clone() from=OptionsFrom::Dashboard(id) values set_value/>
+                                {move || filter_errors.with(|e| e.get(&n2).cloned()).map(|m| view! { <span class="field-error" data-test="filter-error">{m}</span> })}
+                            </div>
+                        }
+                    }).collect_view()}
+                </form>
+            </Show>
+            {move || shown.with(|d| d.tiles.is_empty()).then(|| view! {
+                <p class="muted" data-test="empty-dashboard">{move || if editing.get() { "Add a tile above: an insight, a text or a heading." } else { "This dashboard has no tiles yet. Edit it to add insights, or use “Add to dashboard” on an insight." }}</p>
+            })}
+            <div class="dash-grid" class:editing=move || editing.get() data-test="dash-grid">
+                <For each=move || shown.with(|d| d.tiles.iter().map(|t| t.id).collect::<Vec<_>>()) key=|id| *id let:tile_id>
+                    <TileView board tile_id filters=Signal::from(filters) values filter_errors/>
+                </For>
+            </div>
+        </div>
+    }
+}

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Browser benchmark of a 12-tile dashboard on the 1M-row bench_events table in PostgreSQL
+# (see cli_vs_psql.sh, which creates it): the time from opening the board to the first tile
+# answered and to all tiles answered (best of 3 opens), against psql running the same 12
+# queries one after another. There is no result cache yet (issue 15, item 6): every open runs
+# every tile, so "warm" opens only save the page's own load. Usage: bench/dashboards.sh [bin]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=${1:-target/release/sightline}
+export PATH="$PWD/node_modules/.bin:$PATH"
+DB=postgres://postgres@127.0.0.1:5432/test
+psql -X -qtA "$DB" -c 'select 1 from bench_events limit 1' >/dev/null 2>&1 || bench/cli_vs_psql.sh >/dev/null
+# The tiles' queries (bench/dashboards.mjs uses the same list).
+QUERIES=$(node --input-type=module -e "import { TILES } from \"./bench/dashboard_tiles.mjs\"; for (const t of TILES) console.log(t.sql.replaceAll(\"{{kind}}\", \"'purchase'\") + \";\")")
+start=$(date +%s%N)
+printf '%s\n' "$QUERIES" | psql -X -q "$DB" >/dev/null
+end=$(date +%s%N)
+echo "psql, the 12 queries one after another: $(( (end - start) / 1000000 )) ms"
+DATA=$(mktemp -d); PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+export SIGHTLINE_DATA_DIR=$DATA SIGHTLINE_SITE_ROOT=target/site
+printf 'big password 12345\n' | "$BIN" user create --email big@example.com --role admin --password-stdin >/dev/null 2>&1
+"$BIN" serve --bind "127.0.0.1:$PORT" --no-demo --allow-connection-hosts 127.0.0.1 >"$DATA/server.log" 2>&1 &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null; rm -rf "$DATA"' EXIT
+for _ in $(seq 1 100); do curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+BASE="http://127.0.0.1:$PORT" node bench/dashboards.mjs

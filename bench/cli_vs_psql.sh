@@ -10,18 +10,7 @@ BIN=${1:-target/release/sightline}
 DB_URL=${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432/test}
 PSQL=(psql -X -q -v ON_ERROR_STOP=1 "$DB_URL")
 
-"${PSQL[@]}" <<'SQL'
-CREATE TABLE IF NOT EXISTS bench_events (
-  id bigint PRIMARY KEY, ts timestamptz NOT NULL, user_id int NOT NULL, kind text NOT NULL,
-  amount numeric(12,2) NOT NULL, payload text NOT NULL);
-INSERT INTO bench_events
-SELECT g, timestamptz '2024-01-01' + g * interval '31 seconds', ((g::bigint * 7919) % 50000)::int,
-       (ARRAY['view','click','purchase','refund'])[1 + g % 4], round((g % 100000) / 100.0, 2),
-       md5(g::text) || md5((g * 3)::text)
-FROM generate_series(1, 1000000) g
-WHERE NOT EXISTS (SELECT 1 FROM bench_events LIMIT 1);
-ANALYZE bench_events;
-SQL
+"${PSQL[@]}" -f bench/bench_events.sql
 
 measure() { # label, command...  -> "label  seconds  maxrss_kb"
   local label=$1; shift

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 BIN=${1:-target/release/sightline}
 export PATH="$PWD/node_modules/.bin:$PATH"
 DB=postgres://postgres@127.0.0.1:5432/test
-psql -X -qtA "$DB" -c 'select 1 from bench_events limit 1' >/dev/null 2>&1 || bench/cli_vs_psql.sh >/dev/null
+psql -X -q -v ON_ERROR_STOP=1 "$DB" -f bench/bench_events.sql
 # The tiles' queries (bench/dashboards.mjs uses the same list).
 QUERIES=$(node --input-type=module -e "import { TILES } from \"./bench/dashboard_tiles.mjs\"; for (const t of TILES) console.log(t.sql.replaceAll(\"{{kind}}\", \"'purchase'\") + \";\")")
 start=$(date +%s%N)

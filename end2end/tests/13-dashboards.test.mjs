@@ -124,6 +124,16 @@ test('dashboards: build, filters in the URL, viewer, reload, bad value, phone, a
     // The text tile is rendered Markdown, its script shown as text.
     await page.waitForSelector('[data-test=tile-text] strong');
     assert.match(await page.locator('[data-test=tile-text]').innerHTML(), /<h2>Notes<\/h2>.*&lt;script&gt;/s);
+    // Versions: back to the empty board, then forward again (the tiles come back whole).
+    await page.click('[data-test=versions-toggle]');
+    const versions = page.locator('[data-test=dashboard-versions] [data-test=version-item]');
+    await versions.filter({ hasText: 'Version 1 ' }).locator('[data-test=revert-version]').click();
+    await page.waitForSelector('[data-test=empty-dashboard]');
+    await versions.filter({ hasText: 'Version 2 ' }).locator('[data-test=revert-version]').click();
+    await answered(page, 4, 'after reverting');
+    await page.waitForSelector('[data-test=tile-text] strong');
+    assert.equal((await api(page, 'get_dashboard', { id })).version, 4);
+    await page.click('[data-test=versions-toggle]');
 
     // A viewer opens the board: a click on a bar sets the country filter (cross-filtering).
     const viewer = await newPage(browser);

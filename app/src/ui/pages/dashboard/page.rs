@@ -10,7 +10,9 @@ use crate::{
     api::dashboards::{duplicate_dashboard, get_dashboard, save_dashboard, trash_dashboard},
     error::AppError,
     model::{
-        dashboard::{Dashboard, DashboardDraft, DashboardId, TileInfo, REFRESH_CHOICES},
+        dashboard::{
+            Dashboard, DashboardDraft, DashboardId, Tile, TileContent, TileInfo, REFRESH_CHOICES,
+        },
         params,
     },
     ui::{
@@ -97,6 +99,16 @@ impl Board {
     }
 }
 
+/// A tile's identity on the page: its id and its insight (or -1 text, -2 heading).
+fn tile_key(t: &Tile) -> (u32, i64) {
+    let what = match &t.content {
+        TileContent::Insight { insight_id, .. } => insight_id.0,
+        TileContent::Text { .. } => -1,
+        TileContent::Heading { .. } => -2,
+    };
+    (t.id, what)
+}
+
 fn infos_of(d: &Dashboard) -> HashMap<u32, TileInfo> {
     d.tiles.iter().map(|t| (t.id, t.clone())).collect()
 }
@@ -116,6 +128,14 @@ fn DashboardBody(dash: Dashboard, reload: RwSignal<u32>) -> impl IntoView {
         quiet: RwSignal::new(false),
     };
     let shown = board.shown();
+    // Whatever replaces the saved board (a save, a revert) brings its tiles' infos.
+    Effect::new(move |prev: Option<i64>| {
+        let v = board.saved.with(|d| d.version);
+        if prev.is_some_and(|p| p != v) {
+            board.infos.set(board.saved.with_untracked(infos_of));
+        }
+        v
+    });
     let filters = Memo::new(move |_| shown.with(|d| d.filters.clone()));
     let values = Memo::new(move |_| {
         let specs = filters.get();
@@ -327,8 +347,9 @@ fn DashboardBody(dash: Dashboard, reload: RwSignal<u32>) -> impl IntoView {
                 <p class="muted" data-test="empty-dashboard">{move || if editing.get() { "Add a tile above: an insight, a text or a heading." } else { "This dashboard has no tiles yet. Edit it to add insights, or use “Add to dashboard” on an insight." }}</p>
             })}
             <div class="dash-grid" class:editing=move || editing.get() data-test="dash-grid">
-                <For each=move || shown.with(|d| d.tiles.iter().map(|t| t.id).collect::<Vec<_>>()) key=|id| *id let:tile_id>
-                    <TileView board tile_id filters=Signal::from(filters) values filter_errors/>
+                // Keyed by tile and what it shows: a revert may give a tile id another insight.
+                <For each=move || shown.with(|d| d.tiles.iter().map(tile_key).collect::<Vec<_>>()) key=|k| *k let:key>
+                    <TileView board tile_id=key.0 filters=Signal::from(filters) values filter_errors/>
                 </For>
             </div>
         </div>

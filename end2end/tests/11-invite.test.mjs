@@ -19,7 +19,9 @@ test('invite by link, then reset the password by link', async () => {
     const note = admin.locator('[data-test=account-link]');
     await note.waitFor();
     assert.match(await note.textContent(), new RegExp(`Invitation for ${email.replace('.', '\\.')}`));
-    assert.match(await note.textContent(), /email is not set up/);
+    // Email may or may not be set up here (story 14 sets up a local SMTP server on the same
+    // server, and stories run side by side): either way the link is shown to pass on.
+    assert.match(await note.textContent(), /email is not set up|Emailed to|did not go out/);
     const invite = await admin.inputValue('[data-test=account-link-url]');
     assert.match(invite, /\/welcome\?token=[A-Za-z0-9_-]{43}$/);
     assert.equal(await admin.inputValue('[data-test=invite-email]'), '', 'the form is ready for the next one');

@@ -444,10 +444,7 @@ pub fn validate(d: &mut DashboardDraft) -> Result<(), (String, String)> {
     if d.filters.len() > MAX_FILTERS {
         return err("filters", "At most 20 filters.");
     }
-    super::params::validate_specs(&d.filters).map_err(|(f, m)| {
-        let _ = f;
-        ("filters".to_string(), m)
-    })?;
+    super::params::validate_specs(&d.filters).map_err(|(_, m)| ("filters".to_string(), m))?;
     if d.tiles.len() > MAX_TILES {
         return err("tiles", "At most 60 tiles on one dashboard.");
     }

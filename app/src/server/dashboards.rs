@@ -140,17 +140,17 @@ fn empty_info(id: u32) -> TileInfo {
 /// An insight tile's name, parameters, saved view and drill-downs, or why it cannot show.
 async fn insight_info(state: &AppState, me: &Principal, id: u32, insight: InsightId) -> TileInfo {
     let mut info = empty_info(id);
-    match insights::get(state, me, insight).await {
-        Ok(i) if i.deleted => {
-            info.name = i.draft.name;
+    match insights::draft(state, me, insight).await {
+        Ok((d, true)) => {
+            info.name = d.name;
             info.problem =
                 Some("This tile's insight is in the trash: restore it or remove the tile.".into());
         }
-        Ok(i) => {
-            info.name = i.draft.name;
-            info.params = i.draft.params;
-            info.view = i.draft.view;
-            info.drill = i.draft.drill;
+        Ok((d, false)) => {
+            info.name = d.name;
+            info.params = d.params;
+            info.view = d.view;
+            info.drill = d.drill;
         }
         Err(AppError::NotFound(_)) => {
             info.problem =
@@ -254,7 +254,7 @@ async fn validate(
     }
     for t in &d.tiles {
         if let TileContent::Insight { insight_id, .. } = &t.content {
-            match insights::get(state, me, *insight_id).await {
+            match insights::draft(state, me, *insight_id).await {
                 Ok(_) => {}
                 Err(AppError::NotFound(_)) => {
                     return Err(AppError::field(
@@ -463,8 +463,8 @@ pub async fn add_insight(
     insight: InsightId,
 ) -> Result<DashboardId, AppError> {
     me.require(Permission::ViewInsights)?;
-    let i = insights::get(state, me, insight).await?;
-    if i.deleted {
+    let (insight_draft, deleted) = insights::draft(state, me, insight).await?;
+    if deleted {
         return Err(AppError::Conflict("That insight is in the trash.".into()));
     }
     let content = TileContent::Insight {
@@ -492,7 +492,7 @@ pub async fn add_insight(
             }
             let mut d = DashboardDraft {
                 name,
-                folder_id: i.draft.folder_id,
+                folder_id: insight_draft.folder_id,
                 ..Default::default()
             };
             dashboard::append(&mut d.tiles, content);

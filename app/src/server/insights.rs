@@ -152,13 +152,25 @@ pub async fn get(state: &AppState, me: &Principal, id: InsightId) -> Result<Insi
     view(state, me, r).await
 }
 
+/// An insight's saved content and whether it is in the trash: one row read, without the
+/// folder path and marks `get` adds (dashboard tiles, parameter pickers).
+pub async fn draft(
+    state: &AppState,
+    me: &Principal,
+    id: InsightId,
+) -> Result<(InsightDraft, bool), AppError> {
+    me.require(Permission::ViewInsights)?;
+    let r = row(state, id).await?;
+    Ok((draft_of(&r)?, r.deleted_at.is_some()))
+}
+
 /// An insight's parameters (what a drill-down or a query-backed choice list can feed).
 pub async fn params(
     state: &AppState,
     me: &Principal,
     id: InsightId,
 ) -> Result<Vec<ParamSpec>, AppError> {
-    Ok(get(state, me, id).await?.draft.params)
+    Ok(draft(state, me, id).await?.0.params)
 }
 
 /// The insight as its page opens it: noted under the user's "Recently opened", with the

@@ -140,10 +140,15 @@ pub fn dashboard_url(id: DashboardId, values: &UrlValues) -> String {
 /// `url` with `view=` added when one is chosen (`table` or `chart`).
 pub fn with_view(url: String, view: Option<String>) -> String {
     match view {
-        Some(v) if url.contains('?') => format!("{url}&view={v}"),
-        Some(v) => format!("{url}?view={v}"),
+        Some(v) => with_param(url, "view", &v),
         None => url,
     }
+}
+
+/// `url` with `key=value` added to its query string.
+pub fn with_param(url: String, key: &str, value: &str) -> String {
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}{key}={}", urlencode(value))
 }
 
 #[cfg(test)]

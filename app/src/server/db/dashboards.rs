@@ -46,15 +46,7 @@ pub async fn list(db: &Db, trash: bool, q: Option<&str>) -> Result<Vec<Dashboard
     } else {
         "d.deleted_at IS NULL"
     };
-    let pattern = q.map(|q| {
-        format!(
-            "%{}%",
-            q.to_lowercase()
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_")
-        )
-    });
+    let pattern = q.map(super::contains_pattern);
     let search = if pattern.is_some() {
         " AND (lower(d.name) LIKE $1 ESCAPE '\\' OR lower(d.description) LIKE $1 ESCAPE '\\')"
     } else {

@@ -69,13 +69,7 @@ pub async fn list(db: &Db, trash: bool) -> Result<Vec<InsightRow>, sqlx::Error> 
 
 /// Live insights whose name, description or SQL contains `q` (case-insensitive).
 pub async fn search(db: &Db, q: &str) -> Result<Vec<InsightRow>, sqlx::Error> {
-    let pattern = format!(
-        "%{}%",
-        q.to_lowercase()
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_")
-    );
+    let pattern = super::contains_pattern(q);
     let sql = format!(
         "{SELECT} WHERE i.deleted_at IS NULL AND (lower(i.name) LIKE $1 ESCAPE '\\' \
          OR lower(i.description) LIKE $1 ESCAPE '\\' OR lower(i.sql) LIKE $1 ESCAPE '\\') \

@@ -40,6 +40,18 @@ macro_rules! on_pool {
 }
 pub(crate) use on_pool;
 
+/// A `LIKE … ESCAPE '\'` pattern matching text that contains `q` (lower-cased; `%`, `_` and
+/// `\` in it match themselves). Bind it; compare against `lower(column)`.
+pub fn contains_pattern(q: &str) -> String {
+    format!(
+        "%{}%",
+        q.to_lowercase()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    )
+}
+
 /// Where the metadata store lives.
 #[derive(Clone)]
 pub enum StoreLocation {

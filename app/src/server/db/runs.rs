@@ -62,14 +62,10 @@ pub async fn history(
     search: Option<&str>,
     limit: u32,
 ) -> Result<Vec<HistoryEntry>, sqlx::Error> {
-    let pattern = search.map(str::trim).filter(|s| !s.is_empty()).map(|s| {
-        format!(
-            "%{}%",
-            s.replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_")
-        )
-    });
+    let pattern = search
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(super::contains_pattern);
     let sql = "SELECT id, connection_id, connection_name, sql, params, state, error, row_count, elapsed_ms, started_at
                FROM query_runs WHERE user_id = $1 AND ($2 IS NULL OR lower(sql) LIKE lower($2) ESCAPE '\\')
                ORDER BY started_at DESC LIMIT $3";

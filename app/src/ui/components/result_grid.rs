@@ -129,6 +129,10 @@ pub fn ResultPanel(
     generation: RwSignal<u64>,
     selected: RwSignal<Option<(u64, usize)>>,
     #[prop(optional)] link_for: Option<Callback<(usize, Vec<Option<String>>), Option<String>>>,
+    /// In a dashboard tile: no status line, error or cell bar (the tile's head says rows and
+    /// time and shows errors with Retry); a truncation warning still shows.
+    #[prop(optional)]
+    compact: bool,
 ) -> impl IntoView {
     let scroll_top = RwSignal::new(0.0f64);
     let grid = NodeRef::<html::Div>::new();
@@ -312,17 +316,21 @@ pub fn ResultPanel(
                 RunState::Failed => format!("Failed after {} ms", thousands(r.elapsed_ms)),
                 RunState::Cancelled => format!("Cancelled after {} ms", thousands(r.elapsed_ms)),
             };
+            let truncated = r.truncated.then(|| {
+                let note = if r.truncated_by_size {
+                    format!("Truncated by size after {}: the result is larger than the server keeps. Select fewer or narrower columns, or export it.", plural(r.row_count, "row", "rows"))
+                } else {
+                    format!("Stopped at the {}-row limit: the result has more rows.", thousands(r.row_count))
+                };
+                view! { <span class="status warn" data-test="truncated" data-by-size=r.truncated_by_size.to_string()>{note}</span> }
+            });
+            if compact {
+                return truncated.into_any();
+            }
             view! {
                 <div class=format!("wb-status state-{}", r.state.as_str()) data-test="run-status" data-state=r.state.as_str() data-rows=r.row_count.to_string()>
                     <span>{status}</span>
-                    {r.truncated.then(|| {
-                        let note = if r.truncated_by_size {
-                            format!("Truncated by size after {}: the result is larger than the server keeps. Select fewer or narrower columns, or export it.", plural(r.row_count, "row", "rows"))
-                        } else {
-                            format!("Stopped at the {}-row limit: the result has more rows.", thousands(r.row_count))
-                        };
-                        view! { <span class="status warn" data-test="truncated" data-by-size=r.truncated_by_size.to_string()>{note}</span> }
-                    })}
+                    {truncated}
                 </div>
                 {r.error.clone().map(|e| {
                     // Positions refer to the SQL as sent; without that text (an insight's
@@ -336,10 +344,10 @@ pub fn ResultPanel(
                         </div>
                     }
                 })}
-            }
+            }.into_any()
         })}
         <Show when=move || !columns.with(|c| c.is_empty())>
-            <div class="cell-bar" data-test="cell-bar">
+            <div class="cell-bar" class:hidden=compact data-test="cell-bar">
                 {move || match selected_value() {
                     Some((r, c, v)) => {
                         let name = columns.with(|cols| cols.get(c).map(|x| x.name.clone()).unwrap_or_default());

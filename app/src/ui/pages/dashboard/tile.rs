@@ -19,6 +19,7 @@ use crate::{
         result_grid::{ResultPanel, PAGE},
         run::RunCtl,
     },
+    ui::url::{insight_url, with_param},
 };
 use leptos::prelude::*;
 use std::collections::HashMap;
@@ -253,21 +254,13 @@ fn InsightTile(
             ctl.start(async move { run_insight(insight, vals, PAGE as u32).await });
         }
     };
-    let href = insight_id.map(|i| format!("/insights/{}", i.0));
-    // "New alert": the insight's alerts panel with the board's current values as parameters.
-    let alert_href = move || {
-        let q = crate::ui::url::query_string(&tile_vals.get());
-        let id = insight_id.map(|i| i.0).unwrap_or_default();
-        if q.is_empty() {
-            format!("/insights/{id}?alerts=1")
-        } else {
-            format!("/insights/{id}?{q}&alerts=1")
-        }
-    };
+    // The insight with the values this tile runs with; "New alert" opens its alerts panel.
+    let href = move || insight_id.map(|i| insight_url(i, &tile_vals.get()));
+    let alert_href = move || href().map(|h| with_param(h, "alerts", "1"));
     view! {
         <div class="tile-head">
             <h3 class="tile-title" data-test="tile-title">
-                {match href { Some(h) => view! { <a href=move || { let q = crate::ui::url::query_string(&tile_vals.get()); if q.is_empty() { h.clone() } else { format!("{h}?{q}") } }>{name}</a> }.into_any(), None => view! { <span>{name}</span> }.into_any() }}
+                <a href=href>{name}</a>
             </h3>
             <span class="tile-status muted small" data-test="tile-status">{status}</span>
             <a class="button small ghost" href=alert_href title="New alert on this tile's insight, with the board's values" data-test="tile-alert">"Alert"</a>
@@ -296,7 +289,7 @@ fn InsightTile(
                 <ChartPanel run spec=chart_spec drawn drill values=tile_vals name/>
             </Show>
             <Show when=move || problem.with(Option::is_none) && view_kind.with(|v| v.kind == ViewKind::Table)>
-                <ResultPanel run run_sql_text=ctl.sql_text sort=ctl.sort pages=ctl.pages loading=ctl.loading generation=ctl.generation selected=ctl.selected link_for/>
+                <ResultPanel run run_sql_text=ctl.sql_text sort=ctl.sort pages=ctl.pages loading=ctl.loading generation=ctl.generation selected=ctl.selected link_for compact=true/>
             </Show>
         </div>
     }

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Browser benchmark of a 12-tile dashboard on the 1M-row bench_events table in PostgreSQL
-# (see cli_vs_psql.sh, which creates it): the time from opening the board to the first tile
-# answered and to all tiles answered (best of 3 opens), against psql running the same 12
-# queries one after another. There is no result cache yet (issue 15, item 6): every open runs
-# every tile, so "warm" opens only save the page's own load. Usage: bench/dashboards.sh [bin]
+# Benchmark of a 12-tile dashboard on the 1M-row bench_events table in PostgreSQL (created by
+# bench/bench_events.sql): in a browser, the time from opening the board to the first tile
+# answered and to all tiles, cold (empty result cache) and warm, against psql running the
+# same 12 queries one after another; then 100 viewers loading the board for 30 s
+# (bench/dashboard_load.mjs), with no pause and with about a second between loads:
+# requests per second, p50/p99 of a tile request, and the database runs that caused.
+# Usage: bench/dashboards.sh [bin]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${1:-target/release/sightline}
@@ -23,4 +25,12 @@ printf 'big password 12345\n' | "$BIN" user create --email big@example.com --rol
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null; rm -rf "$DATA"' EXIT
 for _ in $(seq 1 100); do curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
-BASE="http://127.0.0.1:$PORT" node bench/dashboards.mjs
+BASE="http://127.0.0.1:$PORT" OUT="$DATA/board.json" node bench/dashboards.mjs
+runs() { python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("select count(*) from query_runs").fetchone()[0])' "$DATA/sightline.db"; }
+BOARD=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["board"])' "$DATA/board.json")
+COOKIE=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["cookie"])' "$DATA/board.json")
+for think in 0 1000; do
+  before=$(runs)
+  BASE="http://127.0.0.1:$PORT" BOARD=$BOARD COOKIE=$COOKIE VIEWERS=100 SECONDS=30 THINK_MS=$think node bench/dashboard_load.mjs
+  echo "database runs during that load: $(( $(runs) - before )) (12 tiles; the cache time is 5 minutes)"
+done

@@ -40,6 +40,14 @@ phase "services (PostgreSQL, MariaDB)" ./scripts/services.sh
 phase "chromium" browser
 phase "tools and release build" ./scripts/setup.sh
 export PATH="$PWD/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+# Lints, warnings as errors: the server side with every test, and the browser side. Allows
+# are written beside the code with their reason.
+lint() {
+  rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
+  cargo clippy --locked -p app -p server --features app/ssr --tests -- -D warnings
+  cargo clippy --locked -p app -p frontend --features app/hydrate --target wasm32-unknown-unknown -- -D warnings
+}
+phase "lints (cargo clippy)" lint
 # The tests build on the release build above: same profile, same features, so only the test
 # harnesses themselves are compiled here.
 phase "unit and integration tests" cargo test --release --locked -p app -p server --features app/ssr

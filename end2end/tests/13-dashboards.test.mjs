@@ -169,6 +169,12 @@ test('dashboards: build, filters in the URL, viewer, reload, bad value, phone, a
     assert.deepEqual(bars.categories, ['France'], JSON.stringify(bars).slice(0, 300));
     assert.match(await viewer.locator('[data-test=tile]').filter({ hasText: 'Order count' }).locator('[data-test=chart-number]').textContent(), /\d/);
     await shot(viewer, '13-viewer-france');
+    // The whole board for these filters as one workbook.
+    const excel = await viewer.locator('[data-test=export-dashboard]').getAttribute('href');
+    assert.match(excel, new RegExp(`^/dashboards/${id}/export\\.xlsx\\?.*f_country=France`));
+    const book = await viewer.request.get(BASE + excel);
+    assert.equal(book.status(), 200);
+    assert.match(book.headers()['content-type'], /spreadsheetml/);
 
     // The viewer changes the country: the URL follows and every tile reloads.
     const input = viewer.locator('[data-test=filter-country] input');
@@ -186,6 +192,9 @@ test('dashboards: build, filters in the URL, viewer, reload, bad value, phone, a
     await answered(viewer, 4, 'after reload');
     assert.equal(await input.inputValue(), 'Germany');
     assert.match(await tableText(viewer), /Germany/);
+    // The reload's tiles came from the result cache: each says when its rows were read.
+    const statuses = await viewer.locator('[data-test=tile-status]').allTextContents();
+    assert.equal(statuses.filter((s) => /updated (just now|\d+ min ago)/.test(s)).length, 4, statuses.join(' | '));
     await shot(viewer, '13-viewer-germany');
 
     // A filter value that does not parse: said next to the filter; the text tile still shows.

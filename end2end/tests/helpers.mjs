@@ -31,8 +31,20 @@ export async function newPage(browser, options = {}) {
     }
   });
   page.on('pageerror', (e) => page.problems.push(`page error: ${e.message}`));
+  // Requests that got no answer: not failures by themselves (leaving a page aborts its
+  // requests), printed with the problems when a story fails, to tell why it waited in vain.
+  page.on('requestfailed', (r) => traces.push(`request failed: ${r.url()} ${r.failure()?.errorText ?? ''}`));
+  page.on('console', (m) => { if (m.type() === 'error') traces.push(`console at ${page.url()}: ${m.text().slice(0, 300)}`); });
+  page.on('pageerror', (e) => traces.push(`page error at ${page.url()}: ${e.message}`));
   return page;
 }
+
+const traces = [];
+process.on('exit', (code) => {
+  if (code !== 0 && traces.length) {
+    console.error(`browser trace of the failed story (last 40):\n  ${traces.slice(-40).join('\n  ')}`);
+  }
+});
 
 /** Navigates and waits until the app has hydrated (clicks before that would be lost). */
 export async function open(page, url) {

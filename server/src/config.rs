@@ -132,6 +132,11 @@ pub struct EngineArgs {
     /// aggregate in SQL).
     #[arg(long, env = "SIGHTLINE_CHART_POINTS", default_value_t = 10_000)]
     pub chart_points: u32,
+    /// Megabytes of finished results the result cache keeps in the metadata store for every
+    /// process (least recently used first out; a result over a sixteenth of it stays in its
+    /// process only).
+    #[arg(long, env = "SIGHTLINE_RESULT_CACHE_MB", default_value_t = 256)]
+    pub result_cache_mb: u64,
     /// Connections (and queries at once) per data source.
     #[arg(long, env = "SIGHTLINE_POOL_SIZE", default_value_t = 5)]
     pub pool_size: u32,
@@ -222,6 +227,7 @@ impl Default for EngineArgs {
             query_timeout: 300,
             max_rows: 1_000_000,
             max_result_mb: 256,
+            result_cache_mb: 256,
             chart_points: 10_000,
             pool_size: 5,
             queue_timeout: 10,

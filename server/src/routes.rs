@@ -39,6 +39,7 @@ where
     Router::new()
         .route("/healthz", get(healthz))
         .route("/insights/{id}/{file}", get(export_insight))
+        .route("/dashboards/{id}/{file}", get(export_dashboard))
         .route("/imports", post(upload_import))
         .route("/plugins", post(upload_plugin))
         .route("/plugins/{id}/module.js", get(plugin_module))
@@ -153,58 +154,39 @@ async fn upload_plugin(
     }
 }
 
-/// `GET /insights/{id}/export.{csv|xlsx|json}?p_name=value…`: a plain URL a browser can
-/// download, with the same authorization as viewing the insight.
-async fn export_insight(
-    State(state): State<AppState>,
-    session: tower_sessions::Session,
-    axum::extract::Path((id, file)): axum::extract::Path<(String, String)>,
-    axum::extract::RawQuery(query): axum::extract::RawQuery,
-) -> Response {
-    use app::{
-        error::AppError,
-        model::insight::{InsightId, UrlValues},
-        server::{auth::service::principal, export::ExportFormat, insights},
-    };
-    let fail = |e: AppError| {
-        let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        (
-            status,
-            [("content-type", "text/plain; charset=utf-8")],
-            e.to_string(),
-        )
-            .into_response()
-    };
-    let (Ok(id), Some(format)) = (
-        id.parse::<i64>(),
-        file.strip_prefix("export.")
-            .and_then(ExportFormat::from_extension),
-    ) else {
-        return fail(AppError::NotFound("That export".into()));
-    };
-    let me = match principal(&state, &session).await {
-        Ok(Some(me)) => me,
+/// A download's failure as plain text with its status.
+fn download_error(e: app::error::AppError) -> Response {
+    let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (
+        status,
+        [("content-type", "text/plain; charset=utf-8")],
+        e.to_string(),
+    )
+        .into_response()
+}
+
+/// Who asks for a download at `path`; signed out, the answer is the sign-in page that comes
+/// back to exactly this download, parameters included.
+async fn download_principal(
+    state: &AppState,
+    session: &tower_sessions::Session,
+    path: &str,
+    query: Option<&str>,
+) -> Result<app::server::Principal, Response> {
+    use app::server::auth::service::principal;
+    match principal(state, session).await {
+        Ok(Some(me)) => Ok(me),
         Ok(None) => {
-            // Back to exactly this download after signing in, parameters included.
-            let path = format!("/insights/{id}/{file}");
-            let login = app::model::validate::login_url(&path, query.as_deref().unwrap_or(""), "");
-            return axum::response::Redirect::to(&login).into_response();
+            let login = app::model::validate::login_url(path, query.unwrap_or(""), "");
+            Err(axum::response::Redirect::to(&login).into_response())
         }
-        Err(e) => return fail(e),
-    };
-    let mut values = UrlValues::new();
-    let mut progress = None;
-    for (k, v) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
-        if let Some(name) = k.strip_prefix("p_") {
-            values
-                .entry(name.to_string())
-                .or_default()
-                .push(v.into_owned());
-        } else if k == "progress" {
-            progress = Some(v.into_owned());
-        }
+        Err(e) => Err(download_error(e)),
     }
-    match insights::export(&state, &me, InsightId(id), values, format, progress).await {
+}
+
+/// A streamed download as an attachment, never cached.
+fn download(d: Result<app::server::insights::Download, app::error::AppError>) -> Response {
+    match d {
         Ok(d) => Response::builder()
             .header("content-type", d.content_type)
             .header(
@@ -215,8 +197,78 @@ async fn export_insight(
             .header("x-content-type-options", "nosniff")
             .body(Body::from_stream(d.body))
             .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response()),
-        Err(e) => fail(e),
+        Err(e) => download_error(e),
     }
+}
+
+/// Values named `<prefix>name` in a query string (repeated for lists), and its `progress`.
+fn prefixed(query: Option<&str>, prefix: &str) -> (app::model::insight::UrlValues, Option<String>) {
+    let mut values = app::model::insight::UrlValues::new();
+    let mut progress = None;
+    for (k, v) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        if let Some(name) = k.strip_prefix(prefix) {
+            values
+                .entry(name.to_string())
+                .or_default()
+                .push(v.into_owned());
+        } else if k == "progress" {
+            progress = Some(v.into_owned());
+        }
+    }
+    (values, progress)
+}
+
+/// `GET /insights/{id}/export.{csv|xlsx|json}?p_name=value…`: a plain URL a browser can
+/// download, with the same authorization as viewing the insight.
+async fn export_insight(
+    State(state): State<AppState>,
+    session: tower_sessions::Session,
+    axum::extract::Path((id, file)): axum::extract::Path<(String, String)>,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
+) -> Response {
+    use app::{
+        error::AppError,
+        model::insight::InsightId,
+        server::{export::ExportFormat, insights},
+    };
+    let (Ok(id), Some(format)) = (
+        id.parse::<i64>(),
+        file.strip_prefix("export.")
+            .and_then(ExportFormat::from_extension),
+    ) else {
+        return download_error(AppError::NotFound("That export".into()));
+    };
+    let path = format!("/insights/{id}/{file}");
+    let me = match download_principal(&state, &session, &path, query.as_deref()).await {
+        Ok(me) => me,
+        Err(r) => return r,
+    };
+    let (values, progress) = prefixed(query.as_deref(), "p_");
+    download(insights::export(&state, &me, InsightId(id), values, format, progress).await)
+}
+
+/// `GET /dashboards/{id}/export.xlsx?f_name=value…`: the whole board's data as one workbook
+/// (a sheet of filter values, then a sheet per tile), for whoever may open the board.
+async fn export_dashboard(
+    State(state): State<AppState>,
+    session: tower_sessions::Session,
+    axum::extract::Path((id, file)): axum::extract::Path<(String, String)>,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
+) -> Response {
+    use app::{error::AppError, model::dashboard::DashboardId, server::dashboards};
+    let Ok(id) = id.parse::<i64>() else {
+        return download_error(AppError::NotFound("That export".into()));
+    };
+    if file != "export.xlsx" {
+        return download_error(AppError::NotFound("That export".into()));
+    }
+    let path = format!("/dashboards/{id}/{file}");
+    let me = match download_principal(&state, &session, &path, query.as_deref()).await {
+        Ok(me) => me,
+        Err(r) => return r,
+    };
+    let (filters, _) = prefixed(query.as_deref(), "f_");
+    download(dashboards::export_xlsx(&state, &me, DashboardId(id), filters).await)
 }
 
 /// `POST /imports?name=<file name>` with the file as the body: stores it and answers with

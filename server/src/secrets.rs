@@ -100,7 +100,7 @@ pub fn parse(text: &str) -> Result<Vec<u8>> {
     if wordy && PLACEHOLDERS.iter().any(|p| lower.contains(p)) {
         bail!("the key looks like an example value; generate one with: openssl rand -base64 48");
     }
-    let bytes = if t.len() % 2 == 0 && t.bytes().all(|b| b.is_ascii_hexdigit()) {
+    let bytes = if t.len().is_multiple_of(2) && t.bytes().all(|b| b.is_ascii_hexdigit()) {
         (0..t.len())
             .step_by(2)
             .map(|i| u8::from_str_radix(&t[i..i + 2], 16))

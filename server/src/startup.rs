@@ -129,6 +129,7 @@ fn settings(args: &ServeArgs, location: &StoreLocation, public_url: String) -> R
             pool_size: e.pool_size.clamp(1, 100),
             queue_timeout: Duration::from_secs(e.queue_timeout),
             snapshot_ttl: Duration::from_secs(e.result_ttl.max(1) * 60),
+            cache_max_bytes: e.result_cache_mb.saturating_mul(1 << 20),
         },
         max_upload_bytes: e.max_upload_mb.max(1).saturating_mul(1 << 20),
         max_import_unpacked_bytes: e.max_import_unpacked_mb.max(1).saturating_mul(1 << 20),
@@ -199,13 +200,18 @@ impl Application {
             }
         }
         tokio::spawn({
-            let engine = state.engine.clone();
+            let state = state.clone();
             async move {
                 let mut every = tokio::time::interval(Duration::from_secs(15));
+                let mut ticks = 0u64;
                 loop {
                     every.tick().await;
                     // Runs nobody has asked about for 2 minutes were left by a closed tab.
-                    engine.expire(Duration::from_secs(120));
+                    state.engine.expire(Duration::from_secs(120));
+                    ticks += 1;
+                    if ticks % 240 == 1 {
+                        app::server::result_cache::purge(&state).await;
+                    }
                 }
             }
         });

@@ -10,7 +10,7 @@ use crate::{
             VersionEntry,
         },
         params::{EnumOption, ParamSpec},
-        run::RunView,
+        run::{CacheUse, RunView},
     },
 };
 use leptos::prelude::*;
@@ -103,15 +103,18 @@ pub async fn trash_folder(id: FolderId, trashed: bool) -> Result<(), AppError> {
     insights::set_folder_trashed(&state, &me, id, trashed).await
 }
 
+/// Runs a saved insight with these values through the result cache (see `CacheUse`; left
+/// out, a result within the insight's cache time is reused).
 #[server(endpoint = "run_insight", input = Json)]
 pub async fn run_insight(
     id: InsightId,
     values: UrlValues,
     page_size: u32,
+    #[server(default)] cache: CacheUse,
 ) -> Result<RunView, AppError> {
     use crate::server::{ctx, insights};
     let (state, me) = ctx().await?;
-    insights::run(&state, &me, id, values, page_size).await
+    insights::run(&state, &me, id, values, page_size, cache).await
 }
 
 #[server(endpoint = "param_options", input = Json)]

@@ -44,6 +44,10 @@ pub struct DashboardDraft {
     /// Rerun every tile in the background every this many minutes (0: off).
     #[serde(default)]
     pub refresh_minutes: u32,
+    /// Minutes the tiles' results are reused, over each insight's own cache time (`None`:
+    /// each insight's; 0: tiles always read the database).
+    #[serde(default)]
+    pub cache_minutes: Option<u32>,
 }
 
 /// The auto-refresh intervals offered, in minutes (0: off).
@@ -74,6 +78,9 @@ fn default_h() -> u16 {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
+// A board holds at most 60 tiles and most are insight tiles: boxing the large variant would
+// save little and cost an indirection in every match and in serde.
+#[allow(clippy::large_enum_variant)]
 pub enum TileContent {
     /// An insight's result: its saved view, or `view` chosen for this tile.
     Insight {
@@ -441,6 +448,14 @@ pub fn validate(d: &mut DashboardDraft) -> Result<(), (String, String)> {
             "Refresh every 1, 5, 15 or 60 minutes, or never.",
         );
     }
+    if d.cache_minutes
+        .is_some_and(|m| m > super::run::MAX_CACHE_MINUTES)
+    {
+        return err(
+            "cache_minutes",
+            "Reuse results for at most 1440 minutes (a day).",
+        );
+    }
     if d.filters.len() > MAX_FILTERS {
         return err("filters", "At most 20 filters.");
     }
@@ -515,6 +530,9 @@ pub fn change_summary(old: Option<&DashboardDraft>, new: &DashboardDraft) -> Str
     }
     if old.refresh_minutes != new.refresh_minutes {
         parts.push("refresh");
+    }
+    if old.cache_minutes != new.cache_minutes {
+        parts.push("cache time");
     }
     let layout = |d: &DashboardDraft| {
         d.tiles

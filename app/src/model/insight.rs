@@ -102,6 +102,10 @@ pub struct InsightDraft {
     pub drill: Vec<DrillLink>,
     #[serde(default)]
     pub folder_id: Option<FolderId>,
+    /// Minutes a result of these values is reused (the result cache); `None`: the default
+    /// (`run::DEFAULT_CACHE_MINUTES`), 0: always read the database.
+    #[serde(default)]
+    pub cache_minutes: Option<u32>,
 }
 
 /// An insight as its page shows it.
@@ -172,7 +176,7 @@ pub fn folder_paths(folders: &[Folder]) -> Vec<(FolderId, String)> {
             (f.id, names.join(" / "))
         })
         .collect();
-    out.sort_by(|a, b| a.1.to_lowercase().cmp(&b.1.to_lowercase()));
+    out.sort_by_key(|a| a.1.to_lowercase());
     out
 }
 
@@ -276,6 +280,9 @@ pub fn change_summary(old: Option<&InsightDraft>, new: &InsightDraft) -> String 
     }
     if old.folder_id != new.folder_id {
         what.push("folder");
+    }
+    if old.cache_minutes != new.cache_minutes {
+        what.push("cache time");
     }
     if what.is_empty() {
         "No changes".into()

@@ -100,7 +100,7 @@ fn is_json_number(s: &str) -> bool {
         && int.bytes().all(|b| b.is_ascii_digit())
         && (int == "0" || !int.starts_with('0'))
         && frac.bytes().all(|b| b.is_ascii_digit())
-        && (frac.is_empty() == !body.contains('.'))
+        && (frac.is_empty() != body.contains('.'))
 }
 
 impl Serialize for Value {

@@ -82,6 +82,59 @@ pub struct RunView {
     pub error: Option<RunError>,
     /// The first page, when asked for and available.
     pub page: Option<Page>,
+    /// When the rows were read from the database, for a result that goes through the result
+    /// cache (an insight's or a tile's run): the page shows "updated 3 min ago".
+    #[serde(default)]
+    pub computed_at: Option<DateTime<Utc>>,
+}
+
+impl RunView {
+    /// A run that was asked for and has no answer yet.
+    pub fn queued() -> Self {
+        RunView {
+            id: RunId(String::new()),
+            state: RunState::Queued,
+            queue_position: None,
+            columns: vec![],
+            row_count: 0,
+            truncated: false,
+            truncated_by_size: false,
+            elapsed_ms: 0,
+            error: None,
+            page: None,
+            computed_at: None,
+        }
+    }
+}
+
+/// How a run of a saved insight uses the result cache.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "use", content = "dashboard")]
+pub enum CacheUse {
+    /// A result computed within the insight's cache time is reused.
+    #[default]
+    Reuse,
+    /// As a tile of this dashboard: its cache time, when it sets one, wins.
+    Board(i64),
+    /// Read the database now (Refresh); the fresh result replaces the cached one.
+    Fresh,
+}
+
+/// Minutes a result is reused when the insight sets nothing.
+pub const DEFAULT_CACHE_MINUTES: u32 = 5;
+/// The longest cache time an insight or a dashboard may set (a day).
+pub const MAX_CACHE_MINUTES: u32 = 1440;
+/// The cache times offered in the editors, in minutes.
+pub const CACHE_CHOICES: [u32; 7] = [0, 1, 5, 15, 60, 360, 1440];
+
+/// A cache time in words: "Never", "5 min", "6 h", "1 day".
+pub fn cache_words(minutes: u32) -> String {
+    match minutes {
+        0 => "Never (always read the database)".into(),
+        1440 => "1 day".into(),
+        m if m >= 60 && m % 60 == 0 => format!("{} h", m / 60),
+        m => format!("{m} min"),
+    }
 }
 
 /// Server-side sort of a snapshot.

@@ -57,6 +57,27 @@ async fn live_row(state: &AppState, id: DashboardId) -> Result<repo::DashboardRo
     Ok(r)
 }
 
+/// Minutes a tile of this dashboard reuses results for: the board's own cache time when it
+/// sets one, else the insight's (`own`), but no longer than the board's auto-refresh
+/// interval (a board refreshing every minute shows minute-old rows). A trashed or missing
+/// dashboard changes nothing (a stale page may still run its tiles).
+pub async fn tile_cache_minutes(
+    state: &AppState,
+    id: DashboardId,
+    own: u32,
+) -> Result<u32, AppError> {
+    Ok(match repo::get(&state.db, id.0).await? {
+        Some(r) if r.deleted_at.is_none() => {
+            let d = draft_of(&r)?;
+            d.cache_minutes.unwrap_or(match d.refresh_minutes {
+                0 => own,
+                every => own.min(every),
+            })
+        }
+        _ => own,
+    })
+}
+
 async fn editable_row(
     state: &AppState,
     me: &Principal,
@@ -529,6 +550,176 @@ pub async fn filter_options(
         .find(|f| f.name == name)
         .ok_or_else(|| AppError::NotFound(format!("The filter '{name}'")))?;
     insights::spec_options(state, spec, &values).await
+}
+
+/// The whole board's data as one Excel workbook, streamed: a first sheet with the board, when
+/// it was exported and the filter values (and a link back), then a sheet per insight tile in
+/// reading order with its rows for those values (up to one sheet's worth), or why it has
+/// none. Each tile runs through the same checks as on the board; exports read the database.
+pub async fn export_xlsx(
+    state: &AppState,
+    me: &Principal,
+    id: DashboardId,
+    filters: UrlValues,
+) -> Result<insights::Download, AppError> {
+    use crate::server::{
+        connectors::RowSink,
+        db::audit,
+        export::{self, XLSX_ROWS_PER_SHEET},
+    };
+    me.require(Permission::ViewInsights)?;
+    let r = live_row(state, id).await?;
+    let d = draft_of(&r)?;
+    // A filter value that does not parse refuses the export with the filter's name.
+    insights::parse_values(&d.filters, &filters).map_err(|e| match e {
+        AppError::Validation(errors) => AppError::Validation(
+            errors
+                .into_iter()
+                .map(|mut f| {
+                    f.field = f.field.replacen("p_", "f_", 1);
+                    f
+                })
+                .collect(),
+        ),
+        other => other,
+    })?;
+    let infos = tile_infos(state, me, &d).await;
+    let mut tiles = d.tiles.clone();
+    tiles.sort_by_key(|t| (t.y, t.x));
+    let query = crate::ui::url::prefixed_query("f_", &filters);
+    let link = format!(
+        "{}/dashboards/{}{}{query}",
+        state.settings.public_url.trim_end_matches('/'),
+        id.0,
+        if query.is_empty() { "" } else { "?" },
+    );
+    let mut first = vec![
+        vec!["Dashboard".to_string(), d.name.clone()],
+        vec![
+            "Exported at".to_string(),
+            Utc::now().format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+        ],
+        vec!["Link".to_string(), link],
+    ];
+    for f in &d.filters {
+        let shown = match filters.get(&f.name).filter(|v| !v.is_empty()) {
+            Some(v) => v.join(", "),
+            None if !f.default.is_empty() => format!("{} (default)", f.default.join(", ")),
+            None => "(any)".to_string(),
+        };
+        let label = if f.label.is_empty() {
+            &f.name
+        } else {
+            &f.label
+        };
+        first.push(vec![format!("Filter: {label}"), shown]);
+    }
+    let (mut book, body) = export::workbook(&state.settings.data_dir);
+    let filename = format!("dashboard-{}.xlsx", id.0);
+    let state = state.clone();
+    let user = me.user_id;
+    let board_id = id.0;
+    tokio::spawn(async move {
+        let started = std::time::Instant::now();
+        let mut notes: Vec<Vec<String>> = vec![];
+        let mut sheets = 0u32;
+        let mut outcome = book.table("Filters", &["Setting", "Value"], first).await;
+        for t in &tiles {
+            if outcome.is_err() {
+                break;
+            }
+            let TileContent::Insight {
+                insight_id,
+                title,
+                links,
+                ..
+            } = &t.content
+            else {
+                continue;
+            };
+            let Some(info) = infos.iter().find(|i| i.id == t.id) else {
+                continue;
+            };
+            let name = if title.is_empty() { &info.name } else { title };
+            sheets += 1;
+            let why = match &info.problem {
+                Some(p) => Some(p.clone()),
+                None => {
+                    let values = dashboard::tile_values(&d.filters, links, &info.params, &filters);
+                    match insights::prepare(&state, *insight_id, &values).await {
+                        Err(e) => Some(e.to_string()),
+                        Ok(p) => {
+                            if let Err(e) = book.sheet(name).await {
+                                outcome = Err(e);
+                                break;
+                            }
+                            let run = p
+                                .run(
+                                    &state,
+                                    u64::from(XLSX_ROWS_PER_SHEET),
+                                    Default::default(),
+                                    &mut book as &mut dyn RowSink,
+                                )
+                                .await;
+                            match run {
+                                Ok(s) if s.truncated => {
+                                    notes.push(vec![
+                                        name.to_string(),
+                                        format!("Only the first {} rows (one sheet).", s.row_count),
+                                    ]);
+                                    None
+                                }
+                                Ok(_) => None,
+                                // The client went away: stop.
+                                Err(e) if book_gone(&e) => {
+                                    outcome = Err(e);
+                                    break;
+                                }
+                                Err(e) => Some(e.to_string()),
+                            }
+                        }
+                    }
+                }
+            };
+            if let Some(why) = why {
+                notes.push(vec![name.to_string(), why.clone()]);
+                outcome = book.table(name, &["Not exported"], vec![vec![why]]).await;
+            }
+        }
+        if outcome.is_ok() && !notes.is_empty() {
+            outcome = book.table("Notes", &["Tile", "Note"], notes).await;
+        }
+        let detail = serde_json::json!({
+            "dashboard": board_id,
+            "format": "xlsx",
+            "tiles": sheets,
+            "elapsed_ms": started.elapsed().as_millis() as u64,
+            "error": outcome.as_ref().err().map(|e| e.to_string()),
+        })
+        .to_string();
+        book.finish(outcome).await;
+        if let Err(e) = futures::FutureExt::boxed(audit::record(
+            &state.db,
+            user,
+            "dashboard_export",
+            None,
+            &detail,
+        ))
+        .await
+        {
+            tracing::warn!(error = %e, "could not audit an export");
+        }
+    });
+    Ok(insights::Download {
+        filename,
+        content_type: crate::server::export::ExportFormat::Xlsx.content_type(),
+        body,
+    })
+}
+
+/// The export's body was dropped (the download was cancelled or the client left).
+fn book_gone(e: &crate::server::connectors::ConnectorError) -> bool {
+    matches!(e, crate::server::connectors::ConnectorError::Output(m) if m.contains("cancelled"))
 }
 
 #[cfg(test)]

@@ -691,6 +691,10 @@ struct XlsxSink {
     batch: Vec<Vec<Value>>,
     writer: Option<XlsxWriter>,
     body: BodySender,
+    /// The name of the sheet the next result starts (a [`Book`]'s); `None`: "Sheet 1".
+    next_sheet: Option<String>,
+    /// A new sheet to start before the rows in `batch` (sent by the next flush).
+    pending_sheet: Option<Batch>,
 }
 
 /// The sink's end of the writer thread: dropping `rows` without a `Finish` abandons the file.
@@ -701,6 +705,8 @@ struct XlsxWriter {
 
 enum Batch {
     Rows(Vec<Vec<Value>>),
+    /// The rows after this go to a new sheet of this name, under these columns.
+    Sheet(String, Vec<Column>),
     Finish,
 }
 
@@ -712,6 +718,8 @@ impl XlsxSink {
             batch: Vec::new(),
             writer: None,
             body,
+            next_sheet: None,
+            pending_sheet: None,
         }
     }
 
@@ -729,6 +737,7 @@ impl XlsxSink {
         let (done_tx, done) = oneshot::channel();
         let job = XlsxJob {
             columns: columns.to_vec(),
+            first_sheet: self.next_sheet.take(),
             tmp_dir: self.tmp_dir.clone(),
             rows_per_sheet: self.rows_per_sheet,
             body: self.body.clone(),
@@ -775,6 +784,19 @@ impl XlsxSink {
 
 impl RowSink for XlsxSink {
     fn columns(&mut self, columns: &[Column]) -> Result<(), ConnectorError> {
+        if self.writer.is_some() {
+            // A later result of a [`Book`]: its own sheet (the previous one was flushed).
+            if let Some(name) = self.next_sheet.take() {
+                if columns.len() > XLSX_MAX_COLUMNS {
+                    return Err(ConnectorError::Output(format!(
+                        "An Excel sheet holds at most {XLSX_MAX_COLUMNS} columns and this result has {}.",
+                        columns.len()
+                    )));
+                }
+                self.pending_sheet = Some(Batch::Sheet(name, columns.to_vec()));
+            }
+            return Ok(());
+        }
         self.start(columns)
     }
 
@@ -787,7 +809,7 @@ impl RowSink for XlsxSink {
     fn flush(&mut self) -> BoxFuture<'_, Result<(), ConnectorError>> {
         Box::pin(async move {
             self.body.check()?;
-            if self.batch.is_empty() {
+            if self.batch.is_empty() && self.pending_sheet.is_none() {
                 return Ok(());
             }
             if self.writer.is_none() {
@@ -796,13 +818,19 @@ impl RowSink for XlsxSink {
             let Some(writer) = &self.writer else {
                 return Ok(());
             };
-            let sent = match writer.rows.reserve().await {
-                Ok(permit) => {
-                    permit.send(Batch::Rows(std::mem::take(&mut self.batch)));
-                    true
+            let mut sent = true;
+            if let Some(sheet) = self.pending_sheet.take() {
+                match writer.rows.reserve().await {
+                    Ok(permit) => permit.send(sheet),
+                    Err(_) => sent = false,
                 }
-                Err(_) => false,
-            };
+            }
+            if sent && !self.batch.is_empty() {
+                match writer.rows.reserve().await {
+                    Ok(permit) => permit.send(Batch::Rows(std::mem::take(&mut self.batch))),
+                    Err(_) => sent = false,
+                }
+            }
             if sent {
                 Ok(())
             } else {
@@ -834,6 +862,8 @@ impl ExportSink for XlsxSink {
 /// What the writer thread needs.
 struct XlsxJob {
     columns: Vec<Column>,
+    /// The first sheet's name (`None`: "Sheet 1", "Sheet 2", … as rows overflow).
+    first_sheet: Option<String>,
     tmp_dir: PathBuf,
     rows_per_sheet: u32,
     body: BodySender,
@@ -846,7 +876,7 @@ struct Styles {
 }
 
 impl XlsxJob {
-    fn run(self, mut rx: mpsc::Receiver<Batch>) -> Result<(), XlsxError> {
+    fn run(mut self, mut rx: mpsc::Receiver<Batch>) -> Result<(), XlsxError> {
         std::fs::create_dir_all(&self.tmp_dir)?;
         let mut book = Workbook::new();
         book.set_tempdir(&self.tmp_dir)?;
@@ -858,8 +888,12 @@ impl XlsxJob {
             date: Format::new().set_num_format("yyyy-mm-dd"),
             datetime: Format::new().set_num_format("yyyy-mm-dd hh:mm:ss"),
         };
+        let mut names = SheetNames::default();
+        // The current result's base name (`None`: "Sheet N") and its sheets so far.
+        let mut base = self.first_sheet.take();
         let mut sheets = 1;
-        let mut sheet = self.add_sheet(&mut book, sheets, &styles)?;
+        let first = names.take(base.as_deref(), sheets);
+        let mut sheet = self.add_sheet(&mut book, first, &styles)?;
         let mut row_no: RowNum = 0;
         let mut xml_bytes: u64 = 0;
         loop {
@@ -868,7 +902,8 @@ impl XlsxJob {
                     for row in rows {
                         if row_no == self.rows_per_sheet {
                             sheets += 1;
-                            sheet = self.add_sheet(&mut book, sheets, &styles)?;
+                            let name = names.take(base.as_deref(), sheets);
+                            sheet = self.add_sheet(&mut book, name, &styles)?;
                             row_no = 0;
                         }
                         row_no += 1;
@@ -882,6 +917,14 @@ impl XlsxJob {
                             xml_bytes += write_cell(sheet, row_no, col, v, &styles)? as u64;
                         }
                     }
+                }
+                Some(Batch::Sheet(name, columns)) => {
+                    self.columns = columns;
+                    base = Some(name);
+                    sheets = 1;
+                    let name = names.take(base.as_deref(), sheets);
+                    sheet = self.add_sheet(&mut book, name, &styles)?;
+                    row_no = 0;
                 }
                 Some(Batch::Finish) => break,
                 // The run failed or the sink was dropped: nothing to save.
@@ -901,11 +944,11 @@ impl XlsxJob {
     fn add_sheet<'b>(
         &self,
         book: &'b mut Workbook,
-        number: u32,
+        name: String,
         styles: &Styles,
     ) -> Result<&'b mut Worksheet, XlsxError> {
         let sheet = book.add_worksheet_with_constant_memory()?;
-        sheet.set_name(format!("Sheet {number}"))?;
+        sheet.set_name(name)?;
         for (col, c) in self.columns.iter().enumerate() {
             let col = ColNum::try_from(col).map_err(|_| XlsxError::RowColumnLimitError)?;
             sheet.write_string_with_format(0, col, excel_text(c.name.clone()), &styles.header)?;
@@ -914,6 +957,122 @@ impl XlsxJob {
             sheet.set_freeze_panes(1, 0)?;
         }
         Ok(sheet)
+    }
+}
+
+/// Sheet names as Excel takes them: at most 31 characters, none of `[]:*?/\`, not blank,
+/// unique regardless of case.
+#[derive(Default)]
+struct SheetNames {
+    used: std::collections::HashSet<String>,
+}
+
+impl SheetNames {
+    /// The name of sheet `number` of a result named `base` ("Sheet N" without a name;
+    /// "Sales (2)" for the second sheet of "Sales"), made valid and unique.
+    fn take(&mut self, base: Option<&str>, number: u32) -> String {
+        let clean: String = base
+            .unwrap_or("")
+            .chars()
+            .map(|c| {
+                if "[]:*?/\\".contains(c) || c.is_control() {
+                    ' '
+                } else {
+                    c
+                }
+            })
+            .collect();
+        let clean = clean.trim().trim_matches('\'').trim();
+        let stem = if clean.is_empty() { "Sheet" } else { clean };
+        let numbered = |n: u32| {
+            let suffix = if clean.is_empty() {
+                format!(" {n}")
+            } else if n > 1 {
+                format!(" ({n})")
+            } else {
+                String::new()
+            };
+            let room = 31 - suffix.chars().count();
+            let head: String = stem.chars().take(room).collect();
+            format!("{}{suffix}", head.trim_end())
+        };
+        let mut n = number;
+        loop {
+            let name = numbered(n);
+            if self.used.insert(name.to_lowercase()) {
+                return name;
+            }
+            n += 1;
+        }
+    }
+}
+
+/// A workbook of several results, a named sheet each (a dashboard's tiles, after a sheet of
+/// its filters), streamed as it is written. Start each result with [`Book::sheet`], then run
+/// it into the book (a [`RowSink`]); [`Book::table`] writes a small sheet of text.
+pub struct Book {
+    sink: Box<XlsxSink>,
+}
+
+/// A [`Book`] and the body it feeds; scratch files go to `tmp_dir`.
+pub fn workbook(tmp_dir: &Path) -> (Book, BodyStream) {
+    let (tx, rx) = mpsc::channel(BODY_CHUNKS);
+    let body = BodySender { tx, progress: None };
+    let sink = Box::new(XlsxSink::new(tmp_dir, XLSX_ROWS_PER_SHEET, body));
+    (Book { sink }, BodyStream { rx, ended: false })
+}
+
+impl Book {
+    /// The next result goes to a sheet of this name (made valid and unique).
+    pub async fn sheet(&mut self, name: &str) -> Result<(), ConnectorError> {
+        self.sink.flush().await?;
+        self.sink.pending_sheet = None;
+        self.sink.next_sheet = Some(name.to_string());
+        Ok(())
+    }
+
+    /// A sheet of text: a header row and rows (the filters, or why a tile has no rows).
+    pub async fn table(
+        &mut self,
+        name: &str,
+        header: &[&str],
+        rows: Vec<Vec<String>>,
+    ) -> Result<(), ConnectorError> {
+        self.sheet(name).await?;
+        let columns: Vec<Column> = header
+            .iter()
+            .map(|h| Column {
+                name: h.to_string(),
+                type_name: "TEXT".into(),
+            })
+            .collect();
+        self.sink.columns(&columns)?;
+        for r in rows {
+            self.sink.row(r.into_iter().map(Value::Text).collect())?;
+        }
+        self.sink.flush().await
+    }
+
+    /// Ends the workbook: `Ok` writes it out; `Err` fails the download visibly.
+    pub async fn finish(self, result: Result<(), ConnectorError>) {
+        let summary = result.map(|_| RunSummary {
+            row_count: 0,
+            truncated: false,
+            elapsed: Duration::ZERO,
+        });
+        self.sink.finish(summary).await;
+    }
+}
+
+impl RowSink for Book {
+    fn columns(&mut self, columns: &[Column]) -> Result<(), ConnectorError> {
+        self.sink.columns(columns)
+    }
+    fn row(&mut self, row: Vec<Value>) -> Result<(), ConnectorError> {
+        self.sink.row(row)
+    }
+    fn flush(&mut self) -> BoxFuture<'_, Result<(), ConnectorError>> {
+        self.sink.flush()
     }
 }
 

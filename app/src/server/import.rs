@@ -1248,7 +1248,7 @@ fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, d) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(d);
@@ -1938,7 +1938,7 @@ fn load_rows(
                 insert.execute(rusqlite::params_from_iter(values.iter()))?;
             }
             done += 1;
-            if done % 1000 == 0 {
+            if done.is_multiple_of(1000) {
                 job.rows_done.store(done, Ordering::Relaxed);
             }
             Ok(())

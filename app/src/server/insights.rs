@@ -11,7 +11,7 @@ use crate::{
         },
         params::{self, BoundValue, Dialect, EnumOption, ParamKind, ParamSpec, ParamValue},
         query::{Column, Value},
-        run::{RunView, MAX_PAGE},
+        run::{CacheUse, RunView, MAX_CACHE_MINUTES, MAX_PAGE},
         Permission,
     },
     server::{
@@ -58,6 +58,7 @@ fn draft_of(r: &repo::InsightRow) -> Result<InsightDraft, AppError> {
         view: serde_json::from_str(&r.view).unwrap_or_default(),
         drill: serde_json::from_str(&r.drill).unwrap_or_default(),
         folder_id: r.folder_id.map(FolderId),
+        cache_minutes: r.cache_minutes.and_then(|m| u32::try_from(m).ok()),
     })
 }
 
@@ -197,6 +198,12 @@ async fn validate(state: &AppState, d: &mut InsightDraft) -> Result<(), AppError
             "Use at most 20,000 characters.",
         ));
     }
+    if d.cache_minutes.is_some_and(|m| m > MAX_CACHE_MINUTES) {
+        return Err(AppError::field(
+            "cache_minutes",
+            "Reuse results for at most 1440 minutes (a day).",
+        ));
+    }
     if d.sql.trim().is_empty() {
         return Err(AppError::field("sql", "Write the query this insight runs."));
     }
@@ -300,6 +307,7 @@ fn stored<'a>(d: &'a InsightDraft, json: &'a [String; 4], summary: &'a str) -> r
         params: &json[0],
         view: &json[1],
         drill: &json[2],
+        cache_minutes: d.cache_minutes.map(i64::from),
         body: &json[3],
         summary,
     }
@@ -349,6 +357,7 @@ pub async fn save(
                     current.updated_by.unwrap_or_else(|| "Someone".into())
                 )));
             }
+            crate::server::result_cache::forget_insight(state, id.0).await;
             id
         }
     };
@@ -462,6 +471,7 @@ pub async fn revert(
     )
     .await?
     .ok_or_else(|| AppError::Conflict("The insight changed meanwhile; try again.".into()))?;
+    crate::server::result_cache::forget_insight(state, id.0).await;
     let saved = row(state, id).await?;
     view(state, me, saved).await
 }
@@ -753,14 +763,12 @@ pub async fn run(
     id: InsightId,
     values: UrlValues,
     page_size: u32,
+    cache: CacheUse,
 ) -> Result<RunView, AppError> {
     me.require(Permission::ViewInsights)?;
     let owner = user(me)?;
     let p = prepare(state, id, &values).await?;
-    let handle = state
-        .engine
-        .start(state, owner, &p.connection, p.sql, p.params, false)
-        .await?;
+    let handle = crate::server::result_cache::run(state, owner, p, cache).await?;
     let page_size = page_size.min(MAX_PAGE);
     state
         .engine

@@ -16,6 +16,7 @@ pub mod import;
 pub mod insights;
 pub mod links;
 pub mod plugins;
+pub mod result_cache;
 pub mod settings;
 pub mod setup;
 pub mod state;

@@ -95,6 +95,8 @@ pub struct RunSettings {
     pub queue_timeout: Duration,
     /// Result snapshots are deleted after this long without being read.
     pub snapshot_ttl: Duration,
+    /// Bytes the result cache keeps in the metadata store at most.
+    pub cache_max_bytes: u64,
 }
 
 impl Default for RunSettings {
@@ -107,6 +109,7 @@ impl Default for RunSettings {
             pool_size: 5,
             queue_timeout: Duration::from_secs(10),
             snapshot_ttl: Duration::from_secs(3600),
+            cache_max_bytes: 256 << 20,
         }
     }
 }

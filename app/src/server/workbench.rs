@@ -170,7 +170,13 @@ pub async fn rows(
 
 pub async fn cancel(state: &AppState, me: &Principal, id: &RunId) -> Result<RunView, AppError> {
     me.require(Permission::ViewInsights)?;
-    let h = state.engine.get(owner(me)?, id)?;
+    let me = owner(me)?;
+    let h = state.engine.get(me, id)?;
+    // A shared (cached) run may feed other viewers' tiles: only who started it stops it;
+    // anyone else just stops following it.
+    if h.shared.is_some() && h.owner != me {
+        return Ok(h.view());
+    }
     Ok(state.engine.cancel(&h).await)
 }
 

@@ -81,12 +81,38 @@ fn with_bundle(
             .flatten()
             .is_some();
         if !present {
-            if let (Ok(s), Some(head)) = (doc.create_element("script"), doc.head()) {
-                let _ = s.set_attribute("src", &src);
-                let _ = head.append_child(&s);
-            }
+            load_script(src, 0);
         }
     }
+}
+
+/// Appends `<script src>`; a load that fails (a dropped connection, a server restarting) is
+/// tried again after a pause, up to three times, instead of leaving the page without it.
+#[cfg(feature = "hydrate")]
+fn load_script(src: String, attempt: u32) {
+    use wasm_bindgen::closure::Closure;
+    let Some(doc) = web_sys::window().and_then(|w| w.document()) else {
+        return;
+    };
+    let (Ok(s), Some(head)) = (doc.create_element("script"), doc.head()) else {
+        return;
+    };
+    let _ = s.set_attribute("src", &src);
+    if attempt < 3 {
+        let el = s.clone();
+        let failed = Closure::once_into_js(move || {
+            el.remove();
+            let retry = Closure::once_into_js(move || load_script(src, attempt + 1));
+            if let Some(w) = web_sys::window() {
+                let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(
+                    retry.unchecked_ref(),
+                    500 * (attempt as i32 + 1),
+                );
+            }
+        });
+        let _ = s.add_event_listener_with_callback("error", failed.unchecked_ref());
+    }
+    let _ = head.append_child(&s);
 }
 
 /// Mounts the editor on `textarea` (loading the bundle first if needed) and forwards its

@@ -139,7 +139,12 @@ async fn invoke(
 }
 
 /// (function, minimal well-formed body, who may call it)
-const MATRIX: &[(&str, &[(&str, &str)], Access)] = &[
+type Case = (
+    &'static str,
+    &'static [(&'static str, &'static str)],
+    Access,
+);
+const MATRIX: &[Case] = &[
     (
         "login",
         &[("email", "x@example.com"), ("password", "nope nope nope")],

@@ -463,3 +463,152 @@ async fn dashboards_on_the_sqlite_store() {
 async fn dashboards_on_the_postgres_store() {
     dashboards_on(Store::Postgres).await;
 }
+
+/// The whole board as one workbook: a sheet of the filter values, a sheet per insight tile
+/// (in reading order) with its rows for those values, a tile whose insight is in the trash
+/// saying so, a filter value that does not parse refused, signed out sent to sign in.
+#[tokio::test]
+async fn a_board_exports_as_one_workbook() {
+    use calamine::{Data, Reader, Xlsx};
+    let app = spawn_app_with(Store::Sqlite, |a| {
+        let allowed = a.store.data_dir.parent().unwrap().join("allowed");
+        std::fs::create_dir_all(&allowed).unwrap();
+        a.engine.sqlite_dir = Some(allowed);
+    })
+    .await;
+    let (ed, _) = app.signed_in(Role::Editor).await;
+    let conn = sales_connection(&app, &ed).await;
+    let sales = create_insight(&app, &ed, conn).await;
+    let gone = create_insight(&app, &ed, conn).await;
+    let mut country = ParamSpec::new("country", ParamKind::Text);
+    country.default = vec!["Spain".into()];
+    let min = ParamSpec::new("min", ParamKind::Integer);
+    let mut lower = insight_tile(2, gone.id, vec![]);
+    lower.y = 4;
+    if let TileContent::Insight { title, .. } = &mut lower.content {
+        *title = "Old: sales".into();
+    }
+    let d = DashboardDraft {
+        name: "Export me".into(),
+        filters: vec![country, min],
+        tiles: vec![
+            lower,
+            insight_tile(1, sales.id, vec![]),
+            Tile {
+                id: 3,
+                x: 6,
+                y: 0,
+                w: 6,
+                h: 2,
+                content: TileContent::Text {
+                    markdown: "notes".into(),
+                },
+            },
+        ],
+        ..Default::default()
+    };
+    let board: Dashboard = parse("create", save(&app, &ed, None, None, &d).await);
+    let (status, body) = app
+        .call_json(
+            &ed,
+            "trash_insight",
+            &json!({"id": gone.id, "trashed": true}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    let r = app
+        .get(
+            &ed,
+            &format!("/dashboards/{}/export.xlsx?f_country=France", board.id.0),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r
+        .headers()
+        .get("content-disposition")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains(&format!("dashboard-{}.xlsx", board.id.0))));
+    let bytes = r.bytes().await.unwrap().to_vec();
+    let mut book: Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
+    assert_eq!(
+        book.sheet_names(),
+        vec!["Filters", "Sales by country", "Old  sales", "Notes"],
+        "reading order: the upper tile first; sheet names without ':'"
+    );
+    let cell = |range: &calamine::Range<Data>, r: u32, c: u32| match range.get_value((r, c)) {
+        Some(Data::String(s)) => s.clone(),
+        Some(Data::Float(f)) => f.to_string(),
+        Some(Data::Int(i)) => i.to_string(),
+        other => format!("{other:?}"),
+    };
+    let filters = book.worksheet_range("Filters").unwrap();
+    let rows: Vec<(String, String)> = (0..filters.end().unwrap().0 + 1)
+        .map(|r| (cell(&filters, r, 0), cell(&filters, r, 1)))
+        .collect();
+    assert_eq!(rows[0], ("Setting".into(), "Value".into()));
+    assert!(
+        rows.contains(&("Dashboard".into(), "Export me".into())),
+        "{rows:?}"
+    );
+    assert!(
+        rows.contains(&("Filter: country".into(), "France".into())),
+        "{rows:?}"
+    );
+    assert!(
+        rows.contains(&("Filter: min".into(), "(any)".into())),
+        "{rows:?}"
+    );
+    assert!(
+        rows.iter().any(|(k, v)| k == "Link"
+            && v.ends_with(&format!("/dashboards/{}?f_country=France", board.id.0))),
+        "{rows:?}"
+    );
+    let tile = book.worksheet_range("Sales by country").unwrap();
+    assert_eq!(cell(&tile, 0, 0), "country");
+    assert_eq!(cell(&tile, 0, 1), "total");
+    assert_eq!(cell(&tile, 1, 0), "France");
+    assert_eq!(cell(&tile, 1, 1), "15");
+    let trashed = book.worksheet_range("Old  sales").unwrap();
+    assert_eq!(cell(&trashed, 0, 0), "Not exported");
+    assert!(
+        cell(&trashed, 1, 0).contains("trash"),
+        "{}",
+        cell(&trashed, 1, 0)
+    );
+
+    // A filter value that does not parse: refused, naming the filter.
+    let r = app
+        .get(
+            &ed,
+            &format!("/dashboards/{}/export.xlsx?f_min=lots", board.id.0),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let text = r.text().await.unwrap();
+    assert!(
+        text.to_lowercase().contains("number") || text.contains("min"),
+        "{text}"
+    );
+    // Signed out: to the sign-in page, back to this download afterwards.
+    let r = app
+        .get(
+            &app.client(),
+            &format!("/dashboards/{}/export.xlsx", board.id.0),
+        )
+        .await;
+    assert!(r.status().is_redirection(), "{}", r.status());
+    let to = r
+        .headers()
+        .get("location")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(to.starts_with("/login"), "{to}");
+    // Only the workbook: another file name is not found.
+    let r = app
+        .get(&ed, &format!("/dashboards/{}/export.csv", board.id.0))
+        .await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+}

@@ -12,13 +12,13 @@ use std::{
     future::Future,
     sync::{
         atomic::{AtomicBool, Ordering},
-        Arc, Mutex,
+        Arc,
     },
     time::{Duration, Instant},
 };
 
 /// Peak memory is a process-wide number: the cases of this file take turns.
-static TURN: Mutex<()> = Mutex::new(());
+static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// How much the process's peak resident memory may grow while a hostile file is read.
 const MEMORY_BOUND_MB: u64 = 100;
@@ -111,7 +111,7 @@ fn field_error(what: &str, (status, body): &(StatusCode, String)) -> (String, St
 /// Uploads a hostile file and checks the refusal, the memory and that the server still
 /// previews a small file afterwards.
 async fn refused(app: &TestApp, name: &str, body: Vec<u8>, expect: &[&str]) -> String {
-    let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
+    let _turn = TURN.lock().await;
     let (c, _) = app.signed_in(Role::Editor).await;
     let (answer, grown_mb) = measured(app, upload(app, &c, name, body)).await;
     let (field, message) = field_error(name, &answer);

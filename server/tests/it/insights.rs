@@ -927,7 +927,8 @@ async fn viewers_run_stored_sql_only() {
             cells(&[&["stored", "42"]])
         );
     }
-    // Viewers read the tree and the history, and page their own runs only.
+    // Viewers read the tree and the history, and page their own runs and the insights'
+    // shared (cached) results only: not another user's workbench run.
     let listed = tree(&app, &viewer, None, false).await;
     assert!(listed.insights.iter().any(|i| i.id == insight.id));
     let history: Vec<VersionEntry> = parse(
@@ -936,7 +937,15 @@ async fn viewers_run_stored_sql_only() {
             .await,
     );
     assert_eq!(history.len(), 1);
-    let (v, _) = run_ok(&app, &editor, insight.id, &json!({})).await;
+    let v: RunView = parse(
+        "editor run_sql",
+        app.call_json(
+            &editor,
+            "run_sql",
+            &json!({"request": {"connection_id": conn, "sql": "select 1 as own", "params": [], "page_size": 10}}),
+        )
+        .await,
+    );
     let (st, body) = app
         .call_json(
             &viewer,
@@ -2024,7 +2033,7 @@ async fn exports_read_back() {
     assert!(r.status().is_redirection(), "{}", r.status());
     let location = header(&r, "location");
     assert!(location.starts_with("/login?next="), "{location}");
-    let next = url::form_urlencoded::parse(location["/login?".len()..].as_bytes())
+    let next = url::form_urlencoded::parse(&location.as_bytes()["/login?".len()..])
         .find(|(k, _)| k == "next")
         .map(|(_, v)| v.into_owned());
     assert_eq!(

@@ -24,6 +24,7 @@ mod import_limits;
 mod insights;
 mod mysql_local_infile;
 mod plugins;
+mod result_cache;
 mod session_state;
 mod store_contract;
 mod workbench;

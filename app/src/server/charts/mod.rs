@@ -287,7 +287,7 @@ fn number_view(spec: &ChartSpec, columns: &[Column], row: &[Option<String>]) -> 
     let mut skipped = 0;
     let mut value_of = |name: &str| match cell(name).map(shape::number) {
         Some(Ok(v)) => v,
-        Some(Err(())) => {
+        Some(Err(shape::NotANumber)) => {
             skipped += 1;
             None
         }

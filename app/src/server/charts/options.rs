@@ -93,11 +93,7 @@ pub fn categories(spec: &ChartSpec, shaped: &Shaped) -> Chart {
         pie = pie.label(
             Label::new()
                 .show(spec.labels || shaped.categories.len() <= 12)
-                .position(if spec.donut {
-                    LabelPosition::Outside
-                } else {
-                    LabelPosition::Outside
-                }),
+                .position(LabelPosition::Outside),
         );
         chart = chart
             .tooltip(Tooltip::new().trigger(Trigger::Item))

@@ -28,13 +28,20 @@ pub struct Shaped {
     pub folded: usize,
 }
 
+/// A series name and its points (`[x, y]` or `[x, y, size]`).
+pub type NamedPoints = (String, Vec<Vec<f64>>);
+
+/// A cell that is not a finite number (a chart cannot draw it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NotANumber;
+
 /// A cell as a chart value: finite numbers only.
-pub fn number(cell: &Option<String>) -> Result<Option<f64>, ()> {
+pub fn number(cell: &Option<String>) -> Result<Option<f64>, NotANumber> {
     match cell {
         None => Ok(None),
         Some(s) => match s.trim().parse::<f64>() {
             Ok(v) if v.is_finite() => Ok(Some(v)),
-            _ => Err(()),
+            _ => Err(NotANumber),
         },
     }
 }
@@ -90,7 +97,7 @@ pub fn shape(spec: &ChartSpec, columns: &[Column], rows: &[Vec<Option<String>>])
                     *slot = Some(slot.unwrap_or(0.0) + v);
                 }
                 Ok(None) => {}
-                Err(()) => out.skipped += 1,
+                Err(NotANumber) => out.skipped += 1,
             }
         }
     }
@@ -182,7 +189,7 @@ pub fn points(
     spec: &ChartSpec,
     columns: &[Column],
     rows: &[Vec<Option<String>>],
-) -> (Vec<(String, Vec<Vec<f64>>)>, u64) {
+) -> (Vec<NamedPoints>, u64) {
     let x = spec.x.as_deref().and_then(|x| index(columns, x));
     let y = spec.y.first().and_then(|y| index(columns, y));
     let size = spec.size.as_deref().and_then(|s| index(columns, s));

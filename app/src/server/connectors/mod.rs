@@ -392,6 +392,9 @@ where
 /// stop the statement (on its own task) and the stream is read to its end so the connection
 /// stays usable; a statement that does not stop within 3 s more (a database that went away)
 /// ends with `Abandoned`, and the caller must close that connection.
+// The stream, its columns, the sink and limits, the start time, and the connector's own
+// kill and row conversion: one call per connector, each argument a different thing.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn drain<R, S>(
     mut rows: S,
     columns: Vec<Column>,

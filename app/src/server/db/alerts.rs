@@ -143,6 +143,8 @@ pub struct DeliveryOutcome {
 
 // ------------------------------------------------------------------ channels
 
+// One column per argument of the row being inserted.
+#[allow(clippy::too_many_arguments)]
 pub async fn insert_channel(
     db: &Db,
     name: &str,

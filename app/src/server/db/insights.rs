@@ -16,6 +16,7 @@ pub struct InsightRow {
     pub params: String,
     pub view: String,
     pub drill: String,
+    pub cache_minutes: Option<i64>,
     pub version: i64,
     pub updated_at: DateTime<Utc>,
     pub updated_by: Option<String>,
@@ -23,7 +24,7 @@ pub struct InsightRow {
 }
 
 const SELECT: &str = "SELECT i.id, i.folder_id, i.name, i.description, i.connection_id, \
-     c.name AS connection_name, i.sql, i.params, i.view, i.drill, i.version, i.updated_at, \
+     c.name AS connection_name, i.sql, i.params, i.view, i.drill, i.cache_minutes, i.version, i.updated_at, \
      u.email AS updated_by, i.deleted_at \
      FROM insights i LEFT JOIN connections c ON c.id = i.connection_id \
      LEFT JOIN users u ON u.id = i.updated_by";
@@ -46,6 +47,7 @@ pub struct Stored<'a> {
     pub params: &'a str,
     pub view: &'a str,
     pub drill: &'a str,
+    pub cache_minutes: Option<i64>,
     /// The whole draft as JSON, kept as the version's body.
     pub body: &'a str,
     pub summary: &'a str,
@@ -82,8 +84,8 @@ pub async fn search(db: &Db, q: &str) -> Result<Vec<InsightRow>, sqlx::Error> {
 pub async fn insert(db: &Db, s: Stored<'_>, by: UserId) -> Result<i64, sqlx::Error> {
     let now = Utc::now();
     let insert = "INSERT INTO insights (folder_id, name, description, connection_id, sql, params, view, drill,
-                  version, created_by, updated_by, created_at, updated_at)
-                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, $9, $10, $10) RETURNING id";
+                  version, created_by, updated_by, created_at, updated_at, cache_minutes)
+                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, $9, $10, $10, $11) RETURNING id";
     let version =
         "INSERT INTO insight_versions (insight_id, version, author_id, created_at, summary, body)
                    VALUES ($1, 1, $2, $3, $4, $5)";
@@ -91,7 +93,7 @@ pub async fn insert(db: &Db, s: Stored<'_>, by: UserId) -> Result<i64, sqlx::Err
         let mut tx = p.begin().await?;
         let id: i64 = sqlx::query_scalar(insert).bind(s.folder_id).bind(s.name).bind(s.description)
             .bind(s.connection_id).bind(s.sql).bind(s.params).bind(s.view).bind(s.drill)
-            .bind(by.0).bind(now).fetch_one(&mut *tx).await?;
+            .bind(by.0).bind(now).bind(s.cache_minutes).fetch_one(&mut *tx).await?;
         sqlx::query(version).bind(id).bind(by.0).bind(now).bind(s.summary).bind(s.body)
             .execute(&mut *tx).await?;
         tx.commit().await?;
@@ -112,7 +114,7 @@ pub async fn update(
     let update =
         "UPDATE insights SET folder_id = $3, name = $4, description = $5, connection_id = $6,
                   sql = $7, params = $8, view = $9, drill = $10, version = version + 1,
-                  updated_by = $11, updated_at = $12
+                  updated_by = $11, updated_at = $12, cache_minutes = $13
                   WHERE id = $1 AND version = $2 AND deleted_at IS NULL";
     let version =
         "INSERT INTO insight_versions (insight_id, version, author_id, created_at, summary, body)
@@ -121,7 +123,8 @@ pub async fn update(
         let mut tx = p.begin().await?;
         let n = sqlx::query(update).bind(id).bind(base_version).bind(s.folder_id).bind(s.name)
             .bind(s.description).bind(s.connection_id).bind(s.sql).bind(s.params).bind(s.view)
-            .bind(s.drill).bind(by.0).bind(now).execute(&mut *tx).await?.rows_affected();
+            .bind(s.drill).bind(by.0).bind(now).bind(s.cache_minutes).execute(&mut *tx).await?
+            .rows_affected();
         if n != 1 {
             return Ok(None);
         }

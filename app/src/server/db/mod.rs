@@ -7,6 +7,7 @@ pub mod dashboards;
 pub mod home;
 pub mod insights;
 pub mod links;
+pub mod result_cache;
 pub mod runs;
 pub mod sessions;
 pub mod users;

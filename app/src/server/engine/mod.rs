@@ -72,6 +72,9 @@ struct Status {
     truncated_by_size: bool,
     started: Instant,
     elapsed: Option<Duration>,
+    /// When the run finished (or, for a result taken from the cache store, when the rows
+    /// were read from the database).
+    finished_at: Option<DateTime<Utc>>,
 }
 
 /// One run, alive while its snapshot is.
@@ -79,11 +82,15 @@ pub struct RunHandle {
     pub id: RunId,
     pub owner: UserId,
     pub connection: ConnectionId,
+    /// The result-cache key of a run any viewer of its insight may read (`None`: the
+    /// owner's own run).
+    pub shared: Option<String>,
     status: Mutex<Status>,
     cancel: CancellationToken,
     snapshot: Mutex<Option<Arc<Snapshot>>>,
     /// The pool whose turn it waits for or runs on (a reset may move a waiting run).
-    pool: Mutex<Arc<PoolEntry>>,
+    /// (None for a result taken from the cache store: it never ran here.)
+    pool: Mutex<Option<Arc<PoolEntry>>>,
     last_access: Mutex<Instant>,
     changed: Notify,
 }
@@ -96,7 +103,7 @@ impl RunHandle {
     }
 
     fn pool(&self) -> Option<Arc<PoolEntry>> {
-        self.pool.lock().ok().map(|p| p.clone())
+        self.pool.lock().ok().and_then(|p| p.clone())
     }
 
     fn set(&self, f: impl FnOnce(&mut Status)) {
@@ -131,7 +138,35 @@ impl RunHandle {
             elapsed_ms: s.elapsed.unwrap_or_else(|| s.started.elapsed()).as_millis() as u64,
             error: s.error.clone(),
             page: None,
+            computed_at: self.shared.as_ref().and(s.finished_at),
         }
+    }
+
+    /// The finished snapshot and what the cache store keeps beside it.
+    pub fn cached(&self) -> Option<(Arc<Snapshot>, snapshot::Cached)> {
+        let snapshot = self.snapshot.lock().ok()?.clone()?;
+        let s = self.status.lock().ok()?;
+        if s.state != RunState::Done {
+            return None;
+        }
+        let cached = snapshot::Cached {
+            columns: snapshot.columns(),
+            rows: snapshot.rows(),
+            truncated: s.truncated,
+            truncated_by_size: s.truncated_by_size,
+            elapsed_ms: s.elapsed.unwrap_or_default().as_millis() as u64,
+            computed_at: s.finished_at?,
+        };
+        Some((snapshot, cached))
+    }
+
+    /// Finished without an error, and when its rows were read.
+    pub fn done_at(&self) -> Option<DateTime<Utc>> {
+        self.status
+            .lock()
+            .ok()
+            .filter(|s| s.state == RunState::Done)
+            .and_then(|s| s.finished_at)
     }
 
     fn state(&self) -> RunState {
@@ -148,6 +183,11 @@ const KEEP_PER_USER: usize = 10;
 pub struct Engine {
     pools: tokio::sync::Mutex<HashMap<ConnectionId, Arc<PoolEntry>>>,
     runs: Mutex<HashMap<RunId, Arc<RunHandle>>>,
+    /// The newest shared run of each result-cache key.
+    shared: Mutex<HashMap<String, RunId>>,
+    /// One lock per result-cache key being looked up or started, so two cold requests for
+    /// the same result start one run.
+    flights: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     dir: PathBuf,
     settings: RunSettings,
 }
@@ -164,6 +204,8 @@ impl Engine {
         Engine {
             pools: tokio::sync::Mutex::new(HashMap::new()),
             runs: Mutex::new(HashMap::new()),
+            shared: Mutex::new(HashMap::new()),
+            flights: Mutex::new(HashMap::new()),
             dir,
             settings,
         }
@@ -273,6 +315,38 @@ impl Engine {
         params: Vec<Param>,
         writable: bool,
     ) -> Result<Arc<RunHandle>, AppError> {
+        self.start_inner(state, owner, row, sql, params, writable, None)
+            .await
+    }
+
+    /// Starts a read-only run under a result-cache key: any viewer of the insight may read
+    /// it, later requests for the key join or reuse it, and once done it is kept in the
+    /// cache store (see `server::result_cache`). Call while holding [`Self::flight`].
+    pub async fn start_shared(
+        &self,
+        state: &AppState,
+        owner: UserId,
+        row: &ConnectionRow,
+        sql: String,
+        params: Vec<Param>,
+        key: String,
+    ) -> Result<Arc<RunHandle>, AppError> {
+        self.start_inner(state, owner, row, sql, params, false, Some(key))
+            .await
+    }
+
+    // `start` and `start_shared`'s arguments, and which of the two.
+    #[allow(clippy::too_many_arguments)]
+    async fn start_inner(
+        &self,
+        state: &AppState,
+        owner: UserId,
+        row: &ConnectionRow,
+        sql: String,
+        params: Vec<Param>,
+        writable: bool,
+        shared: Option<String>,
+    ) -> Result<Arc<RunHandle>, AppError> {
         let pool = self.pool(state, row).await?;
         let id = RunId(uuid::Uuid::new_v4().to_string());
         runs_repo::insert(
@@ -291,6 +365,7 @@ impl Engine {
             id: id.clone(),
             owner,
             connection: ConnectionId(row.id),
+            shared: shared.clone(),
             status: Mutex::new(Status {
                 state: RunState::Queued,
                 error: None,
@@ -299,20 +374,27 @@ impl Engine {
                 truncated_by_size: false,
                 started: Instant::now(),
                 elapsed: None,
+                finished_at: None,
             }),
             cancel: CancellationToken::new(),
             snapshot: Mutex::new(None),
-            pool: Mutex::new(pool.clone()),
+            pool: Mutex::new(Some(pool.clone())),
             last_access: Mutex::new(Instant::now()),
             changed: Notify::new(),
         });
         pool.enqueue(&id);
+        if let Some(key) = shared {
+            if let Ok(mut m) = self.shared.lock() {
+                m.insert(key, id.clone());
+            }
+        }
         if let Ok(mut runs) = self.runs.lock() {
             runs.insert(id.clone(), handle.clone());
             // Each user keeps their newest finished results; older snapshots are deleted.
+            // (Shared results are the cache's: they go when nobody read them for the TTL.)
             let mut finished: Vec<(Instant, RunId)> = runs
                 .values()
-                .filter(|h| h.owner == owner && h.state().finished())
+                .filter(|h| h.owner == owner && h.shared.is_none() && h.state().finished())
                 .map(|h| {
                     (
                         h.last_access
@@ -346,6 +428,8 @@ impl Engine {
 
     /// Runs a statement straight into `sink`, without a snapshot or a run record: exports
     /// (no row cap) and parameter dropdowns. It takes a turn on the connection like any run.
+    // The run's inputs (statement, values, cap, cancel) and where its rows go.
+    #[allow(clippy::too_many_arguments)]
     pub async fn run_direct(
         &self,
         state: &AppState,
@@ -407,14 +491,88 @@ impl Engine {
         Ok((pool, permit, limits))
     }
 
-    /// A run of this user (others' runs look missing).
+    /// The lock of one result-cache key: held while looking the key up and starting its
+    /// run, so concurrent cold requests for the same result cause one database run.
+    pub async fn flight(&self, key: &str) -> tokio::sync::OwnedMutexGuard<()> {
+        let lock = self
+            .flights
+            .lock()
+            .map(|mut f| f.entry(key.to_string()).or_default().clone())
+            .unwrap_or_default();
+        lock.lock_owned().await
+    }
+
+    /// The newest shared run of a result-cache key in this process (running or finished).
+    pub fn shared_run(&self, key: &str) -> Option<Arc<RunHandle>> {
+        let id = self.shared.lock().ok()?.get(key).cloned()?;
+        let h = self.runs.lock().ok()?.get(&id).cloned()?;
+        h.touch();
+        Some(h)
+    }
+
+    /// Takes a finished result from the cache store into this process: `file` is its
+    /// snapshot, written here as a new run that any viewer of the insight may read.
+    pub async fn adopt(
+        &self,
+        owner: UserId,
+        connection: ConnectionId,
+        key: String,
+        file: Vec<u8>,
+        cached: snapshot::Cached,
+    ) -> Result<Arc<RunHandle>, AppError> {
+        let id = RunId(uuid::Uuid::new_v4().to_string());
+        let path = self.dir.join(format!("{id}.sqlite"));
+        let (rows, truncated, by_size, elapsed_ms, computed) = (
+            cached.rows,
+            cached.truncated,
+            cached.truncated_by_size,
+            cached.elapsed_ms,
+            cached.computed_at,
+        );
+        let snapshot =
+            tokio::task::spawn_blocking(move || Snapshot::open_complete(path, file, cached))
+                .await
+                .map_err(crate::error::internal)?
+                .map_err(crate::error::internal)?;
+        let handle = Arc::new(RunHandle {
+            id: id.clone(),
+            owner,
+            connection,
+            shared: Some(key.clone()),
+            status: Mutex::new(Status {
+                state: RunState::Done,
+                error: None,
+                row_count: rows,
+                truncated,
+                truncated_by_size: by_size,
+                started: Instant::now(),
+                elapsed: Some(Duration::from_millis(elapsed_ms)),
+                finished_at: Some(computed),
+            }),
+            cancel: CancellationToken::new(),
+            snapshot: Mutex::new(Some(snapshot)),
+            pool: Mutex::new(None),
+            last_access: Mutex::new(Instant::now()),
+            changed: Notify::new(),
+        });
+        if let Ok(mut runs) = self.runs.lock() {
+            runs.insert(id.clone(), handle.clone());
+        }
+        if let Ok(mut m) = self.shared.lock() {
+            m.insert(key, id);
+        }
+        Ok(handle)
+    }
+
+    /// A run of this user, or a shared one (the result cache's, which the caller was allowed
+    /// to start or join); others' runs look missing.
     pub fn get(&self, owner: UserId, id: &RunId) -> Result<Arc<RunHandle>, AppError> {
         let h = self
             .runs
             .lock()
             .ok()
             .and_then(|r| r.get(id).cloned())
-            .filter(|h| h.owner == owner)
+            .filter(|h| h.owner == owner || h.shared.is_some())
             .ok_or_else(|| {
                 AppError::NotFound(
                     "That result expired or never existed; run the query again. A result".into(),
@@ -490,6 +648,12 @@ impl Engine {
                 }
                 keep
             });
+            if let Ok(mut shared) = self.shared.lock() {
+                shared.retain(|_, id| runs.contains_key(id));
+            }
+        }
+        if let Ok(mut flights) = self.flights.lock() {
+            flights.retain(|_, lock| Arc::strong_count(lock) > 1);
         }
         drop(expired);
     }
@@ -560,7 +724,13 @@ impl RunTask {
             s.truncated = truncated;
             s.truncated_by_size = by_size;
             s.elapsed = Some(elapsed);
+            s.finished_at = Some(Utc::now());
         });
+        if state == RunState::Done {
+            if let Some(key) = &h.shared {
+                crate::server::result_cache::keep(&self.state, key, &h).await;
+            }
+        }
         let message = error.as_ref().map(|e| e.message.as_str());
         let elapsed_ms = elapsed.as_millis() as u64;
         // Boxed: proves `Send` at this site (the repository's pool dispatch trips the
@@ -636,7 +806,7 @@ impl RunTask {
                         .await?;
                     next.enqueue(&h.id);
                     if let Ok(mut p) = h.pool.lock() {
-                        *p = next.clone();
+                        *p = Some(next.clone());
                     }
                     h.changed.notify_waiters();
                     pool = next;

@@ -138,6 +138,69 @@ impl Snapshot {
     }
 }
 
+/// What the result cache keeps beside a snapshot file.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Cached {
+    pub columns: Vec<Column>,
+    pub rows: u64,
+    pub truncated: bool,
+    pub truncated_by_size: bool,
+    pub elapsed_ms: u64,
+    /// When the rows were read from the database.
+    pub computed_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl Snapshot {
+    /// A finished snapshot from a file another run wrote (the cache store's copy), written
+    /// to `path`. Blocking.
+    pub fn open_complete(
+        path: PathBuf,
+        file: Vec<u8>,
+        cached: Cached,
+    ) -> Result<Arc<Self>, String> {
+        remove_files(&path);
+        std::fs::write(&path, &file)
+            .map_err(|e| format!("could not write a cached result: {e}"))?;
+        let snapshot = Arc::new(Snapshot {
+            path,
+            columns: Mutex::new(cached.columns),
+            rows: AtomicU64::new(cached.rows),
+            complete: AtomicBool::new(true),
+            failed: Mutex::new(None),
+            reader: Mutex::new(None),
+        });
+        // Refuse a file that is not the snapshot it claims to be before anyone pages it.
+        let probe = Connection::open_with_flags(&snapshot.path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .and_then(|c| c.query_row("SELECT COUNT(*) FROM r", [], |r| r.get::<_, i64>(0)))
+            .map_err(|e| format!("a cached result does not open: {e}"))?;
+        if probe as u64 != cached.rows {
+            return Err(format!(
+                "a cached result has {probe} rows, not {}",
+                cached.rows
+            ));
+        }
+        Ok(snapshot)
+    }
+
+    /// The finished snapshot as one self-contained SQLite file (for the cache store).
+    /// Blocking.
+    pub fn to_file(&self) -> Result<Vec<u8>, String> {
+        if !self.complete() {
+            return Err("the result is not complete".into());
+        }
+        let mut copy = self.path.as_os_str().to_owned();
+        copy.push(".copy");
+        let copy = PathBuf::from(copy);
+        remove_files(&copy);
+        let out = Connection::open_with_flags(&self.path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .and_then(|c| c.execute("VACUUM INTO ?1", [copy.to_string_lossy()]))
+            .map_err(|e| e.to_string())
+            .and_then(|_| std::fs::read(&copy).map_err(|e| e.to_string()));
+        remove_files(&copy);
+        out
+    }
+}
+
 fn query_text(
     conn: &Connection,
     sql: &str,

@@ -44,7 +44,7 @@ pub fn thousands(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -67,9 +67,56 @@ pub fn human_bytes(n: u64) -> String {
     }
 }
 
+/// How old a result is, for "updated 3 min ago".
+pub fn updated_ago(
+    at: chrono::DateTime<chrono::Utc>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> String {
+    let secs = (now - at).num_seconds().max(0);
+    match secs {
+        0..60 => "updated just now".into(),
+        60..3600 => format!("updated {} min ago", secs / 60),
+        3600..86_400 => format!("updated {} h ago", secs / 3600),
+        _ => format!("updated {} days ago", secs / 86_400),
+    }
+}
+
+/// The time now, refreshed every 20 seconds while the calling component lives (for texts
+/// such as "updated 3 min ago" that age on screen).
+pub fn use_clock() -> ReadSignal<chrono::DateTime<chrono::Utc>> {
+    let (now, set_now) = signal(chrono::Utc::now());
+    #[cfg(feature = "hydrate")]
+    {
+        if let Ok(h) = set_interval_with_handle(
+            move || {
+                set_now.try_set(chrono::Utc::now());
+            },
+            std::time::Duration::from_secs(20),
+        ) {
+            on_cleanup(move || h.clear());
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = set_now;
+    now
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ages_read_like_words() {
+        let at = chrono::DateTime::parse_from_rfc3339("2026-12-07T10:00:00Z")
+            .unwrap()
+            .to_utc();
+        let later = |s: i64| at + chrono::Duration::seconds(s);
+        assert_eq!(updated_ago(at, later(-5)), "updated just now");
+        assert_eq!(updated_ago(at, later(59)), "updated just now");
+        assert_eq!(updated_ago(at, later(180)), "updated 3 min ago");
+        assert_eq!(updated_ago(at, later(7300)), "updated 2 h ago");
+        assert_eq!(updated_ago(at, later(3 * 86_400)), "updated 3 days ago");
+    }
 
     #[test]
     fn counts_read_like_words() {

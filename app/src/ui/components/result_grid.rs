@@ -119,6 +119,9 @@ pub fn group_digits(v: &str) -> String {
 /// come from the server as the grid scrolls; header clicks sort on the server. With
 /// `link_for`, cells of some columns are links (drill-downs): it gets the column index and
 /// the whole row and returns the URL, if any.
+/// The link of a cell (its column index and row), if it leads somewhere (a drill-down).
+pub type CellLink = Callback<(usize, Vec<Option<String>>), Option<String>>;
+
 #[component]
 pub fn ResultPanel(
     run: RwSignal<Option<RunView>>,
@@ -128,7 +131,7 @@ pub fn ResultPanel(
     loading: StoredValue<HashSet<(u64, u64)>>,
     generation: RwSignal<u64>,
     selected: RwSignal<Option<(u64, usize)>>,
-    #[prop(optional)] link_for: Option<Callback<(usize, Vec<Option<String>>), Option<String>>>,
+    #[prop(optional)] link_for: Option<CellLink>,
     /// In a dashboard tile: no status line, error or cell bar (the tile's head says rows and
     /// time and shows errors with Retry); a truncation warning still shows.
     #[prop(optional)]

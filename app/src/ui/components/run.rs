@@ -6,7 +6,7 @@ use crate::{
     error::AppError,
     model::{
         insight::{DrillLink, UrlValues},
-        run::{RunId, RunState, RunView, Sort},
+        run::{RunId, RunView, Sort},
     },
     ui::url::drill_href,
 };
@@ -34,22 +34,6 @@ pub struct RunCtl {
 impl Default for RunCtl {
     fn default() -> Self {
         Self::new()
-    }
-}
-
-/// A run that was asked for and has no answer yet.
-fn queued() -> RunView {
-    RunView {
-        id: RunId(String::new()),
-        state: RunState::Queued,
-        queue_position: None,
-        columns: vec![],
-        row_count: 0,
-        truncated: false,
-        truncated_by_size: false,
-        elapsed_ms: 0,
-        error: None,
-        page: None,
     }
 }
 
@@ -89,7 +73,7 @@ impl RunCtl {
         self.sort.set(None);
         self.selected.set(None);
         self.pages.set(HashMap::new());
-        self.run.set(Some(queued()));
+        self.run.set(Some(RunView::queued()));
         self.send(request);
     }
 

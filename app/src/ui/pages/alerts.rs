@@ -509,7 +509,7 @@ fn History(runs: Vec<RunRecord>) -> impl IntoView {
                         <thead><tr><th>"Scheduled for"</th><th>"Run"</th><th>"Result"</th><th>"Deliveries"</th></tr></thead>
                         <tbody>{runs.into_iter().map(|r| view! {
                             <tr data-test="run-row" data-status=r.status.clone()>
-                                <td>{when(Some(r.scheduled_for))}{r.manual.then(|| " (evaluate now)")}</td>
+                                <td>{when(Some(r.scheduled_for))}{r.manual.then_some(" (evaluate now)")}</td>
                                 <td>{r.status.clone()}{(r.attempts > 1).then(|| format!(" ({} attempts)", r.attempts))}</td>
                                 <td>{r.detail.clone().unwrap_or_default()}
                                     {r.error.clone().map(|e| view! { <p class="note error" data-test="run-error">{e}</p> })}</td>

@@ -436,8 +436,9 @@ fn send_file(
     }
     on_progress.forget();
 
-    let done: Rc<RefCell<Option<Box<dyn FnOnce(Result<ImportPreview, AppError>)>>>> =
-        Rc::new(RefCell::new(Some(Box::new(done))));
+    // Called once, by whichever of load, error or abort comes first.
+    type Done = Box<dyn FnOnce(Result<ImportPreview, AppError>)>;
+    let done: Rc<RefCell<Option<Done>>> = Rc::new(RefCell::new(Some(Box::new(done))));
     let finish = {
         let (xhr, done) = (xhr.clone(), done.clone());
         Closure::<dyn FnMut()>::new(move || {

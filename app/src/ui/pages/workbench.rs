@@ -647,18 +647,7 @@ fn WorkbenchBody(list: Vec<ConnectionSummary>) -> impl IntoView {
         } else {
             text.clone()
         });
-        t.run.set(Some(RunView {
-            id: RunId(String::new()),
-            state: RunState::Queued,
-            queue_position: None,
-            columns: vec![],
-            row_count: 0,
-            truncated: false,
-            truncated_by_size: false,
-            elapsed_ms: 0,
-            error: None,
-            page: None,
-        }));
+        t.run.set(Some(RunView::queued()));
         leptos::task::spawn_local(async move {
             let answer = if uses_names {
                 let (specs, values) = named_request(&text, &named);
@@ -714,7 +703,7 @@ fn WorkbenchBody(list: Vec<ConnectionSummary>) -> impl IntoView {
     // The editor: mounted once the page is interactive; Ctrl/Cmd-Enter runs.
     Effect::new(move |_| {
         if let Some(ta) = textarea.get() {
-            js::mount_editor(&ta, dialect(kind.get_untracked()), move || start_run());
+            js::mount_editor(&ta, dialect(kind.get_untracked()), start_run);
         }
     });
     // Autocomplete and the schema panel from the chosen connection's tables and columns.

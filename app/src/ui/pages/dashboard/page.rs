@@ -14,6 +14,7 @@ use crate::{
             Dashboard, DashboardDraft, DashboardId, Tile, TileContent, TileInfo, REFRESH_CHOICES,
         },
         params,
+        run::{cache_words, CACHE_CHOICES},
     },
     ui::{
         components::{
@@ -21,7 +22,7 @@ use crate::{
             param_input::{OptionsFrom, ParamInput},
         },
         query::use_query,
-        url::{dashboard_url, prefixed_values, today},
+        url::{dashboard_url, prefixed_query, prefixed_values, today},
     },
 };
 use leptos::prelude::*;
@@ -84,6 +85,20 @@ pub struct Board {
     pub refresh: RwSignal<u64>,
     /// Whether a bump of `refresh` is a background one (keep results on screen meanwhile).
     pub quiet: RwSignal<bool>,
+    /// The `refresh` bump that asked for fresh results (Refresh), not the cached ones.
+    pub fresh_at: StoredValue<u64>,
+}
+
+impl Board {
+    /// Reruns every tile; `fresh` reads the databases rather than the result cache.
+    pub fn rerun(self, quiet: bool, fresh: bool) {
+        self.quiet.set(quiet);
+        let next = self.refresh.get_untracked() + 1;
+        if fresh {
+            self.fresh_at.set_value(next);
+        }
+        self.refresh.set(next);
+    }
 }
 
 impl Board {
@@ -126,6 +141,7 @@ fn DashboardBody(dash: Dashboard, reload: RwSignal<u32>) -> impl IntoView {
         editing: RwSignal::new(false),
         refresh: RwSignal::new(0),
         quiet: RwSignal::new(false),
+        fresh_at: StoredValue::new(u64::MAX),
     };
     let shown = board.shown();
     // Whatever replaces the saved board (a save, a revert) brings its tiles' infos.
@@ -188,8 +204,7 @@ fn DashboardBody(dash: Dashboard, reload: RwSignal<u32>) -> impl IntoView {
             if m > 0 {
                 let h = set_interval_with_handle(
                     move || {
-                        board.quiet.set(true);
-                        board.refresh.update(|r| *r += 1);
+                        board.rerun(true, false);
                     },
                     std::time::Duration::from_secs(u64::from(m) * 60),
                 )
@@ -282,7 +297,13 @@ fn DashboardBody(dash: Dashboard, reload: RwSignal<u32>) -> impl IntoView {
                 <div class="actions">
                     <Show when=move || !editing.get()>
                         <button class="button" data-test="refresh-all" title="Run every tile again"
-                            on:click=move |_| { board.quiet.set(false); board.refresh.update(|r| *r += 1) }>"Refresh"</button>
+                            on:click=move |_| board.rerun(false, true)>"Refresh"</button>
+                        <a class="button" data-test="export-dashboard" download
+                            title="Every tile's rows for these filters, one sheet per tile, in one Excel workbook"
+                            href=move || {
+                                let q = prefixed_query("f_", &values.get());
+                                format!("/dashboards/{}/export.xlsx{}{q}", id.0, if q.is_empty() { "" } else { "?" })
+                            }>"Excel"</a>
                         <button class="button" data-test="tv-mode" title="Full screen, without navigation (Esc leaves)"
                             on:click=move |_| tv.update(|t| *t = !*t)>{move || if tv.get() { "Leave full screen" } else { "Full screen" }}</button>
                         <button class="button" data-test="versions-toggle" on:click=move |_| show_versions.update(|v| *v = !*v)>"Versions"</button>
@@ -322,6 +343,13 @@ fn DashboardBody(dash: Dashboard, reload: RwSignal<u32>) -> impl IntoView {
                             {REFRESH_CHOICES.iter().map(|m| view! { <option value=m.to_string()>{if *m == 0 { "Never".to_string() } else { format!("Every {m} min") }}</option> }).collect_view()}
                         </select>
                     </label>
+                    <label>"Reuse results for"
+                        <select data-test="cache-minutes" prop:value=move || board.draft.with(|d| d.cache_minutes.map(|m| m.to_string()).unwrap_or_default())
+                            on:change=move |ev| { let m = event_target_value(&ev).parse().ok(); board.draft.update(|d| d.cache_minutes = m) }>
+                            <option value="">"Each insight's own time"</option>
+                            {CACHE_CHOICES.iter().map(|m| view! { <option value=m.to_string()>{cache_words(*m)}</option> }).collect_view()}
+                        </select>
+                    </label>
                     <AddTiles board/>
                     <FiltersEditor board error/>
                 </div>
@@ -331,7 +359,7 @@ fn DashboardBody(dash: Dashboard, reload: RwSignal<u32>) -> impl IntoView {
                 <DashboardVersions id saved=board.saved/>
             </Show>
             <Show when=move || !filters.with(Vec::is_empty)>
-                <form class="param-form card dash-filters" data-test="dashboard-filters" on:submit=move |ev| { ev.prevent_default(); board.quiet.set(false); board.refresh.update(|r| *r += 1) }>
+                <form class="param-form card dash-filters" data-test="dashboard-filters" on:submit=move |ev| { ev.prevent_default(); board.rerun(false, false) }>
                     {move || filters.get().into_iter().map(|s| {
                         let n2 = s.name.clone();
                         view! {

@@ -11,10 +11,11 @@ use crate::{
         dashboard::{cross_filter_template, step, tile_values, Step, Tile, TileContent},
         insight::{DrillLink, DrillTarget, UrlValues, ViewKind},
         params::ParamSpec,
+        run::CacheUse,
     },
     ui::components::{
         chart::ChartPanel,
-        feedback::plural,
+        feedback::{plural, updated_ago, use_clock},
         layout::urlencode,
         result_grid::{ResultPanel, PAGE},
         run::RunCtl,
@@ -201,13 +202,17 @@ fn InsightTile(
     // Runs on the first showing, on a change of the values it gets, and on each Refresh.
     Effect::new(move |_| {
         let vals = tile_vals.get();
-        board.refresh.track();
+        let cache = if board.refresh.get() == board.fresh_at.get_value() {
+            CacheUse::Fresh
+        } else {
+            CacheUse::Board(board.id.0)
+        };
         let ready = info.with(|i| i.as_ref().is_some_and(|i| i.problem.is_none()));
         let Some(insight) = insight_id.filter(|_| ready && bad_filter.with(Option::is_none)) else {
             ctl.clear();
             return;
         };
-        let request = async move { run_insight(insight, vals, PAGE as u32).await };
+        let request = async move { run_insight(insight, vals, PAGE as u32, cache).await };
         if board.quiet.get_untracked() {
             ctl.refresh(request);
         } else {
@@ -215,14 +220,22 @@ fn InsightTile(
         }
     });
     let running = ctl.running();
+    let now = use_clock();
     let status = move || {
         run.with(|r| match r {
             Some(r) if !r.state.finished() => "Running…".to_string(),
-            Some(r) => format!(
-                "{} · {}",
-                plural(r.row_count, "row", "rows"),
-                elapsed(r.elapsed_ms)
-            ),
+            Some(r) => {
+                let mut s = format!(
+                    "{} · {}",
+                    plural(r.row_count, "row", "rows"),
+                    elapsed(r.elapsed_ms)
+                );
+                if let Some(at) = r.computed_at {
+                    s.push_str(" · ");
+                    s.push_str(&updated_ago(at, now.get()));
+                }
+                s
+            }
             None => String::new(),
         })
     };
@@ -251,7 +264,9 @@ fn InsightTile(
         board.quiet.set(false);
         let vals = tile_vals.get_untracked();
         if let Some(insight) = insight_id {
-            ctl.start(async move { run_insight(insight, vals, PAGE as u32).await });
+            ctl.start(
+                async move { run_insight(insight, vals, PAGE as u32, CacheUse::Fresh).await },
+            );
         }
     };
     // The insight with the values this tile runs with; "New alert" opens its alerts panel.

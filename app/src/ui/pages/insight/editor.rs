@@ -11,6 +11,7 @@ use crate::{
         connection::ConnectionId,
         insight::{insight_groups, Insight},
         params::{self, ParamKind, ParamSpec},
+        run::{cache_words, CACHE_CHOICES, DEFAULT_CACHE_MINUTES},
     },
     ui::{components::feedback::ErrorNote, js},
 };
@@ -132,6 +133,15 @@ pub fn InsightEditor(
                         })}
                     </Suspense>
                 </label>
+                <label>"Reuse results for"
+                    <select data-test="edit-cache-minutes" title="A result of the same values computed within this time is shown again instead of reading the database (Run always reads it)"
+                        prop:value=move || draft.with(|d| d.cache_minutes.map(|m| m.to_string()).unwrap_or_default())
+                        on:change=move |ev| draft.update(|d| d.cache_minutes = event_target_value(&ev).parse().ok())>
+                        <option value="">{format!("Default ({})", cache_words(DEFAULT_CACHE_MINUTES))}</option>
+                        {CACHE_CHOICES.iter().map(|m| view! { <option value=m.to_string()>{cache_words(*m)}</option> }).collect_view()}
+                    </select>
+                </label>
+                {move || field("cache_minutes").get().map(|m| view! { <span class="field-error">{m}</span> })}
             </div>
             <label class="block">"SQL — use {{name}} for parameters, {{range.start}} / {{range.end}} for date ranges, [[ AND x = {{x}} ]] for optional filters"
                 <textarea node_ref=textarea class="mono sql-input" data-test="edit-sql" spellcheck="false" rows="8" prop:value=move || draft.with(|d| d.sql.clone())></textarea>

@@ -18,11 +18,12 @@ use crate::{
         insight::{Insight, InsightId, ViewKind, ViewSpec},
         params,
         query::Column,
+        run::CacheUse,
     },
     ui::{
         components::{
             chart::ChartPanel,
-            feedback::{ErrorNote, Loading},
+            feedback::{updated_ago, use_clock, ErrorNote, Loading},
             param_input::{OptionsFrom, ParamInput},
             result_grid::{ResultPanel, PAGE},
             run::RunCtl,
@@ -172,20 +173,30 @@ fn InsightBody(insight: Insight) -> impl IntoView {
     let run = ctl.run;
     let request_error = ctl.error;
     let running = ctl.running();
-    let start = move || {
+    // Opening the page, a change of the values and a save reuse a result computed within the
+    // insight's cache time; Run reads the database.
+    let start = move |cache: CacheUse| {
         if !field_errors.with_untracked(|e| e.is_empty()) {
             ctl.clear();
             return;
         }
         let vals = values.get_untracked();
-        ctl.start(async move { run_insight(id, vals, PAGE as u32).await });
+        ctl.start(async move { run_insight(id, vals, PAGE as u32, cache).await });
     };
-    // Opening the page, any change of the values in the URL, and each save run the insight.
     Effect::new(move |_| {
         values.track();
         current.with(|i| i.version);
-        start();
+        start(CacheUse::Reuse);
     });
+    let now = use_clock();
+    let updated = move || {
+        run.with(|r| {
+            r.as_ref()
+                .filter(|r| r.state.finished())
+                .and_then(|r| r.computed_at)
+        })
+        .map(|at| updated_ago(at, now.get()))
+    };
     // The columns of the latest result (kept while a new run starts), for the editor's pickers.
     let columns = Memo::new(move |prev: Option<&Vec<String>>| {
         let now: Vec<String> = run.with(|r| {
@@ -365,7 +376,7 @@ fn InsightBody(insight: Insight) -> impl IntoView {
         <Show when=move || show_alerts.get()>
             <InsightAlerts insight=id values=Signal::derive(move || values.get())/>
         </Show>
-        <form class="param-form" class:card=move || !specs.with(|s| s.is_empty()) class:bare=move || specs.with(|s| s.is_empty()) data-test="param-form" on:submit=move |ev| { ev.prevent_default(); start(); }>
+        <form class="param-form" class:card=move || !specs.with(|s| s.is_empty()) class:bare=move || specs.with(|s| s.is_empty()) data-test="param-form" on:submit=move |ev| { ev.prevent_default(); start(CacheUse::Fresh); }>
             {move || specs.get().into_iter().map(|s| {
                 let name = s.name.clone();
                 let n2 = name.clone();
@@ -382,6 +393,7 @@ fn InsightBody(insight: Insight) -> impl IntoView {
                 <Show when=move || running.get()>
                     <button class="button danger" type="button" data-test="cancel" on:click=cancel>"Cancel"</button>
                 </Show>
+                <span class="muted small" data-test="updated-ago" title="Results are reused for the insight's cache time; Run reads the database again">{updated}</span>
             </div>
         </form>
         <ErrorNote error=Signal::derive(move || request_error.get().filter(|e| !matches!(e, AppError::Validation(_))))/>

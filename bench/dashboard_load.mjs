@@ -2,8 +2,9 @@
 // viewers load the board over and over for a while, each as a browser does (the board, then
 // its tiles' runs six at a time), and the tiles are answered by the result cache. Reports
 // requests per second and the p50/p99 of a tile request. Usage (env): BASE, BOARD (id),
-// COOKIE (a signed-in session), VIEWERS (100), SECONDS (30), THINK_MS (pause between two
-// loads of one viewer, 0 for none).
+// COOKIE (a signed-in session), VIEWERS (100), SECONDS (30), THINK_MS (mean pause between
+// two loads of one viewer, uniform in [0, 2 × THINK_MS]; viewers also arrive spread over
+// that time; 0: no pause, all at once).
 import http from 'node:http';
 
 const BASE = process.env.BASE;
@@ -52,6 +53,8 @@ async function tile(t) {
 }
 
 async function viewer() {
+  // Viewers arrive over the first pause rather than all in the same millisecond.
+  if (THINK_MS) await new Promise((r) => setTimeout(r, Math.random() * 2 * THINK_MS));
   while (Date.now() < until) {
     try {
       await call('get_dashboard', { id: BOARD });

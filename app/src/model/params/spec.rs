@@ -242,6 +242,32 @@ pub(super) fn pattern_regex(p: &str) -> Result<regex::Regex, String> {
         })
 }
 
+/// Specs for the `{{names}}` the SQL uses, keeping the ones already defined.
+pub fn specs_for_sql(sql: &str, existing: &[ParamSpec]) -> Vec<ParamSpec> {
+    let mut out: Vec<ParamSpec> = vec![];
+    if let Ok(refs) = references(sql) {
+        for r in refs {
+            if out.iter().any(|s| s.name == r.name) {
+                continue;
+            }
+            out.push(
+                existing
+                    .iter()
+                    .find(|s| s.name == r.name)
+                    .cloned()
+                    .unwrap_or_else(|| {
+                        let mut s = ParamSpec::new(&r.name, ParamKind::Text);
+                        if r.part.is_some() {
+                            s.kind = ParamKind::DateRange;
+                        }
+                        s
+                    }),
+            );
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -464,5 +490,29 @@ mod tests {
             status_enum()
         );
         assert!(json.contains(r#""kind":"enum""#));
+    }
+
+    #[test]
+    fn specs_follow_the_sql_keeping_the_ones_defined() {
+        let mut country = spec("country", ParamKind::Enum);
+        country.label = "Country".into();
+        let unused = spec("gone", ParamKind::Number);
+        let got = specs_for_sql(
+            "select * from t where c = {{country}} and d between {{p.start}} and {{p.end}} and x = {{x}} or c = {{country}}",
+            &[unused, country.clone()],
+        );
+        let names: Vec<&str> = got.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["country", "p", "x"]);
+        assert_eq!(got[0], country, "a defined spec is kept as it is");
+        assert_eq!(
+            got[1].kind,
+            ParamKind::DateRange,
+            "p.start / p.end make a date range"
+        );
+        assert_eq!(got[2].kind, ParamKind::Text);
+        assert!(
+            specs_for_sql("select {{", &[]).is_empty(),
+            "SQL that does not scan proposes nothing"
+        );
     }
 }

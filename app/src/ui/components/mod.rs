@@ -1,4 +1,5 @@
 //! Reusable widgets.
+pub mod alerts;
 pub mod chart;
 pub mod feedback;
 pub mod insight_select;

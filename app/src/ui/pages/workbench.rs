@@ -33,10 +33,7 @@ use leptos_router::{
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 
-use crate::ui::{
-    components::result_grid::{ResultPanel, PAGE},
-    pages::insight::specs_for_sql,
-};
+use crate::ui::components::result_grid::{ResultPanel, PAGE};
 /// How many parameter values `sql` takes: the highest `$n`, or (MySQL, SQLite) the number of
 /// `?` placeholders, outside strings, quoted identifiers and comments.
 pub fn placeholders(sql: &str, question_marks: bool) -> usize {
@@ -917,7 +914,7 @@ fn WorkbenchBody(list: Vec<ConnectionSummary>) -> impl IntoView {
                 .ok()
                 .map(FolderId),
             connection_id: conn_id.get_untracked(),
-            params: specs_for_sql(&text, &specs),
+            params: params::specs_for_sql(&text, &specs),
             sql: text,
             ..Default::default()
         };

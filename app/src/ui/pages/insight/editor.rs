@@ -1,6 +1,6 @@
 //! The editor: name, description, connection, SQL (CodeMirror), parameters, drill-downs.
 use super::drill::DrillEditor;
-use crate::ui::components::param_spec::{new_spec, ParamList, SpecEditor};
+use crate::ui::components::param_spec::{ParamList, SpecEditor};
 use crate::{
     api::{
         connections::list_connections,
@@ -10,38 +10,12 @@ use crate::{
     model::{
         connection::ConnectionId,
         insight::{insight_groups, Insight},
-        params::{self, ParamKind, ParamSpec},
+        params,
         run::{cache_words, CACHE_CHOICES, DEFAULT_CACHE_MINUTES},
     },
     ui::{components::feedback::ErrorNote, js},
 };
 use leptos::{html, prelude::*};
-
-/// Specs for the `{{names}}` the SQL uses, keeping the ones already defined.
-pub fn specs_for_sql(sql: &str, existing: &[ParamSpec]) -> Vec<ParamSpec> {
-    let mut out: Vec<ParamSpec> = vec![];
-    if let Ok(refs) = params::references(sql) {
-        for r in refs {
-            if out.iter().any(|s| s.name == r.name) {
-                continue;
-            }
-            out.push(
-                existing
-                    .iter()
-                    .find(|s| s.name == r.name)
-                    .cloned()
-                    .unwrap_or_else(|| {
-                        let mut s = new_spec(&r.name);
-                        if r.part.is_some() {
-                            s.kind = ParamKind::DateRange;
-                        }
-                        s
-                    }),
-            );
-        }
-    }
-    out
-}
 
 /// The editor: name, description, connection, SQL (CodeMirror), parameters, drill-downs.
 #[component]
@@ -81,7 +55,7 @@ pub fn InsightEditor(
     let detect = move |_| {
         let sql = read_sql();
         draft.update(|d| {
-            d.params = specs_for_sql(&sql, &d.params);
+            d.params = params::specs_for_sql(&sql, &d.params);
             d.sql = sql;
         });
     };

@@ -21,5 +21,4 @@ mod to_dashboard;
 mod versions;
 
 pub use crate::ui::url::{drill_href, query_string, today, url_values};
-pub use editor::specs_for_sql;
 pub use page::InsightPage;

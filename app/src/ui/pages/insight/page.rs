@@ -21,6 +21,7 @@ use crate::{
         run::CacheUse,
     },
     ui::{
+        components::alerts::InsightAlerts,
         components::{
             chart::ChartPanel,
             feedback::{updated_ago, use_clock, ErrorNote, Loading},
@@ -28,7 +29,6 @@ use crate::{
             result_grid::{ResultPanel, PAGE},
             run::RunCtl,
         },
-        pages::alerts::InsightAlerts,
         query::use_query,
         url::{insight_url, query_string, today, url_values, with_view},
     },

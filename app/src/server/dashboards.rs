@@ -662,6 +662,9 @@ pub async fn export_xlsx(
                                 )
                                 .await;
                             match run {
+                                Ok(_) if book.sheet_unstarted() => {
+                                    Some("The query returned no result set.".to_string())
+                                }
                                 Ok(s) if s.truncated => {
                                     notes.push(vec![
                                         name.to_string(),
@@ -675,7 +678,10 @@ pub async fn export_xlsx(
                                     outcome = Err(e);
                                     break;
                                 }
-                                Err(e) => Some(e.to_string()),
+                                Err(e) => {
+                                    book.discard();
+                                    Some(e.to_string())
+                                }
                             }
                         }
                     }

@@ -992,9 +992,19 @@ impl SheetNames {
             } else {
                 String::new()
             };
-            let room = 31 - suffix.chars().count();
-            let head: String = stem.chars().take(room).collect();
-            format!("{}{suffix}", head.trim_end())
+            // Excel counts UTF-16 units; a name may not end with an apostrophe.
+            let mut room = 31 - suffix.encode_utf16().count();
+            let mut head = String::new();
+            for c in stem.chars() {
+                if c.len_utf16() > room {
+                    break;
+                }
+                room -= c.len_utf16();
+                head.push(c);
+            }
+            let head = head.trim_end().trim_end_matches('\'').trim_end();
+            let head = if head.is_empty() { "Sheet" } else { head };
+            format!("{head}{suffix}")
         };
         let mut n = number;
         loop {
@@ -1051,6 +1061,20 @@ impl Book {
             self.sink.row(r.into_iter().map(Value::Text).collect())?;
         }
         self.sink.flush().await
+    }
+
+    /// After a result that failed: rows not yet handed to the writer are dropped (the sheet
+    /// keeps the rows it already has).
+    pub fn discard(&mut self) {
+        self.sink.batch.clear();
+        self.sink.pending_sheet = None;
+        self.sink.next_sheet = None;
+    }
+
+    /// True when the last [`Book::sheet`] was named but no result started it (the query
+    /// returned no result set).
+    pub fn sheet_unstarted(&self) -> bool {
+        self.sink.next_sheet.is_some()
     }
 
     /// Ends the workbook: `Ok` writes it out; `Err` fails the download visibly.
@@ -1273,6 +1297,29 @@ impl Write for ChunkWriter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sheet_names_are_valid_and_unique() {
+        let mut n = SheetNames::default();
+        assert_eq!(n.take(None, 1), "Sheet 1");
+        assert_eq!(
+            n.take(Some("Sales: EU/US [draft]"), 1),
+            "Sales  EU US  draft"
+        );
+        assert_eq!(
+            n.take(Some("sales  eu us  DRAFT"), 1),
+            "sales  eu us  DRAFT (2)"
+        );
+        assert_eq!(n.take(Some("'quoted'"), 1), "quoted");
+        // 31 UTF-16 units at most: an emoji takes two; no trailing apostrophe after the cut.
+        let long = format!("{}'x", "a".repeat(30));
+        assert_eq!(n.take(Some(&long), 1), "a".repeat(30));
+        let emoji = format!("{}😀😀", "b".repeat(28));
+        let got = n.take(Some(&emoji), 1);
+        assert!(got.encode_utf16().count() <= 31, "{got}");
+        assert_eq!(got, format!("{}😀", "b".repeat(28)));
+        assert_eq!(n.take(Some(":::"), 1), "Sheet 2");
+    }
     use calamine::{Data, Reader, Xlsx};
     use futures::StreamExt;
     use std::time::Duration;

@@ -13,8 +13,10 @@
 //!   (`result_cache` table), from which another process (or this one after a restart) takes
 //!   it; within a process the snapshot is read where it is.
 //! - **Bounded**: entries larger than a sixteenth of the bound stay in their process only;
-//!   the store keeps at most `--result-cache-mb`, least recently used first out, and nothing
-//!   older than the longest cache time.
+//!   the store keeps at most `--result-cache-mb`, least recently used first out (a process
+//!   reports its hits once a minute per result), and nothing older than the longest cache
+//!   time. In a process, a result replaced by a newer run of its key goes once nobody read
+//!   it for two minutes, and at most 500 finished shared results are kept.
 //!
 //! [`Engine::flight`]: crate::server::engine::Engine::flight
 use crate::{
@@ -109,6 +111,14 @@ pub async fn run_at(
         }
         if let (Some(m), Some(at)) = (minutes, h.done_at()) {
             if fresh_enough(at, m, now) {
+                // The store's least-recently-used order hears of hits here too, once a
+                // minute per result at most, off the request's path.
+                if h.store_touch_due(std::time::Duration::from_secs(60)) {
+                    let (db, key) = (state.db.clone(), key.clone());
+                    tokio::spawn(async move {
+                        let _ = repo::touch(&db, &key, Utc::now().timestamp_millis()).await;
+                    });
+                }
                 return Ok(h);
             }
         }
@@ -163,6 +173,10 @@ pub async fn keep(state: &AppState, key: &str, h: &RunHandle) {
         return;
     };
     let bound = state.settings.runs.cache_max_bytes;
+    // Too big to share: not worth copying (the copy would be thrown away).
+    if snapshot.file_bytes() > bound / 16 {
+        return;
+    }
     let file = match tokio::task::spawn_blocking(move || snapshot.to_file()).await {
         Ok(Ok(f)) => f,
         Ok(Err(e)) => {

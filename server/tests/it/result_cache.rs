@@ -253,6 +253,16 @@ async fn cache_on(store: Store) {
     assert_eq!(after.id, fresh.id);
     // The store keeps the newest result of the key, not a second entry.
     stored(db, 1).await;
+    // The result the Refresh replaced goes once nobody reads it (here: at once); the
+    // current one stays.
+    tokio::time::sleep(Duration::from_millis(30)).await;
+    app.state.engine.expire(Duration::from_millis(20));
+    let page =
+        |id: &app::model::run::RunId| json!({"id": id, "offset": 0, "limit": 10, "sort": null});
+    let (status, _) = app.call_json(&viewer, "fetch_rows", &page(&first.id)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, body) = app.call_json(&viewer, "fetch_rows", &page(&fresh.id)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
 
     // Other values are another result.
     let (_, got) = run(&app, &viewer, &insight, &values("Spain"), CacheUse::Reuse).await;

@@ -93,9 +93,24 @@ pub struct RunHandle {
     pool: Mutex<Option<Arc<PoolEntry>>>,
     last_access: Mutex<Instant>,
     changed: Notify,
+    /// When this process last told the cache store that the result was served.
+    store_touched: Mutex<Option<Instant>>,
 }
 
 impl RunHandle {
+    /// True at most once per `every`: time to tell the cache store the result was served
+    /// (its least-recently-used order), without a write per hit.
+    pub fn store_touch_due(&self, every: Duration) -> bool {
+        let Ok(mut t) = self.store_touched.lock() else {
+            return false;
+        };
+        let due = t.is_none_or(|at| at.elapsed() >= every);
+        if due {
+            *t = Some(Instant::now());
+        }
+        due
+    }
+
     fn touch(&self) {
         if let Ok(mut t) = self.last_access.lock() {
             *t = Instant::now();
@@ -179,6 +194,8 @@ impl RunHandle {
 
 /// Finished results kept per user (each is a file in the data directory).
 const KEEP_PER_USER: usize = 10;
+/// Finished shared results (the result cache's) kept in this process at most.
+const KEEP_SHARED: usize = 500;
 
 pub struct Engine {
     pools: tokio::sync::Mutex<HashMap<ConnectionId, Arc<PoolEntry>>>,
@@ -381,15 +398,18 @@ impl Engine {
             pool: Mutex::new(Some(pool.clone())),
             last_access: Mutex::new(Instant::now()),
             changed: Notify::new(),
+            store_touched: Mutex::new(None),
         });
         pool.enqueue(&id);
-        if let Some(key) = shared {
-            if let Ok(mut m) = self.shared.lock() {
-                m.insert(key, id.clone());
-            }
-        }
         if let Ok(mut runs) = self.runs.lock() {
             runs.insert(id.clone(), handle.clone());
+            // The key points at the new run only once the run is findable (`expire` drops
+            // keys whose run is gone); the lock on `runs` keeps `expire` out meanwhile.
+            if let Some(key) = &shared {
+                if let Ok(mut m) = self.shared.lock() {
+                    m.insert(key.clone(), id.clone());
+                }
+            }
             // Each user keeps their newest finished results; older snapshots are deleted.
             // (Shared results are the cache's: they go when nobody read them for the TTL.)
             let mut finished: Vec<(Instant, RunId)> = runs
@@ -554,18 +574,20 @@ impl Engine {
             pool: Mutex::new(None),
             last_access: Mutex::new(Instant::now()),
             changed: Notify::new(),
+            store_touched: Mutex::new(None),
         });
         if let Ok(mut runs) = self.runs.lock() {
             runs.insert(id.clone(), handle.clone());
-        }
-        if let Ok(mut m) = self.shared.lock() {
-            m.insert(key, id);
+            if let Ok(mut m) = self.shared.lock() {
+                m.insert(key, id);
+            }
         }
         Ok(handle)
     }
 
-    /// A run of this user, or a shared one (the result cache's, which the caller was allowed
-    /// to start or join); others' runs look missing.
+    /// A run of this user, or a shared one (the result cache's); others' runs look missing.
+    /// A shared run's id is only handed out after the insight's checks, but whoever holds
+    /// the id may page it until it expires, as with a link to a result.
     pub fn get(&self, owner: UserId, id: &RunId) -> Result<Arc<RunHandle>, AppError> {
         let h = self
             .runs
@@ -635,6 +657,11 @@ impl Engine {
     pub fn expire(&self, abandoned_after: Duration) {
         let now = Instant::now();
         let mut expired = vec![];
+        let current: std::collections::HashSet<RunId> = self
+            .shared
+            .lock()
+            .map(|m| m.values().cloned().collect())
+            .unwrap_or_default();
         if let Ok(mut runs) = self.runs.lock() {
             runs.retain(|_, h| {
                 let idle = h.last_access.lock().map(|t| now - *t).unwrap_or_default();
@@ -642,12 +669,38 @@ impl Engine {
                 if !finished && idle > abandoned_after {
                     h.cancel.cancel();
                 }
-                let keep = !finished || idle < self.settings.snapshot_ttl;
+                // A shared result that a newer run of its key replaced (a Refresh) is kept
+                // only while someone still pages it.
+                let ttl = if h.shared.is_some() && !current.contains(&h.id) {
+                    abandoned_after
+                } else {
+                    self.settings.snapshot_ttl
+                };
+                let keep = !finished || idle < ttl;
                 if !keep {
                     expired.push(h.clone());
                 }
                 keep
             });
+            // At most KEEP_SHARED finished shared results, the least recently read go first.
+            let mut shared: Vec<(Instant, RunId)> = runs
+                .values()
+                .filter(|h| h.shared.is_some() && h.state().finished())
+                .map(|h| {
+                    (
+                        h.last_access.lock().map(|t| *t).unwrap_or(now),
+                        h.id.clone(),
+                    )
+                })
+                .collect();
+            if shared.len() > KEEP_SHARED {
+                shared.sort_by_key(|(t, _)| *t);
+                for (_, id) in &shared[..shared.len() - KEEP_SHARED] {
+                    if let Some(h) = runs.remove(id) {
+                        expired.push(h);
+                    }
+                }
+            }
             if let Ok(mut shared) = self.shared.lock() {
                 shared.retain(|_, id| runs.contains_key(id));
             }

@@ -159,8 +159,10 @@ impl Snapshot {
         cached: Cached,
     ) -> Result<Arc<Self>, String> {
         remove_files(&path);
-        std::fs::write(&path, &file)
-            .map_err(|e| format!("could not write a cached result: {e}"))?;
+        if let Err(e) = std::fs::write(&path, &file) {
+            remove_files(&path);
+            return Err(format!("could not write a cached result: {e}"));
+        }
         let snapshot = Arc::new(Snapshot {
             path,
             columns: Mutex::new(cached.columns),
@@ -180,6 +182,17 @@ impl Snapshot {
             ));
         }
         Ok(snapshot)
+    }
+
+    /// Bytes the snapshot takes on disk (its file and write-ahead log).
+    pub fn file_bytes(&self) -> u64 {
+        let mut wal = self.path.as_os_str().to_owned();
+        wal.push("-wal");
+        [self.path.clone(), PathBuf::from(wal)]
+            .iter()
+            .filter_map(|p| std::fs::metadata(p).ok())
+            .map(|m| m.len())
+            .sum()
     }
 
     /// The finished snapshot as one self-contained SQLite file (for the cache store).

@@ -122,12 +122,15 @@ impl TestApp {
         self.client_with_jar().0
     }
 
-    /// A client and its cookie jar, to copy cookies out as an attacker would.
+    /// A client and its cookie jar, to copy cookies out as an attacker would. A request
+    /// that takes two minutes fails, naming its URL, rather than holding the suite (and CI)
+    /// until its limit: every request of these tests answers in seconds.
     pub fn client_with_jar(&self) -> (Client, Arc<reqwest::cookie::Jar>) {
         let jar = Arc::new(reqwest::cookie::Jar::default());
         let c = Client::builder()
             .cookie_provider(jar.clone())
             .redirect(reqwest::redirect::Policy::none())
+            .timeout(std::time::Duration::from_secs(120))
             .build()
             .unwrap();
         (c, jar)

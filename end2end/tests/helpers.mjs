@@ -1,5 +1,6 @@
 // Shared browser-test helpers: one headless Debian Chromium, pages that wait for hydration.
 import { chromium } from 'playwright-core';
+import fs from 'node:fs';
 import path from 'node:path';
 
 export const BASE = process.env.SIGHTLINE_E2E_URL;
@@ -36,6 +37,21 @@ export async function newPage(browser, options = {}) {
   page.on('requestfailed', (r) => traces.push(`request failed: ${r.url()} ${r.failure()?.errorText ?? ''}`));
   page.on('console', (m) => { if (m.type() === 'error') traces.push(`console at ${page.url()}: ${m.text().slice(0, 300)}`); });
   page.on('pageerror', (e) => traces.push(`page error at ${page.url()}: ${e.message}`));
+  // A page whose script died (e.g. a hydration mismatch): its HTML as the server sent it is
+  // kept in the artifacts, to compare with what the browser expected.
+  let doc = null;
+  page.on('response', (r) => {
+    if (r.request().isNavigationRequest() && r.frame() === page.mainFrame()) doc = r;
+  });
+  page.on('pageerror', async () => {
+    const r = doc;
+    const html = await r?.text().catch(() => null);
+    if (html) {
+      const file = path.join(ARTIFACTS, `page-error-${Date.now()}.html`);
+      fs.writeFileSync(file, `<!-- ${r.url()} -->\n${html}`);
+      traces.push(`the page's HTML as sent: ${file}`);
+    }
+  });
   return page;
 }
 

@@ -3,7 +3,7 @@
 use crate::{
     error::AppError,
     model::{
-        alerting::{
+        alert::{
             AlertDetail, AlertDraft, AlertId, AlertSummary, ChannelDraft, ChannelId,
             ChannelSummary, SmtpForm, SmtpView, TestReport,
         },

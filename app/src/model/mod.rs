@@ -1,6 +1,5 @@
 //! Wire types shared by the browser and the server.
 pub mod alert;
-pub mod alerting;
 pub mod chart;
 pub mod connection;
 pub mod dashboard;

@@ -9,7 +9,7 @@ use crate::common;
 use app::{
     error::AppError,
     model::{
-        alerting::{AlertSummary, ChannelSummary, SmtpView},
+        alert::{AlertSummary, ChannelSummary, SmtpView},
         Role,
     },
 };

@@ -7,7 +7,7 @@ use crate::common;
 
 use app::{
     model::{
-        alerting::{AlertDetail, AlertSummary, ChannelSummary},
+        alert::{AlertDetail, AlertSummary, ChannelSummary},
         Role,
     },
     server::{

@@ -15,11 +15,12 @@ use super::{
     channels::{self, ChannelConfig, ChannelError, DeliveryContext, Message, SmtpSettings},
     outbound::OutboundPolicy,
     report::{self, Collect},
+    stored::{self, AlertConfig},
 };
 use crate::{
     error::AppError,
     model::{
-        alert::{evaluate as evaluate_rule, step_alert, AlertStates, Evaluation, StatePolicy},
+        alert::{evaluate as evaluate_rule, step_alert, Evaluation, StatePolicy},
         insight::{InsightId, UrlValues},
         schedule::Schedule,
     },
@@ -35,7 +36,6 @@ use crate::{
     },
 };
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 use std::{sync::Arc, time::Duration};
 use tokio_util::sync::CancellationToken;
 
@@ -85,17 +85,6 @@ impl Runtime {
     fn lease_from(&self, now: DateTime<Utc>) -> DateTime<Utc> {
         now + chrono::Duration::from_std(self.lease).unwrap_or(chrono::Duration::minutes(5))
     }
-}
-
-/// The state policy as stored (the mute lives in its own column).
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct StoredPolicy {
-    #[serde(default)]
-    pub pending_for: u32,
-    #[serde(default)]
-    pub cooldown_secs: u64,
-    #[serde(default)]
-    pub notify_no_data: bool,
 }
 
 /// How the server sends: the outbound policy and SMTP (configuration first, then the admin
@@ -270,16 +259,19 @@ async fn evaluate(state: &AppState, rt: &Runtime, run: &RunRow) -> Result<Option
     let Some(alert) = repo::get_alert(&state.db, run.alert_id).await? else {
         return Ok(None);
     };
-    let rule = serde_json::from_str(&alert.rule).map_err(crate::error::internal)?;
-    let stored: StoredPolicy = serde_json::from_str(&alert.policy).unwrap_or_default();
+    let AlertConfig {
+        rule,
+        policy: stored,
+        params,
+        channels: channel_ids,
+        states: prev,
+    } = stored::decode(&alert)?;
     let policy = StatePolicy {
         pending_for: stored.pending_for,
         cooldown_secs: stored.cooldown_secs,
         mute_until: alert.mute_until,
         notify_no_data: stored.notify_no_data,
     };
-    let prev: AlertStates = serde_json::from_str(&alert.state).unwrap_or_default();
-    let params: UrlValues = serde_json::from_str(&alert.params).unwrap_or_default();
     let mut result = Collect::default();
     let (eval, error) = match query(state, InsightId(alert.insight_id), &params, &mut result).await
     {
@@ -291,8 +283,7 @@ async fn evaluate(state: &AppState, rt: &Runtime, run: &RunRow) -> Result<Option
     let channels = if notes.is_empty() {
         vec![]
     } else {
-        let ids: Vec<i64> = serde_json::from_str(&alert.channels).unwrap_or_default();
-        repo::channels_by_ids(&state.db, &ids).await?
+        repo::channels_by_ids(&state.db, &channel_ids).await?
     };
     let link = link(state, alert.insight_id, &params);
     let mut deliveries = Vec::new();

@@ -4,4 +4,5 @@ pub mod engine;
 pub mod outbound;
 pub mod report;
 pub mod service;
+pub mod stored;
 pub mod worker;

@@ -5,8 +5,8 @@ use crate::{
     api::alerts::{alert_columns, list_alerts, list_channels, save_alert},
     error::AppError,
     model::{
+        alert::{state_label, AlertDraft, AlertId, AlertSummary, SCHEDULE_PRESETS},
         alert::{AlertState, Op, RowCondition, Rule, Selector, Threshold},
-        alerting::{state_label, AlertDraft, AlertId, AlertSummary, SCHEDULE_PRESETS},
         insight::{InsightId, UrlValues},
     },
     ui::components::feedback::{ErrorNote, FieldNote, Loading},

@@ -10,7 +10,7 @@ use crate::{
     },
     error::AppError,
     model::{
-        alerting::{AlertId, ChannelDraft, ChannelSummary, RunRecord, SmtpForm},
+        alert::{AlertId, ChannelDraft, ChannelSummary, RunRecord, SmtpForm},
         Role,
     },
     ui::{

@@ -4,6 +4,27 @@
 //! timer and Cancel, and read the result in a virtual grid that pages and sorts on the
 //! server. A schema panel inserts table and column names; history and "Reset session" on the
 //! side.
+//!
+//! - `sql_text`: what the page reads from SQL text (placeholders, `{{name}}` references, names
+//!   to insert, tab titles), pure and tested;
+//! - `tabs`: a query tab's signals and the drafts kept in the browser;
+//! - `inputs`: the `$n` and `{{name}}` value forms;
+//! - `schema`, `history`: the side panels.
+mod history;
+mod inputs;
+mod schema;
+mod sql_text;
+mod tabs;
+
+pub use sql_text::placeholders;
+
+use self::{
+    history::HistoryPanel,
+    inputs::{NamedInputs, ParamInputs},
+    schema::SchemaPanel,
+    sql_text::{dialect, guess_kind, named_refs, named_request, sql_name, tab_title, utf16_offset},
+    tabs::{now_ms, storage_key, NamedValue, ParamInput, SavedTab, SavedTabs, Tab, MAX_TABS},
+};
 use crate::{
     api::{
         connections::{connection_schema, list_connections},
@@ -13,13 +34,16 @@ use crate::{
     error::AppError,
     model::{
         connection::{ConnectionId, ConnectionKind, ConnectionSummary, SchemaTable},
-        insight::{folder_paths, FolderId, InsightDraft, UrlValues},
-        params::{self, ParamKind, ParamSpec, RangePart},
-        run::{HistoryEntry, NamedRunRequest, RunId, RunRequest, RunState, RunView, Sort},
+        insight::{folder_paths, FolderId, InsightDraft},
+        params::{self, ParamKind, ParamSpec},
+        run::{HistoryEntry, NamedRunRequest, RunId, RunRequest, RunState, RunView},
         Permission,
     },
     ui::{
-        components::feedback::{plural, thousands, ErrorNote, Loading},
+        components::{
+            feedback::{ErrorNote, Loading},
+            result_grid::{ResultPanel, PAGE},
+        },
         context::auth::{use_auth, use_role},
         js,
     },
@@ -30,306 +54,6 @@ use leptos_router::{
     hooks::{use_navigate, use_query_map},
     NavigateOptions,
 };
-use serde::{Deserialize, Serialize};
-use std::collections::{HashMap, HashSet};
-
-use crate::ui::components::result_grid::{ResultPanel, PAGE};
-/// How many parameter values `sql` takes: the highest `$n`, or (MySQL, SQLite) the number of
-/// `?` placeholders, outside strings, quoted identifiers and comments.
-pub fn placeholders(sql: &str, question_marks: bool) -> usize {
-    let b = sql.as_bytes();
-    let (mut i, mut max, mut marks) = (0usize, 0usize, 0usize);
-    while i < b.len() {
-        match b[i] {
-            b'\'' | b'"' | b'`' => {
-                let q = b[i];
-                i += 1;
-                while i < b.len() && b[i] != q {
-                    i += 1;
-                }
-            }
-            b'-' if b.get(i + 1) == Some(&b'-') => {
-                while i < b.len() && b[i] != b'\n' {
-                    i += 1;
-                }
-            }
-            b'/' if b.get(i + 1) == Some(&b'*') => {
-                i += 2;
-                while i + 1 < b.len() && !(b[i] == b'*' && b[i + 1] == b'/') {
-                    i += 1;
-                }
-                i += 1;
-            }
-            b'$' => {
-                let start = i + 1;
-                let mut j = start;
-                while j < b.len() && b[j].is_ascii_digit() {
-                    j += 1;
-                }
-                if j > start && (start == 1 || !b[start - 2].is_ascii_alphanumeric()) {
-                    if let Ok(n) = sql[start..j].parse::<usize>() {
-                        max = max.max(n.min(100));
-                    }
-                }
-                i = j.max(i + 1) - 1;
-            }
-            b'?' if question_marks => marks += 1,
-            _ => {}
-        }
-        i += 1;
-    }
-    max.max(marks).min(100)
-}
-
-fn dialect(kind: ConnectionKind) -> &'static str {
-    match kind {
-        ConnectionKind::Postgres => "postgres",
-        ConnectionKind::Mysql => "mysql",
-        ConnectionKind::Sqlite => "sqlite",
-    }
-}
-
-#[derive(Clone, PartialEq)]
-struct ParamInput {
-    kind: &'static str,
-    value: String,
-    null: bool,
-}
-
-impl Default for ParamInput {
-    fn default() -> Self {
-        ParamInput {
-            kind: "text",
-            value: String::new(),
-            null: false,
-        }
-    }
-}
-
-const PARAM_KINDS: [(&str, &str); 5] = [
-    ("text", "Text"),
-    ("number", "Number"),
-    ("date", "Date"),
-    ("datetime-local", "Date and time"),
-    ("bool", "Boolean"),
-];
-
-fn now_ms() -> f64 {
-    #[cfg(feature = "hydrate")]
-    {
-        js_sys::Date::now()
-    }
-    #[cfg(not(feature = "hydrate"))]
-    {
-        0.0
-    }
-}
-
-/// A `{{name}}` parameter's type and value as the workbench form holds them.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct NamedValue {
-    name: String,
-    kind: ParamKind,
-    #[serde(default)]
-    value: String,
-    /// The last day, for a date range (`value` is the first).
-    #[serde(default)]
-    end: String,
-}
-
-/// The types a `{{name}}` parameter can take in the workbench (a date range is chosen by
-/// writing `{{name.start}}` / `{{name.end}}`).
-const NAMED_KINDS: [(ParamKind, &str); 6] = [
-    (ParamKind::Text, "Text"),
-    (ParamKind::Number, "Number"),
-    (ParamKind::Integer, "Whole number"),
-    (ParamKind::Date, "Date"),
-    (ParamKind::DateTime, "Date and time"),
-    (ParamKind::Boolean, "Yes/no"),
-];
-
-fn kind_key(k: ParamKind) -> String {
-    serde_json::to_value(k)
-        .ok()
-        .and_then(|v| v.as_str().map(String::from))
-        .unwrap_or_default()
-}
-
-/// The distinct `{{names}}` the SQL uses, in order, and whether each is a date range (used as
-/// `{{name.start}}` / `{{name.end}}`). Empty when the SQL has none or does not parse.
-fn named_refs(sql: &str) -> Vec<(String, bool)> {
-    let mut out: Vec<(String, bool)> = vec![];
-    for r in params::references(sql).unwrap_or_default() {
-        let range = matches!(r.part, Some(RangePart::Start | RangePart::End));
-        match out.iter_mut().find(|(n, _)| *n == r.name) {
-            Some(e) => e.1 |= range,
-            None => out.push((r.name, range)),
-        }
-    }
-    out
-}
-
-/// A first guess at a new parameter's type from its name (`start_date` is a date).
-fn guess_kind(name: &str, range: bool) -> ParamKind {
-    let n = name.to_ascii_lowercase();
-    if range {
-        ParamKind::DateRange
-    } else if n.ends_with("_at") || n.ends_with("time") {
-        ParamKind::DateTime
-    } else if n.contains("date") || n.ends_with("day") {
-        ParamKind::Date
-    } else if n.starts_with("min_") || n.starts_with("max_") || n == "limit" || n == "n" {
-        ParamKind::Number
-    } else {
-        ParamKind::Text
-    }
-}
-
-/// The specs and URL-form values to run (and save) the SQL with.
-fn named_request(sql: &str, named: &[NamedValue]) -> (Vec<ParamSpec>, UrlValues) {
-    let mut specs = vec![];
-    let mut values = UrlValues::new();
-    for (name, range) in named_refs(sql) {
-        let given = named.iter().find(|n| n.name == name);
-        let kind = match (range, given) {
-            (true, _) => ParamKind::DateRange,
-            (false, Some(g)) if g.kind != ParamKind::DateRange => g.kind,
-            _ => guess_kind(&name, false),
-        };
-        let value = given.map(|g| {
-            if kind == ParamKind::DateRange {
-                if g.value.is_empty() && g.end.is_empty() {
-                    String::new()
-                } else {
-                    format!("{}~{}", g.value, g.end)
-                }
-            } else {
-                g.value.clone()
-            }
-        });
-        specs.push(ParamSpec::new(name.clone(), kind));
-        values.insert(name, vec![value.unwrap_or_default()]);
-    }
-    (specs, values)
-}
-
-/// A name as it can be written in SQL: bare when it is a plain lower-case identifier, else
-/// quoted the dialect's way (each part of `schema.table` on its own).
-fn sql_name(name: &str, kind: ConnectionKind) -> String {
-    name.split('.')
-        .map(|part| {
-            let plain = part
-                .chars()
-                .next()
-                .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
-                && part
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-            if plain {
-                part.to_string()
-            } else if kind == ConnectionKind::Mysql {
-                format!("`{}`", part.replace('`', "``"))
-            } else {
-                format!("\"{}\"", part.replace('"', "\"\""))
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(".")
-}
-
-/// The 0-based UTF-16 offset (as the editor counts) of a 1-based character position.
-fn utf16_offset(sql: &str, position: u32) -> u32 {
-    let n: usize = sql
-        .chars()
-        .take(position.saturating_sub(1) as usize)
-        .map(char::len_utf16)
-        .sum();
-    u32::try_from(n).unwrap_or(u32::MAX)
-}
-
-/// A tab's name: the start of its first non-empty line.
-fn tab_title(sql: &str) -> String {
-    let line = sql.lines().map(str::trim).find(|l| !l.is_empty());
-    match line {
-        None => "New query".into(),
-        Some(l) if l.chars().count() > 28 => format!("{}…", l.chars().take(27).collect::<String>()),
-        Some(l) => l.to_string(),
-    }
-}
-
-/// What the browser keeps per user and connection: the tabs' SQL and parameters.
-#[derive(Debug, Default, Serialize, Deserialize)]
-struct SavedTabs {
-    tabs: Vec<SavedTab>,
-    #[serde(default)]
-    active: usize,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-struct SavedTab {
-    sql: String,
-    #[serde(default)]
-    named: Vec<NamedValue>,
-}
-
-/// Most tabs one connection keeps.
-const MAX_TABS: usize = 20;
-
-fn storage_key(user: i64, conn: ConnectionId) -> String {
-    format!("sightline.workbench.u{user}.c{}", conn.0)
-}
-
-/// One query tab: its SQL and parameters, and its own run and result.
-#[derive(Clone, Copy)]
-struct Tab {
-    key: u32,
-    sql: RwSignal<String>,
-    params: RwSignal<Vec<ParamInput>>,
-    named: RwSignal<Vec<NamedValue>>,
-    run: RwSignal<Option<RunView>>,
-    /// The SQL as sent with the current run (empty when it went through `{{name}}`
-    /// compiling, whose positions do not match the editor's text).
-    run_sql_text: RwSignal<String>,
-    request_error: RwSignal<Option<AppError>>,
-    started_at: RwSignal<f64>,
-    sort: RwSignal<Option<Sort>>,
-    pages: RwSignal<HashMap<u64, Vec<Vec<Option<String>>>>>,
-    loading: StoredValue<HashSet<(u64, u64)>>,
-    generation: RwSignal<u64>,
-    selected: RwSignal<Option<(u64, usize)>>,
-    /// Cancel pressed before the server named the run: cancel as soon as it does.
-    cancel_pending: StoredValue<bool>,
-}
-
-impl Tab {
-    fn new(key: u32, sql: String, named: Vec<NamedValue>) -> Tab {
-        Tab {
-            key,
-            sql: RwSignal::new(sql),
-            params: RwSignal::new(vec![]),
-            named: RwSignal::new(named),
-            run: RwSignal::new(None),
-            run_sql_text: RwSignal::new(String::new()),
-            request_error: RwSignal::new(None),
-            started_at: RwSignal::new(0.0),
-            sort: RwSignal::new(None),
-            pages: RwSignal::new(HashMap::new()),
-            loading: StoredValue::new(HashSet::new()),
-            generation: RwSignal::new(0),
-            selected: RwSignal::new(None),
-            cancel_pending: StoredValue::new(false),
-        }
-    }
-
-    fn clear_result(&self) {
-        self.run.set(None);
-        self.pages.set(HashMap::new());
-        self.sort.set(None);
-        self.selected.set(None);
-        self.request_error.set(None);
-        self.generation.update(|g| *g += 1);
-    }
-}
 
 #[component]
 pub fn WorkbenchPage() -> impl IntoView {
@@ -347,18 +71,22 @@ pub fn WorkbenchPage() -> impl IntoView {
 
 #[component]
 fn Workbench() -> impl IntoView {
-    // The connection list is awaited inside Suspense, so the server and the browser render
-    // the same page (reading a resource outside Suspense breaks hydration).
-    let connections = Resource::new(|| (), |_| list_connections());
-    view! {
-        <Suspense fallback=|| view! { <Loading/> }>
-            {move || Suspend::new(async move {
-                match connections.await {
-                    Ok(list) => view! { <WorkbenchBody list/> }.into_any(),
-                    Err(e) => view! { <p class="note error" role="alert">{e.to_string()}</p> }.into_any(),
-                }
-            })}
-        </Suspense>
+    // The workbench is drawn in the browser only: the server sends "Loading…" and the browser
+    // hydrates that same "Loading…", then reads the connections and draws the editor. Nothing
+    // in the workbench is useful before the page is interactive, and a server-drawn body had
+    // to match the browser's first render node for node (a hydration mismatch there left the
+    // page without an editor).
+    let connections = RwSignal::new(None::<Result<Vec<ConnectionSummary>, AppError>>);
+    Effect::new(move |_| {
+        leptos::task::spawn_local(async move {
+            let answer = list_connections().await;
+            connections.try_set(Some(answer));
+        });
+    });
+    move || match connections.get() {
+        None => view! { <Loading/> }.into_any(),
+        Some(Ok(list)) => view! { <WorkbenchBody list/> }.into_any(),
+        Some(Err(e)) => view! { <p class="note error" role="alert">{e.to_string()}</p> }.into_any(),
     }
 }
 
@@ -1052,379 +780,8 @@ fn WorkbenchBody(list: Vec<ConnectionSummary>) -> impl IntoView {
                 }}
             </div>
             <Show when=move || show_history.get()>
-                <aside class="wb-history card" data-test="history">
-                    <h2>"History"</h2>
-                    <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                        {move || Suspend::new(async move {
-                            match history.await {
-                                Ok(list) if list.is_empty() => view! { <p class="muted">"Queries you run appear here."</p> }.into_any(),
-                                Ok(list) => view! {
-                                    <ul class="history-list">
-                                        {list.into_iter().map(|e| {
-                                            let open = e.clone();
-                                            let again = e.clone();
-                                            view! {
-                                                <li class=format!("history-item state-{}", e.state.as_str())>
-                                                    <pre class="mono">{e.sql.chars().take(300).collect::<String>()}</pre>
-                                                    <p class="muted small" data-test="history-line">{history_line(&e)}</p>
-                                                    {e.error.clone().map(|m| view! { <p class="field-error small">{m}</p> })}
-                                                    <div class="actions">
-                                                        <button class="button small" on:click=move |_| load_entry.run((open.clone(), false))>"Copy to editor"</button>
-                                                        <button class="button small" data-test="history-rerun" on:click=move |_| load_entry.run((again.clone(), true))>"Run again"</button>
-                                                    </div>
-                                                </li>
-                                            }
-                                        }).collect_view()}
-                                    </ul>
-                                }.into_any(),
-                                Err(e) => view! { <p class="note error">{e.to_string()}</p> }.into_any(),
-                            }
-                        })}
-                    </Suspense>
-                </aside>
+                <HistoryPanel history load_entry/>
             </Show>
         </div>
-    }
-}
-
-/// `Demo · 2026-12-07 10:00:00 · done · 1 row · 12 ms`
-fn history_line(e: &HistoryEntry) -> String {
-    let mut parts = vec![
-        e.connection_name.clone(),
-        e.started_at.format("%Y-%m-%d %H:%M:%S").to_string(),
-        e.state.as_str().to_string(),
-    ];
-    if let Some(n) = e.row_count {
-        parts.push(plural(n, "row", "rows"));
-    }
-    if let Some(ms) = e.elapsed_ms {
-        parts.push(format!("{} ms", thousands(ms)));
-    }
-    parts.join(" · ")
-}
-
-/// The chosen connection's tables and columns; a click puts the name at the cursor.
-#[component]
-fn SchemaPanel(
-    schema: RwSignal<Option<Result<Vec<SchemaTable>, AppError>>>,
-    insert: Callback<String>,
-) -> impl IntoView {
-    let filter = RwSignal::new(String::new());
-    let open = RwSignal::new(HashSet::<String>::new());
-    view! {
-        <aside class="wb-schema card" data-test="schema" aria-label="Tables and columns">
-            <h2>"Schema"</h2>
-            <input type="search" class="wb-schema-filter" placeholder="Find a table or column" aria-label="Find a table or column"
-                data-test="schema-filter" prop:value=move || filter.get() on:input=move |ev| filter.set(event_target_value(&ev))/>
-            {move || match schema.get() {
-                None => view! { <p class="muted small">"Loading tables…"</p> }.into_any(),
-                Some(Err(e)) => view! { <p class="field-error small">{format!("The tables could not be read: {e}")}</p> }.into_any(),
-                Some(Ok(tables)) if tables.is_empty() => view! { <p class="muted small">"This connection has no tables you can read."</p> }.into_any(),
-                Some(Ok(tables)) => {
-                    let needle = filter.get().trim().to_lowercase();
-                    let shown: Vec<SchemaTable> = tables
-                        .into_iter()
-                        .filter(|t| needle.is_empty()
-                            || t.name.to_lowercase().contains(&needle)
-                            || t.columns.iter().any(|c| c.to_lowercase().contains(&needle)))
-                        .take(300)
-                        .collect();
-                    view! {
-                        <ul class="wb-schema-list">
-                            {shown.into_iter().map(|t| {
-                                let name = t.name.clone();
-                                let n2 = name.clone();
-                                let n3 = name.clone();
-                                let expanded = move || !needle_empty(&filter) || open.with(|o| o.contains(&n2));
-                                let cols = t.columns.clone();
-                                view! {
-                                    <li class="wb-schema-table" data-test="schema-table" data-name=name.clone()>
-                                        <div class="wb-schema-row">
-                                            <button class="wb-schema-toggle" aria-label=format!("Columns of {name}") aria-expanded={let e = expanded.clone(); move || e().to_string()}
-                                                on:click=move |_| open.update(|o| if !o.remove(&n3) { o.insert(n3.clone()); })>
-                                                {let e = expanded.clone(); move || if e() { "▾" } else { "▸" }}
-                                            </button>
-                                            <button class="wb-schema-name mono" title="Insert at the cursor" data-test="schema-insert-table"
-                                                on:click={let n = name.clone(); move |_| insert.run(n.clone())}>{name.clone()}</button>
-                                        </div>
-                                        <Show when=expanded.clone()>
-                                            <ul class="wb-schema-cols">
-                                                {cols.clone().into_iter().map(|c| {
-                                                    let c2 = c.clone();
-                                                    view! { <li><button class="wb-schema-name mono small" title="Insert at the cursor" data-test="schema-insert-column" on:click=move |_| insert.run(c2.clone())>{c}</button></li> }
-                                                }).collect_view()}
-                                            </ul>
-                                        </Show>
-                                    </li>
-                                }
-                            }).collect_view()}
-                        </ul>
-                    }.into_any()
-                }
-            }}
-        </aside>
-    }
-}
-
-fn needle_empty(filter: &RwSignal<String>) -> bool {
-    filter.with(|f| f.trim().is_empty())
-}
-
-/// Typed inputs for the `{{name}}` parameters the SQL uses.
-#[component]
-fn NamedInputs(named: RwSignal<Vec<NamedValue>>, refs: Memo<Vec<(String, bool)>>) -> impl IntoView {
-    view! {
-        <fieldset class="wb-params" data-test="named-params">
-            <legend>"Parameters"</legend>
-            {move || refs.get().into_iter().map(|(name, range)| view! { <NamedRow named name range/> }).collect_view()}
-            <p class="muted small">"Values are checked against their type and sent separately from the SQL. An empty value is NULL."</p>
-        </fieldset>
-    }
-}
-
-/// One `{{name}}` parameter: its type (a date range when the SQL uses `.start`/`.end`) and
-/// its value. The input is re-created only when the type changes, so typing keeps focus.
-#[component]
-fn NamedRow(named: RwSignal<Vec<NamedValue>>, name: String, range: bool) -> impl IntoView {
-    let key = StoredValue::new(name.clone());
-    let field = move |f: fn(&NamedValue) -> String| {
-        named.with(|l| {
-            key.with_value(|k| l.iter().find(|x| &x.name == k).map(f))
-                .unwrap_or_default()
-        })
-    };
-    let update = move |f: &dyn Fn(&mut NamedValue)| {
-        named.update(|l| {
-            key.with_value(|k| {
-                if let Some(x) = l.iter_mut().find(|x| &x.name == k) {
-                    f(x)
-                }
-            })
-        })
-    };
-    let kind = Memo::new(move |_| {
-        named.with(|l| {
-            key.with_value(|k| l.iter().find(|x| &x.name == k).map(|x| x.kind))
-                .unwrap_or_default()
-        })
-    });
-    let id = format!("wbp_{name}");
-    let label = format!("{{{{{name}}}}}");
-    let kind_picker = if range {
-        view! { <span class="muted small">"Date range"</span> }.into_any()
-    } else {
-        view! {
-            <select aria-label=format!("Type of {name}") data-test=format!("named-kind-{name}") prop:value=move || kind_key(kind.get())
-                on:change=move |ev| {
-                    let k = event_target_value(&ev);
-                    let chosen = NAMED_KINDS.iter().find(|(x, _)| kind_key(*x) == k).map(|(x, _)| *x).unwrap_or_default();
-                    update(&|x: &mut NamedValue| { x.kind = chosen; x.value.clear(); });
-                }>
-                {NAMED_KINDS.iter().map(|(k, l)| {
-                    let k = *k;
-                    // `selected` too: the options may arrive after the select's value is set.
-                    view! { <option value=kind_key(k) selected=move || kind.get() == k>{*l}</option> }
-                }).collect_view()}
-            </select>
-        }
-        .into_any()
-    };
-    let input = {
-        let id = id.clone();
-        let name = name.clone();
-        move || {
-            let value = move || field(|x| x.value.clone());
-            let set_value = move |ev: leptos::ev::Event| {
-                let v = event_target_value(&ev);
-                update(&|x: &mut NamedValue| x.value = v.clone())
-            };
-            match kind.get() {
-                ParamKind::Boolean => view! {
-                    <select id=id.clone() data-test=format!("named-{name}") prop:value=value on:change=set_value>
-                        <option value="" selected=move || field(|x| x.value.clone()).is_empty()>"—"</option>
-                        <option value="true" selected=move || field(|x| x.value.clone()) == "true">"Yes"</option>
-                        <option value="false" selected=move || field(|x| x.value.clone()) == "false">"No"</option>
-                    </select>
-                }
-                .into_any(),
-                ParamKind::DateRange => view! {
-                    <span class="date-range">
-                        <input id=id.clone() type="date" aria-label=format!("First day of {name}") data-test=format!("named-{name}")
-                            prop:value=value on:input=set_value/>
-                        "to"
-                        <input type="date" aria-label=format!("Last day of {name}") data-test=format!("named-{name}-end")
-                            prop:value=move || field(|x| x.end.clone())
-                            on:input=move |ev| { let v = event_target_value(&ev); update(&|x: &mut NamedValue| x.end = v.clone()) }/>
-                    </span>
-                }
-                .into_any(),
-                k => {
-                    let (ty, step) = match k {
-                        ParamKind::Number => ("number", Some("any")),
-                        ParamKind::Integer => ("number", Some("1")),
-                        ParamKind::Date => ("date", None),
-                        ParamKind::DateTime => ("datetime-local", Some("1")),
-                        _ => ("text", None),
-                    };
-                    view! {
-                        <input id=id.clone() type=ty step=step data-test=format!("named-{name}") prop:value=value on:input=set_value/>
-                    }
-                    .into_any()
-                }
-            }
-        }
-    };
-    view! {
-        <div class="param-row" data-test="named-param" data-name=name.clone()>
-            <label class="mono param-name" for=id>{label}</label>
-            {kind_picker}
-            {input}
-        </div>
-    }
-}
-
-#[component]
-fn ParamInputs(params: RwSignal<Vec<ParamInput>>) -> impl IntoView {
-    view! {
-        <fieldset class="wb-params" data-test="params">
-            <legend>"Parameters"</legend>
-            {move || (0..params.with(|p| p.len())).map(|i| {
-                let get = move || params.with(|p| p.get(i).cloned().unwrap_or_default());
-                view! {
-                    <div class="param-row">
-                        <span class="mono param-name">{format!("${}", i + 1)}</span>
-                        <select aria-label=format!("Type of ${}", i + 1) prop:value=move || get().kind
-                            on:change=move |ev| { let k = event_target_value(&ev); params.update(|p| if let Some(x) = p.get_mut(i) {
-                                x.kind = PARAM_KINDS.iter().find(|(v, _)| *v == k).map(|(v, _)| *v).unwrap_or("text");
-                                if x.kind == "bool" && x.value != "true" && x.value != "false" { x.value = "true".into() }
-                            }) }>
-                            {PARAM_KINDS.iter().map(|(v, l)| view! { <option value=*v>{*l}</option> }).collect_view()}
-                        </select>
-                        {move || {
-                            let p = get();
-                            if p.kind == "bool" {
-                                view! {
-                                    <select aria-label=format!("Value of ${}", i + 1) data-test=format!("param-{}", i + 1) prop:value=p.value.clone() disabled=p.null
-                                        on:change=move |ev| { let v = event_target_value(&ev); params.update(|p| if let Some(x) = p.get_mut(i) { x.value = v }) }>
-                                        <option value="true">"true"</option>
-                                        <option value="false">"false"</option>
-                                    </select>
-                                }.into_any()
-                            } else {
-                                view! {
-                                    <input type=p.kind aria-label=format!("Value of ${}", i + 1) data-test=format!("param-{}", i + 1) step="any" prop:value=p.value.clone() disabled=p.null
-                                        on:input=move |ev| { let v = event_target_value(&ev); params.update(|p| if let Some(x) = p.get_mut(i) { x.value = v }) }/>
-                                }.into_any()
-                            }
-                        }}
-                        <label class="check">
-                            <input type="checkbox" prop:checked=move || get().null on:change=move |ev| { let c = event_target_checked(&ev); params.update(|p| if let Some(x) = p.get_mut(i) { x.null = c }) }/>
-                            "NULL"
-                        </label>
-                    </div>
-                }
-            }).collect_view()}
-        </fieldset>
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn placeholders_ignore_strings_and_comments() {
-        assert_eq!(placeholders("select $1, $2", false), 2);
-        assert_eq!(
-            placeholders("select '$3', \"$4\" -- $5\n, $1 /* $9 */", false),
-            1
-        );
-        assert_eq!(placeholders("select a$1 from t", false), 0);
-        assert_eq!(placeholders("select $10", false), 10);
-        assert_eq!(placeholders("", false), 0);
-        // MySQL and SQLite count `?`; PostgreSQL's `?` is a JSON operator.
-        assert_eq!(placeholders("select ?, '?', ? -- ?", true), 2);
-        assert_eq!(placeholders("select j ? 'k' from t", false), 0);
-    }
-
-    #[test]
-    fn named_parameters_become_specs_and_url_values() {
-        let sql = "select {{n}}, {{day}} where x between {{p.start}} and {{p.end}} or y = {{n}}";
-        assert_eq!(
-            named_refs(sql),
-            vec![
-                ("n".to_string(), false),
-                ("day".to_string(), false),
-                ("p".to_string(), true)
-            ]
-        );
-        let named = vec![
-            NamedValue {
-                name: "n".into(),
-                kind: ParamKind::Integer,
-                value: "21".into(),
-                end: String::new(),
-            },
-            NamedValue {
-                name: "p".into(),
-                kind: ParamKind::DateRange,
-                value: "2024-01-01".into(),
-                end: "2024-01-31".into(),
-            },
-        ];
-        let (specs, values) = named_request(sql, &named);
-        let kinds: Vec<(String, ParamKind)> =
-            specs.iter().map(|s| (s.name.clone(), s.kind)).collect();
-        assert_eq!(
-            kinds,
-            vec![
-                ("n".to_string(), ParamKind::Integer),
-                ("day".to_string(), ParamKind::Date),
-                ("p".to_string(), ParamKind::DateRange)
-            ]
-        );
-        assert_eq!(values["n"], vec!["21".to_string()]);
-        assert_eq!(values["day"], vec![String::new()]);
-        assert_eq!(values["p"], vec!["2024-01-01~2024-01-31".to_string()]);
-        // What the server parses: the same values, typed.
-        let today = chrono::NaiveDate::from_ymd_opt(2024, 6, 1).unwrap();
-        assert_eq!(
-            params::parse_value(&specs[0], &values["n"], today),
-            Ok(params::ParamValue::Integer(21))
-        );
-        assert!(named_refs("select 1").is_empty());
-        assert!(named_refs("select {{unclosed").is_empty());
-    }
-
-    #[test]
-    fn names_are_quoted_only_when_needed() {
-        assert_eq!(sql_name("orders", ConnectionKind::Postgres), "orders");
-        assert_eq!(
-            sql_name("public.Order Items", ConnectionKind::Postgres),
-            "public.\"Order Items\""
-        );
-        assert_eq!(
-            sql_name("Weird`Name", ConnectionKind::Mysql),
-            "`Weird``Name`"
-        );
-        assert_eq!(sql_name("1st", ConnectionKind::Sqlite), "\"1st\"");
-    }
-
-    #[test]
-    fn error_positions_count_as_the_editor_does() {
-        // 1-based characters from the database, 0-based UTF-16 units for CodeMirror.
-        assert_eq!(utf16_offset("select x", 8), 7);
-        assert_eq!(utf16_offset("select '😀', nope", 14), 14);
-        assert_eq!(utf16_offset("", 1), 0);
-    }
-
-    #[test]
-    fn tabs_are_named_after_their_first_line() {
-        assert_eq!(tab_title(""), "New query");
-        assert_eq!(tab_title("\n  select 1\nfrom t"), "select 1");
-        assert_eq!(
-            tab_title("select a_very_long_column_name, another_one from t"),
-            "select a_very_long_column_n…"
-        );
     }
 }

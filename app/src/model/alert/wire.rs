@@ -1,9 +1,7 @@
 //! What the alerts pages and the server exchange: alert drafts and summaries, run and
 //! delivery history, channels (never with their secrets) and the SMTP form.
-use super::{
-    alert::{AlertState, Rule},
-    insight::{InsightId, UrlValues},
-};
+use super::{AlertState, Rule};
+use crate::model::insight::{InsightId, UrlValues};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 

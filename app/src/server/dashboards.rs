@@ -17,7 +17,10 @@ use crate::{
         params::EnumOption,
         Permission, UserId,
     },
-    server::{db::dashboards as repo, insights, AppState, Principal},
+    server::{
+        db::{dashboards as repo, json_column},
+        insights, AppState, Principal,
+    },
 };
 use chrono::Utc;
 
@@ -31,10 +34,7 @@ fn may_edit(me: &Principal, r: &repo::DashboardRow) -> bool {
 }
 
 fn draft_of(r: &repo::DashboardRow) -> Result<DashboardDraft, AppError> {
-    let mut d: DashboardDraft = serde_json::from_str(&r.body).map_err(|e| {
-        tracing::error!(dashboard = r.id, error = %e, "a stored dashboard does not decode");
-        crate::error::internal(e)
-    })?;
+    let mut d: DashboardDraft = json_column("dashboard", r.id, "body", &r.body)?;
     d.name = r.name.clone();
     d.description = r.description.clone();
     d.folder_id = r.folder_id.map(FolderId);

@@ -17,7 +17,7 @@ use crate::{
     server::{
         connections,
         connectors::{ConnectorError, Param, RowSink, RunSummary},
-        db::{connections::ConnectionRow, insights as repo},
+        db::{connections::ConnectionRow, insights as repo, json_column},
         AppState, Principal,
     },
 };
@@ -54,9 +54,9 @@ fn draft_of(r: &repo::InsightRow) -> Result<InsightDraft, AppError> {
         description: r.description.clone(),
         connection_id: r.connection_id.map(ConnectionId),
         sql: r.sql.clone(),
-        params: serde_json::from_str(&r.params).map_err(crate::error::internal)?,
-        view: serde_json::from_str(&r.view).unwrap_or_default(),
-        drill: serde_json::from_str(&r.drill).unwrap_or_default(),
+        params: json_column("insight", r.id, "params", &r.params)?,
+        view: json_column("insight", r.id, "view", &r.view)?,
+        drill: json_column("insight", r.id, "drill", &r.drill)?,
         folder_id: r.folder_id.map(FolderId),
         cache_minutes: r.cache_minutes.and_then(|m| u32::try_from(m).ok()),
     })

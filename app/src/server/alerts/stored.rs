@@ -7,7 +7,7 @@ use crate::{
         alert::{AlertStates, Rule},
         insight::UrlValues,
     },
-    server::db::alerts::AlertRow,
+    server::db::{alerts::AlertRow, json_column},
 };
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
@@ -49,11 +49,7 @@ pub fn channels(row: &AlertRow) -> Result<Vec<i64>, AppError> {
 }
 
 fn column<T: DeserializeOwned>(alert: i64, name: &str, json: &str) -> Result<T, AppError> {
-    serde_json::from_str(json).map_err(|e| {
-        crate::error::internal(format!(
-            "alert {alert}: its stored {name} does not decode: {e}"
-        ))
-    })
+    json_column("alert", alert, name, json)
 }
 
 #[cfg(test)]

@@ -23,6 +23,22 @@ use std::{
     time::Duration,
 };
 
+/// Decodes a JSON column of a stored row: `what` and `id` name the row (`"alert"`, 7), `column`
+/// the column. A value that does not decode is an internal error, logged with the row and
+/// the column; it never becomes a default.
+pub fn json_column<T: serde::de::DeserializeOwned>(
+    what: &str,
+    id: impl std::fmt::Display,
+    column: &str,
+    json: &str,
+) -> Result<T, crate::error::AppError> {
+    serde_json::from_str(json).map_err(|e| {
+        crate::error::internal(format!(
+            "{what} {id}: its stored {column} does not decode: {e}"
+        ))
+    })
+}
+
 /// A pool on the metadata store.
 #[derive(Clone, Debug)]
 pub enum Db {

@@ -74,11 +74,13 @@ pub async fn history(
     Ok(rows
         .into_iter()
         .map(|r| HistoryEntry {
+            // One run whose values do not decode does not hide the history: it is listed
+            // without them, and the log names it.
+            params: super::json_column("run", &r.id, "params", &r.params).unwrap_or_default(),
             id: RunId(r.id),
             connection_id: r.connection_id.map(ConnectionId),
             connection_name: r.connection_name,
             sql: r.sql,
-            params: serde_json::from_str(&r.params).unwrap_or_default(),
             state: RunState::parse(&r.state),
             error: r.error,
             row_count: r.row_count.map(|n| n.max(0) as u64),

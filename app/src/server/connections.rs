@@ -12,14 +12,18 @@ use crate::{
     },
     server::{
         connectors::{Connector, ConnectorError, PoolOptions},
-        db::{audit, connections as repo, connections::ConnectionRow},
+        crypto::SecretBox,
+        db::{audit, connections as repo, connections::ConnectionRow, Db},
         egress::{self, EgressError, EgressPolicy},
+        engine::ConnectionSource,
         settings::{Settings, StoreTarget},
         AppState, Principal,
     },
 };
+use futures::future::BoxFuture;
 use std::{
     path::PathBuf,
+    sync::Arc,
     time::{Duration, Instant},
 };
 
@@ -44,17 +48,55 @@ fn parse_config(row: &ConnectionRow) -> Result<ConnectionConfig, AppError> {
 
 /// A connection with its password opened: only for connecting, never for answers.
 pub fn full_config(state: &AppState, row: &ConnectionRow) -> Result<ConnectionConfig, AppError> {
+    open_config(&state.secrets, row)
+}
+
+fn open_config(secrets: &SecretBox, row: &ConnectionRow) -> Result<ConnectionConfig, AppError> {
     let mut cfg = parse_config(row)?;
     if let (Some(sealed), Some(n)) = (&row.secret, cfg.network_mut()) {
         let id = ConnectionId(row.id);
         n.password = Some(
-            state
-                .secrets
+            secrets
                 .open(sealed, &context(id))
                 .map_err(crate::error::internal)?,
         );
     }
     Ok(cfg)
+}
+
+/// The connections as the engine sees them ([`ConnectionSource`]): rows from the store, and
+/// connectors opened with the password unsealed and the egress policy applied.
+pub struct Source {
+    db: Db,
+    settings: Arc<Settings>,
+    secrets: Arc<SecretBox>,
+}
+
+impl Source {
+    pub fn new(db: Db, settings: Arc<Settings>, secrets: Arc<SecretBox>) -> Self {
+        Source {
+            db,
+            settings,
+            secrets,
+        }
+    }
+}
+
+impl ConnectionSource for Source {
+    fn row(&self, id: ConnectionId) -> BoxFuture<'_, Result<ConnectionRow, AppError>> {
+        Box::pin(async move {
+            repo::get(&self.db, id)
+                .await?
+                .ok_or_else(|| AppError::NotFound("Connection".into()))
+        })
+    }
+
+    fn open<'a>(&'a self, row: &'a ConnectionRow) -> BoxFuture<'a, Result<Connector, AppError>> {
+        Box::pin(async move {
+            let cfg = open_config(&self.secrets, row)?;
+            open(&self.settings, &cfg, builtin_file(row)).await
+        })
+    }
 }
 
 fn summary(row: &ConnectionRow, me: &Principal) -> ConnectionSummary {
@@ -560,7 +602,7 @@ pub async fn test_saved(
 ) -> Result<TestOutcome, AppError> {
     me.require(Permission::ManageConnections)?;
     let row = row(state, id).await?;
-    let pool = state.engine.pool(state, &row).await?;
+    let pool = state.engine.pool(&row).await?;
     let start = Instant::now();
     let version = pool.connector.test().await.map_err(unavailable)?;
     let elapsed_ms = start.elapsed().as_millis() as u64;
@@ -580,7 +622,7 @@ pub async fn schema(
 ) -> Result<Vec<SchemaTable>, AppError> {
     me.require(Permission::EditInsights)?;
     let row = row(state, id).await?;
-    let pool = state.engine.pool(state, &row).await?;
+    let pool = state.engine.pool(&row).await?;
     pool.connector.schema().await.map_err(unavailable)
 }
 

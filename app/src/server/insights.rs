@@ -611,7 +611,6 @@ impl Prepared {
         state
             .engine
             .run_direct(
-                state,
                 &self.connection,
                 &self.sql,
                 &self.params,
@@ -1007,14 +1006,7 @@ pub async fn export(
             Some(out) => {
                 task_state
                     .engine
-                    .copy_csv_direct(
-                        &task_state,
-                        &p.connection,
-                        &p.sql,
-                        &p.params,
-                        cancel.clone(),
-                        out,
-                    )
+                    .copy_csv_direct(&p.connection, &p.sql, &p.params, cancel.clone(), out)
                     .await
             }
             None => Ok(None),

@@ -99,7 +99,7 @@ pub async fn run_at(
     let engine = &state.engine;
     if minutes == Some(0) {
         return engine
-            .start(state, owner, &p.connection, p.sql, p.params, false)
+            .start(owner, &p.connection, p.sql, p.params, false)
             .await;
     }
     let key = key(&p);
@@ -135,7 +135,7 @@ pub async fn run_at(
         }
     }
     engine
-        .start_shared(state, owner, &p.connection, p.sql, p.params, key)
+        .start_shared(owner, &p.connection, p.sql, p.params, key)
         .await
 }
 
@@ -161,44 +161,6 @@ async fn adopt(
         tracing::warn!(key, error = %e, "could not mark a cached result as used");
     }
     Ok(h)
-}
-
-/// Called by the engine when a shared run finished without an error: its snapshot goes to
-/// the store for the other processes (when it is small enough to share).
-pub async fn keep(state: &AppState, key: &str, h: &RunHandle) {
-    let Some(insight_id) = key.split(':').next().and_then(|i| i.parse::<i64>().ok()) else {
-        return;
-    };
-    let Some((snapshot, cached)) = h.cached() else {
-        return;
-    };
-    let bound = state.settings.runs.cache_max_bytes;
-    // Too big to share: not worth copying (the copy would be thrown away).
-    if snapshot.file_bytes() > bound / 16 {
-        return;
-    }
-    let file = match tokio::task::spawn_blocking(move || snapshot.to_file()).await {
-        Ok(Ok(f)) => f,
-        Ok(Err(e)) => {
-            tracing::warn!(key, error = %e, "could not copy a result for the cache");
-            return;
-        }
-        Err(_) => return,
-    };
-    if file.len() as u64 > bound / 16 {
-        return;
-    }
-    let meta = serde_json::to_string(&cached).unwrap_or_default();
-    let entry = repo::New {
-        key,
-        insight_id,
-        created_ms: cached.computed_at.timestamp_millis(),
-        meta: &meta,
-        body: &file,
-    };
-    if let Err(e) = repo::put(&state.db, entry, bound).await {
-        tracing::warn!(key, error = %e, "could not store a result in the cache");
-    }
 }
 
 /// Drops stored results older than any cache time allows (run now and then).

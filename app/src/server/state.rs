@@ -39,16 +39,25 @@ impl AppState {
         settings: Settings,
         encryption_key: &[u8],
     ) -> Self {
-        let engine = Engine::new(settings.data_dir.join("results"), settings.runs.clone());
+        let settings = Arc::new(settings);
+        let secrets = Arc::new(SecretBox::new(encryption_key));
+        let connections =
+            super::connections::Source::new(db.clone(), settings.clone(), secrets.clone());
+        let engine = Engine::new(
+            settings.data_dir.join("results"),
+            settings.runs.clone(),
+            db.clone(),
+            Arc::new(connections),
+        );
         Self {
-            secrets: Arc::new(SecretBox::new(encryption_key)),
+            secrets,
             engine: Arc::new(engine),
             imports: Arc::new(Imports::new(settings.data_dir.join("imports"))),
             alert_queue: Arc::default(),
             exports: Arc::default(),
             leptos_options,
             db,
-            settings: Arc::new(settings),
+            settings,
             passwords: Arc::new(Passwords::new()),
             throttle: Arc::new(LoginThrottle::default()),
             setup: Arc::new(SetupToken::default()),

@@ -108,7 +108,7 @@ async fn start_and_answer(
 ) -> Result<RunView, AppError> {
     let handle = state
         .engine
-        .start(state, user, row, sql, values, row.writable)
+        .start(user, row, sql, values, row.writable)
         .await?;
     let page_size = page_size.min(MAX_PAGE);
     // Answer with the first page when it is quick to get; the browser follows up otherwise.

@@ -2012,15 +2012,7 @@ async fn a_reset_by_one_user_does_not_fail_another_users_queued_runs() {
         let mut rows = Rows::default();
         let r = state
             .engine
-            .run_direct(
-                &state,
-                &row,
-                "SELECT 43",
-                &[],
-                10,
-                Default::default(),
-                &mut rows,
-            )
+            .run_direct(&row, "SELECT 43", &[], 10, Default::default(), &mut rows)
             .await;
         r.map(|_| rows.0.len())
     });

@@ -1,6 +1,7 @@
 //! The execution engine: one pool per connection with a concurrency cap and a visible queue,
 //! runs that stream into server-side snapshots, cancellation that reaches the database, and
 //! expiry of old results.
+mod cached;
 pub mod snapshot;
 
 use crate::{
@@ -11,14 +12,13 @@ use crate::{
         UserId,
     },
     server::{
-        connections,
         connectors::{Connector, ConnectorError, Param, RunLimits},
-        db::{audit, connections::ConnectionRow, runs as runs_repo},
+        db::{audit, connections::ConnectionRow, runs as runs_repo, Db},
         settings::RunSettings,
-        AppState,
     },
 };
 use chrono::{DateTime, Utc};
+use futures::future::BoxFuture;
 use snapshot::{Snapshot, SnapshotSink};
 use std::{
     collections::HashMap,
@@ -28,6 +28,16 @@ use std::{
 };
 use tokio::sync::{Notify, Semaphore};
 use tokio_util::sync::CancellationToken;
+
+/// What the engine needs of the connections service, which implements it: a connection's
+/// current row, and a connector for a row (its password opened, the egress policy applied).
+/// The engine never reaches up into the services for these.
+pub trait ConnectionSource: Send + Sync {
+    /// The connection as stored now (a deleted one is an error).
+    fn row(&self, id: ConnectionId) -> BoxFuture<'_, Result<ConnectionRow, AppError>>;
+    /// A connector (pool) for `row`, after the policy checks.
+    fn open<'a>(&'a self, row: &'a ConnectionRow) -> BoxFuture<'a, Result<Connector, AppError>>;
+}
 
 /// An open data source: its pool, the cap on runs at once, and who waits for a turn.
 pub struct PoolEntry {
@@ -197,58 +207,26 @@ const KEEP_PER_USER: usize = 10;
 /// Finished shared results (the result cache's) kept in this process at most.
 const KEEP_SHARED: usize = 500;
 
-pub struct Engine {
-    pools: tokio::sync::Mutex<HashMap<ConnectionId, Arc<PoolEntry>>>,
-    runs: Mutex<HashMap<RunId, Arc<RunHandle>>>,
-    /// The newest shared run of each result-cache key.
-    shared: Mutex<HashMap<String, RunId>>,
-    /// One lock per result-cache key being looked up or started, so two cold requests for
-    /// the same result start one run.
-    flights: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
-    dir: PathBuf,
+/// The open pools, one per connection, shared by the engine and its running tasks (a run
+/// whose pool was retired while it waited moves to the connection's current one).
+struct Pools {
+    map: tokio::sync::Mutex<HashMap<ConnectionId, Arc<PoolEntry>>>,
+    connections: Arc<dyn ConnectionSource>,
     settings: RunSettings,
 }
 
-impl Engine {
-    /// `dir` holds the snapshots; whatever a previous process left there is removed.
-    pub fn new(dir: PathBuf, settings: RunSettings) -> Self {
-        if let Ok(entries) = std::fs::read_dir(&dir) {
-            for e in entries.flatten() {
-                let _ = std::fs::remove_file(e.path());
-            }
-        }
-        let _ = std::fs::create_dir_all(&dir);
-        Engine {
-            pools: tokio::sync::Mutex::new(HashMap::new()),
-            runs: Mutex::new(HashMap::new()),
-            shared: Mutex::new(HashMap::new()),
-            flights: Mutex::new(HashMap::new()),
-            dir,
-            settings,
-        }
-    }
-
-    pub fn settings(&self) -> &RunSettings {
-        &self.settings
-    }
-
+impl Pools {
     /// The pool of a connection, opened on first use (after the policy checks) and reopened
     /// when the connection's settings changed.
-    pub async fn pool(
-        &self,
-        state: &AppState,
-        row: &ConnectionRow,
-    ) -> Result<Arc<PoolEntry>, AppError> {
+    async fn get(&self, row: &ConnectionRow) -> Result<Arc<PoolEntry>, AppError> {
         let id = ConnectionId(row.id);
-        let mut pools = self.pools.lock().await;
+        let mut pools = self.map.lock().await;
         if let Some(p) = pools.get(&id) {
             if p.stamp == row.updated_at {
                 return Ok(p.clone());
             }
         }
-        let cfg = connections::full_config(state, row)?;
-        let demo = connections::builtin_file(row);
-        let connector = connections::open(&state.settings, &cfg, demo).await?;
+        let connector = self.connections.open(row).await?;
         let size = self.settings.pool_size.max(1) as usize;
         let entry = Arc::new(PoolEntry {
             connector,
@@ -281,12 +259,10 @@ impl Engine {
 
     /// The current pool of a connection for a run whose pool was retired while it waited:
     /// the connection is read again, so a deleted or deactivated one is not reopened.
-    async fn successor(
-        &self,
-        state: &AppState,
-        id: ConnectionId,
-    ) -> Result<Arc<PoolEntry>, ConnectorError> {
-        let row = connections::row(state, id)
+    async fn successor(&self, id: ConnectionId) -> Result<Arc<PoolEntry>, ConnectorError> {
+        let row = self
+            .connections
+            .row(id)
             .await
             .map_err(|e| ConnectorError::Connect(e.to_string()))?;
         if !row.active {
@@ -295,9 +271,63 @@ impl Engine {
                 row.name
             )));
         }
-        self.pool(state, &row)
+        self.get(&row)
             .await
             .map_err(|e| ConnectorError::Connect(e.to_string()))
+    }
+}
+
+pub struct Engine {
+    pools: Arc<Pools>,
+    runs: Mutex<HashMap<RunId, Arc<RunHandle>>>,
+    /// The newest shared run of each result-cache key.
+    shared: Mutex<HashMap<String, RunId>>,
+    /// One lock per result-cache key being looked up or started, so two cold requests for
+    /// the same result start one run.
+    flights: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    dir: PathBuf,
+    settings: RunSettings,
+    /// The metadata store: run records, the audit, the stored result cache.
+    db: Db,
+}
+
+impl Engine {
+    /// `dir` holds the snapshots; whatever a previous process left there is removed.
+    pub fn new(
+        dir: PathBuf,
+        settings: RunSettings,
+        db: Db,
+        connections: Arc<dyn ConnectionSource>,
+    ) -> Self {
+        if let Ok(entries) = std::fs::read_dir(&dir) {
+            for e in entries.flatten() {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+        let _ = std::fs::create_dir_all(&dir);
+        Engine {
+            pools: Arc::new(Pools {
+                map: tokio::sync::Mutex::new(HashMap::new()),
+                connections,
+                settings: settings.clone(),
+            }),
+            runs: Mutex::new(HashMap::new()),
+            shared: Mutex::new(HashMap::new()),
+            flights: Mutex::new(HashMap::new()),
+            dir,
+            settings,
+            db,
+        }
+    }
+
+    pub fn settings(&self) -> &RunSettings {
+        &self.settings
+    }
+
+    /// The pool of a connection, opened on first use (after the policy checks) and reopened
+    /// when the connection's settings changed.
+    pub async fn pool(&self, row: &ConnectionRow) -> Result<Arc<PoolEntry>, AppError> {
+        self.pools.get(row).await
     }
 
     /// Drops a connection's pool so the next run starts on fresh connections. The runs of
@@ -317,22 +347,21 @@ impl Engine {
         for h in handles {
             h.cancel.cancel();
         }
-        if let Some(old) = self.pools.lock().await.remove(&id) {
-            self.retire(old);
+        if let Some(old) = self.pools.map.lock().await.remove(&id) {
+            self.pools.retire(old);
         }
     }
 
     /// Starts a run; it waits for a turn on its connection, then streams into a snapshot.
     pub async fn start(
         &self,
-        state: &AppState,
         owner: UserId,
         row: &ConnectionRow,
         sql: String,
         params: Vec<Param>,
         writable: bool,
     ) -> Result<Arc<RunHandle>, AppError> {
-        self.start_inner(state, owner, row, sql, params, writable, None)
+        self.start_inner(owner, row, sql, params, writable, None)
             .await
     }
 
@@ -341,14 +370,13 @@ impl Engine {
     /// cache store (see `server::result_cache`). Call while holding [`Self::flight`].
     pub async fn start_shared(
         &self,
-        state: &AppState,
         owner: UserId,
         row: &ConnectionRow,
         sql: String,
         params: Vec<Param>,
         key: String,
     ) -> Result<Arc<RunHandle>, AppError> {
-        self.start_inner(state, owner, row, sql, params, false, Some(key))
+        self.start_inner(owner, row, sql, params, false, Some(key))
             .await
     }
 
@@ -356,7 +384,6 @@ impl Engine {
     #[allow(clippy::too_many_arguments)]
     async fn start_inner(
         &self,
-        state: &AppState,
         owner: UserId,
         row: &ConnectionRow,
         sql: String,
@@ -364,10 +391,10 @@ impl Engine {
         writable: bool,
         shared: Option<String>,
     ) -> Result<Arc<RunHandle>, AppError> {
-        let pool = self.pool(state, row).await?;
+        let pool = self.pool(row).await?;
         let id = RunId(uuid::Uuid::new_v4().to_string());
         runs_repo::insert(
-            &state.db,
+            &self.db,
             runs_repo::NewRun {
                 id: &id,
                 user: owner,
@@ -433,7 +460,8 @@ impl Engine {
             }
         }
         let task = RunTask {
-            state: state.clone(),
+            db: self.db.clone(),
+            pools: self.pools.clone(),
             handle: handle.clone(),
             sql,
             params,
@@ -452,7 +480,6 @@ impl Engine {
     #[allow(clippy::too_many_arguments)]
     pub async fn run_direct(
         &self,
-        state: &AppState,
         row: &ConnectionRow,
         sql: &str,
         params: &[Param],
@@ -460,7 +487,7 @@ impl Engine {
         cancel: CancellationToken,
         sink: &mut dyn crate::server::connectors::RowSink,
     ) -> Result<crate::server::connectors::RunSummary, ConnectorError> {
-        let (pool, _permit, limits) = self.direct(state, row, max_rows, cancel).await?;
+        let (pool, _permit, limits) = self.direct(row, max_rows, cancel).await?;
         futures::FutureExt::boxed(pool.connector.run(sql, params, &limits, sink)).await
     }
 
@@ -469,28 +496,26 @@ impl Engine {
     /// `Ok(None)` with nothing written when they do not.
     pub async fn copy_csv_direct(
         &self,
-        state: &AppState,
         row: &ConnectionRow,
         sql: &str,
         params: &[Param],
         cancel: CancellationToken,
         out: &mut dyn crate::server::connectors::CopyOut,
     ) -> Result<Option<crate::server::connectors::postgres::CopySummary>, ConnectorError> {
-        let (pool, _permit, limits) = self.direct(state, row, u64::MAX, cancel).await?;
+        let (pool, _permit, limits) = self.direct(row, u64::MAX, cancel).await?;
         futures::FutureExt::boxed(pool.connector.copy_csv(sql, params, &limits, out)).await
     }
 
     /// The connection's pool, a slot in it, and read-only limits for a direct run.
     async fn direct(
         &self,
-        state: &AppState,
         row: &ConnectionRow,
         max_rows: u64,
         cancel: CancellationToken,
     ) -> Result<(Arc<PoolEntry>, tokio::sync::OwnedSemaphorePermit, RunLimits), ConnectorError>
     {
         let mut pool = self
-            .pool(state, row)
+            .pool(row)
             .await
             .map_err(|e| ConnectorError::Connect(e.to_string()))?;
         let deadline = tokio::time::Instant::now() + self.settings.queue_timeout;
@@ -498,7 +523,7 @@ impl Engine {
             match tokio::time::timeout_at(deadline, pool.permits.clone().acquire_owned()).await {
                 Ok(Ok(p)) => break p,
                 // Retired by a reset while waiting: wait on the connection's current pool.
-                Ok(Err(_)) => pool = self.successor(state, ConnectionId(row.id)).await?,
+                Ok(Err(_)) => pool = self.pools.successor(ConnectionId(row.id)).await?,
                 Err(_) => return Err(ConnectorError::Busy(self.settings.pool_size)),
             }
         };
@@ -713,7 +738,8 @@ impl Engine {
 }
 
 struct RunTask {
-    state: AppState,
+    db: Db,
+    pools: Arc<Pools>,
     handle: Arc<RunHandle>,
     sql: String,
     params: Vec<Param>,
@@ -781,7 +807,7 @@ impl RunTask {
         });
         if state == RunState::Done {
             if let Some(key) = &h.shared {
-                crate::server::result_cache::keep(&self.state, key, &h).await;
+                cached::keep(&self.db, self.settings.cache_max_bytes, key, &h).await;
             }
         }
         let message = error.as_ref().map(|e| e.message.as_str());
@@ -789,7 +815,7 @@ impl RunTask {
         // Boxed: proves `Send` at this site (the repository's pool dispatch trips the
         // compiler's higher-ranked `Send` check inside a spawned task otherwise).
         if let Err(e) = futures::FutureExt::boxed(runs_repo::finish(
-            &self.state.db,
+            &self.db,
             &h.id,
             runs_repo::Finished {
                 state,
@@ -816,7 +842,7 @@ impl RunTask {
         });
         let detail = detail.to_string();
         if let Err(e) = futures::FutureExt::boxed(audit::record(
-            &self.state.db,
+            &self.db,
             Some(h.owner),
             "query_run",
             None,
@@ -852,11 +878,7 @@ impl RunTask {
                 Ok(Ok(p)) => break p,
                 Ok(Err(_)) => {
                     pool.dequeue(&h.id);
-                    let next = self
-                        .state
-                        .engine
-                        .successor(&self.state, h.connection)
-                        .await?;
+                    let next = self.pools.successor(h.connection).await?;
                     next.enqueue(&h.id);
                     if let Ok(mut p) = h.pool.lock() {
                         *p = Some(next.clone());

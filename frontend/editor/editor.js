@@ -197,6 +197,7 @@ function mount(textarea, options) {
   if (options && options.dialect) conf.dialect = options.dialect;
   const parent = textarea.parentElement;
   const lang = new Compartment();
+  const hist = new Compartment();
   const langExt = lang.of(language(conf));
 
   const run = () => {
@@ -230,7 +231,7 @@ function mount(textarea, options) {
     highlightActiveLineGutter(),
     highlightActiveLine(),
     drawSelection(),
-    history(),
+    hist.of(history()),
     indentOnInput(),
     bracketMatching(),
     closeBrackets(),
@@ -262,13 +263,20 @@ function mount(textarea, options) {
   const view = new EditorView({
     state: EditorState.create({ doc: textarea.value, extensions }),
   });
-  // A fresh state (another tab's text, its own undo history) with the same extensions and the
-  // language as configured now.
-  view._sightlineFresh = (text) =>
-    EditorState.create({
-      doc: text,
-      extensions: extensions.map((x) => (x === langExt ? lang.of(language(config(textarea))) : x)),
+  // Another tab's text with its own undo history: the text replaced in a transaction (open
+  // tooltips and pending measurements follow it; replacing the whole state while a scroll
+  // measurement was pending made CodeMirror measure old positions in the new, shorter text),
+  // the error mark cleared, and the history switched off and on again, which empties it.
+  view._sightlineFresh = (text) => {
+    closeCompletion(view);
+    view.dispatch({
+      changes: { from: 0, to: view.state.doc.length, insert: text },
+      selection: { anchor: 0 },
+      effects: [setError.of(null), hist.reconfigure([])],
+      annotations: external.of(true),
     });
+    view.dispatch({ effects: hist.reconfigure(history()) });
+  };
   textarea.insertAdjacentElement("afterend", view.dom);
   textarea.style.display = "none";
   textarea[VIEW] = view;
@@ -295,7 +303,7 @@ function setValue(textarea, text, fresh) {
     return;
   }
   if (fresh) {
-    view.setState(view._sightlineFresh(text));
+    view._sightlineFresh(text);
     textarea.value = text;
     return;
   }

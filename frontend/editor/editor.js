@@ -15,7 +15,8 @@
 //   focus(textarea)
 //   insert(textarea, text)      put text at the cursor (replacing the selection) and focus.
 //   markError(textarea, pos)    mark the word at pos (0-based, UTF-16 units, as CodeMirror counts)
-//                               as the error and move the cursor there; null clears the mark.
+//                               as the error and move the cursor there; null clears the mark
+//                               (and closes an open completion list: a run is starting).
 //                               The mark goes away with the next edit.
 //   destroy(textarea)           remove the editor and show the textarea again.
 // Before mount, setSchema/setDialect remember their argument and mount uses it; setValue sets
@@ -366,6 +367,9 @@ function markError(textarea, pos) {
   if (!view) return;
   const doc = view.state.doc;
   if (pos == null || !(pos >= 0) || pos > doc.length) {
+    // The page clears the mark when a run starts; an open completion list goes with it
+    // (a run from the Run button would otherwise leave it over the editor).
+    closeCompletion(view);
     view.dispatch({ effects: setError.of(null) });
     return;
   }

@@ -84,11 +84,7 @@ impl Source {
 
 impl ConnectionSource for Source {
     fn row(&self, id: ConnectionId) -> BoxFuture<'_, Result<ConnectionRow, AppError>> {
-        Box::pin(async move {
-            repo::get(&self.db, id)
-                .await?
-                .ok_or_else(|| AppError::NotFound("Connection".into()))
-        })
+        Box::pin(stored_row(&self.db, id))
     }
 
     fn open<'a>(&'a self, row: &'a ConnectionRow) -> BoxFuture<'a, Result<Connector, AppError>> {
@@ -131,7 +127,11 @@ pub async fn list(state: &AppState, me: &Principal) -> Result<Vec<ConnectionSumm
 }
 
 pub async fn row(state: &AppState, id: ConnectionId) -> Result<ConnectionRow, AppError> {
-    repo::get(&state.db, id)
+    stored_row(&state.db, id).await
+}
+
+async fn stored_row(db: &Db, id: ConnectionId) -> Result<ConnectionRow, AppError> {
+    repo::get(db, id)
         .await?
         .ok_or_else(|| AppError::NotFound("Connection".into()))
 }

@@ -15,7 +15,7 @@ use super::{
     channels::{self, ChannelConfig, ChannelError, DeliveryContext, Message, SmtpSettings},
     outbound::OutboundPolicy,
     report::{self, Collect},
-    stored::{self, AlertConfig},
+    stored::{self, AlertColumns},
 };
 use crate::{
     error::AppError,
@@ -259,7 +259,7 @@ async fn evaluate(state: &AppState, rt: &Runtime, run: &RunRow) -> Result<Option
     let Some(alert) = repo::get_alert(&state.db, run.alert_id).await? else {
         return Ok(None);
     };
-    let AlertConfig {
+    let AlertColumns {
         rule,
         policy: stored,
         params,

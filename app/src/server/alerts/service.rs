@@ -17,7 +17,7 @@ use super::{
     engine::{self, CHANNEL_SEAL, SMTP_KEY, SMTP_SEAL},
     outbound::{redact_url, OutboundPolicy},
     report,
-    stored::{self, AlertConfig, StoredPolicy},
+    stored::{self, AlertColumns, StoredPolicy},
 };
 use crate::{
     error::{AppError, FieldError},
@@ -169,7 +169,7 @@ pub async fn get(state: &AppState, me: &Principal, id: AlertId) -> Result<AlertD
     let runs = repo::recent_runs(&state.db, a.id, 30).await?;
     let ids: Vec<i64> = runs.iter().map(|r| r.id).collect();
     let deliveries = repo::deliveries_of_runs(&state.db, &ids).await?;
-    let AlertConfig {
+    let AlertColumns {
         rule,
         policy,
         params,

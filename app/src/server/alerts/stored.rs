@@ -24,7 +24,7 @@ pub struct StoredPolicy {
 
 /// What an alert row holds as JSON, typed.
 #[derive(Debug, Clone, PartialEq)]
-pub struct AlertConfig {
+pub struct AlertColumns {
     pub rule: Rule,
     pub policy: StoredPolicy,
     pub params: UrlValues,
@@ -33,8 +33,8 @@ pub struct AlertConfig {
 }
 
 /// Decodes every JSON column of `row`.
-pub fn decode(row: &AlertRow) -> Result<AlertConfig, AppError> {
-    Ok(AlertConfig {
+pub fn decode(row: &AlertRow) -> Result<AlertColumns, AppError> {
+    Ok(AlertColumns {
         rule: column(row.id, "rule", &row.rule)?,
         policy: column(row.id, "policy", &row.policy)?,
         params: column(row.id, "params", &row.params)?,

@@ -381,7 +381,6 @@ impl Engine {
     }
 
     // `start` and `start_shared`'s arguments, and which of the two.
-    #[allow(clippy::too_many_arguments)]
     async fn start_inner(
         &self,
         owner: UserId,
@@ -477,7 +476,6 @@ impl Engine {
     /// Runs a statement straight into `sink`, without a snapshot or a run record: exports
     /// (no row cap) and parameter dropdowns. It takes a turn on the connection like any run.
     // The run's inputs (statement, values, cap, cancel) and where its rows go.
-    #[allow(clippy::too_many_arguments)]
     pub async fn run_direct(
         &self,
         row: &ConnectionRow,

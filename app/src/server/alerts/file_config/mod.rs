@@ -87,8 +87,8 @@ impl fmt::Debug for AlertConfig {
     }
 }
 
-pub const DEFAULT_QUERY_TIMEOUT: Duration = Duration::from_secs(60);
-pub const DEFAULT_MAX_ROWS: u64 = 10_000;
+const DEFAULT_QUERY_TIMEOUT: Duration = Duration::from_secs(60);
+const DEFAULT_MAX_ROWS: u64 = 10_000;
 
 /// Reads, parses and checks a config file.
 pub fn load(path: &Path) -> Result<RunnerConfig, ConfigError> {
@@ -274,10 +274,10 @@ fn known<'a>(what: &str, names: impl Iterator<Item = &'a String>) -> String {
     }
 }
 
-pub const ALLOW_HINT: &str = " (to allow this host, list it under egress.allow_hosts)";
+const ALLOW_HINT: &str = " (to allow this host, list it under egress.allow_hosts)";
 
 /// For an HTTP channel: its URL, its kind, and the policy with the URL's host allowed.
-pub fn with_host_allowed<'a>(
+fn with_host_allowed<'a>(
     policy: &OutboundPolicy,
     channel: &'a ChannelConfig,
 ) -> Option<(&'a str, UrlKind, OutboundPolicy)> {
@@ -294,11 +294,7 @@ pub fn with_host_allowed<'a>(
 
 /// A refusal that listing the host under `egress.allow_hosts` would lift says so (never
 /// for link-local or metadata addresses, which stay refused). No network.
-pub fn egress_hint(
-    policy: &OutboundPolicy,
-    channel: &ChannelConfig,
-    e: &ChannelError,
-) -> &'static str {
+fn egress_hint(policy: &OutboundPolicy, channel: &ChannelConfig, e: &ChannelError) -> &'static str {
     let lifts = matches!(e, ChannelError::Refused(_))
         && with_host_allowed(policy, channel)
             .is_some_and(|(url, kind, allowed)| allowed.validate_url(url, kind).is_ok());
@@ -324,7 +320,7 @@ pub async fn send_hint(
     }
 }
 
-pub fn check_link(link: &str) -> Result<(), String> {
+fn check_link(link: &str) -> Result<(), String> {
     match url::Url::parse(link.trim()) {
         Ok(u) if matches!(u.scheme(), "http" | "https") => Ok(()),
         _ => Err("must be an absolute http:// or https:// URL".into()),

@@ -71,18 +71,12 @@ pub fn WorkbenchPage() -> impl IntoView {
 
 #[component]
 fn Workbench() -> impl IntoView {
-    // The workbench is drawn in the browser only: the server sends "Loading…" and the browser
-    // hydrates that same "Loading…", then reads the connections and draws the editor. Nothing
-    // in the workbench is useful before the page is interactive, and a server-drawn body had
-    // to match the browser's first render node for node (a hydration mismatch there left the
-    // page without an editor).
-    let connections = RwSignal::new(None::<Result<Vec<ConnectionSummary>, AppError>>);
-    Effect::new(move |_| {
-        leptos::task::spawn_local(async move {
-            let answer = list_connections().await;
-            connections.try_set(Some(answer));
-        });
-    });
+    // The workbench is drawn in the browser only (a LocalResource, no Suspense, as on the
+    // insight page): the server sends "Loading…" and the hydrating browser draws the same,
+    // then reads the connections and draws the editor. Nothing in the workbench is useful
+    // before the page is interactive, and a server-drawn body had to match the browser's
+    // first render node for node (a mismatch there left the page without an editor).
+    let connections = LocalResource::new(list_connections);
     move || match connections.get() {
         None => view! { <Loading/> }.into_any(),
         Some(Ok(list)) => view! { <WorkbenchBody list/> }.into_any(),

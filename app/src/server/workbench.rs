@@ -110,21 +110,7 @@ async fn start_and_answer(
         .engine
         .start(user, row, sql, values, row.writable)
         .await?;
-    let page_size = page_size.min(MAX_PAGE);
-    // Answer with the first page when it is quick to get; the browser follows up otherwise.
-    state
-        .engine
-        .wait(
-            &handle,
-            u64::from(page_size.max(1)),
-            Duration::from_millis(if page_size > 0 { 1000 } else { 250 }),
-        )
-        .await;
-    let mut view = handle.view();
-    if page_size > 0 && view.row_count > 0 {
-        view.page = Some(state.engine.page(&handle, 0, page_size, None).await?);
-    }
-    Ok(view)
+    state.engine.first_view(&handle, page_size).await
 }
 
 pub async fn status(

@@ -93,6 +93,50 @@ pub enum NotificationKind {
     Digest,
 }
 
+impl NotificationKind {
+    /// `firing`, `resolved`, … as stored with a delivery (the serde name).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NotificationKind::Firing => "firing",
+            NotificationKind::Resolved => "resolved",
+            NotificationKind::Error => "error",
+            NotificationKind::NoData => "no_data",
+            NotificationKind::Digest => "digest",
+        }
+    }
+}
+
+/// Where a delivery of a notification to one channel stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    Pending,
+    Sent,
+    Failed,
+}
+
+impl DeliveryStatus {
+    /// As the stores keep it (the serde name).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Pending => "pending",
+            DeliveryStatus::Sent => "sent",
+            DeliveryStatus::Failed => "failed",
+        }
+    }
+}
+
+/// How one attempt at a delivery ended: sent, pending again with a retry time, or given up.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeliveryOutcome {
+    pub id: i64,
+    pub status: DeliveryStatus,
+    pub error: Option<String>,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// Sends this attempt made.
+    pub tries: u32,
+}
+
 /// A notification to send to the alert's channels.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Notification {

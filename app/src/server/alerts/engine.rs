@@ -13,6 +13,7 @@
 //! - a channel failure is retried with backoff for up to a day and is visible in the history.
 use super::{
     channels::{self, ChannelConfig, ChannelError, DeliveryContext, Message, SmtpSettings},
+    cycle::{self, AlertStore, Attempt, Decision, Planned, Prepared, RetryPolicy},
     outbound::OutboundPolicy,
     report::{self, Collect},
     stored::{self, AlertColumns},
@@ -20,15 +21,15 @@ use super::{
 use crate::{
     error::AppError,
     model::{
-        alert::{evaluate as evaluate_rule, step_alert, Evaluation, StatePolicy},
+        alert::{DeliveryOutcome, DeliveryStatus, StatePolicy},
         insight::{InsightId, UrlValues},
         schedule::Schedule,
     },
     server::{
         db::{
             alerts::{
-                self as repo, ChannelRow, Claim, DeliveryOutcome, DeliveryRow, Evaluated,
-                NewDelivery, RunRow, TickPlan,
+                self as repo, ChannelRow, Claim, DeliveryRow, Evaluated, NewDelivery, RunRow,
+                TickPlan,
             },
             connections::setting,
         },
@@ -42,7 +43,7 @@ use tokio_util::sync::CancellationToken;
 /// Rows an alert's query may return to its rule.
 pub const MAX_ROWS: u64 = 10_000;
 /// Deliveries are retried this many times (with backoff) before they are given up.
-pub const MAX_ATTEMPTS: i64 = 10;
+pub const MAX_ATTEMPTS: u32 = 10;
 /// … or once they are this old.
 const GIVE_UP_AFTER_HOURS: i64 = 24;
 /// Context string of sealed channel configurations and SMTP settings.
@@ -209,19 +210,17 @@ pub async fn process_run(
         Ok(run) => run,
         Err(p) => return Ok(p),
     };
-    let outcomes = if run.evaluated_at.is_none() {
-        // The usual path: the deliveries were stored held by this worker; send them as they
-        // are and store every outcome with the run's end.
-        let Some(fresh) = evaluate(state, rt, &run).await? else {
+    if run.evaluated_at.is_none() {
+        // The usual path: the deliveries are stored held by this worker, sent as they are,
+        // and every outcome is stored with the run's end.
+        if evaluate(state, rt, &run, true).await?.is_none() {
             return Ok(Processed::NotAvailable);
-        };
-        send_fresh(state, rt, fresh).await
+        }
     } else {
         // A worker before us stored the evaluation and stopped: claim each delivery.
         deliver_run(state, rt, run.id).await?;
-        vec![]
-    };
-    repo::complete_run(&state.db, run.id, &rt.worker, &outcomes, rt.now()).await?;
+        repo::complete_run(&state.db, run.id, &rt.worker, &[], rt.now()).await?;
+    }
     Ok(Processed::Done)
 }
 
@@ -242,20 +241,138 @@ pub async fn take(
 }
 
 /// Runs the alert's query, steps its state and stores the state with the deliveries it
-/// causes. False when the run was no longer ours to evaluate.
+/// causes, without sending them (the first half of [`process_run`], on its own for tests that
+/// stop a worker between the two). False when the run was no longer ours to evaluate.
 pub async fn evaluate_run(state: &AppState, rt: &Runtime, run: &RunRow) -> Result<bool, AppError> {
-    Ok(evaluate(state, rt, run).await?.is_some())
+    Ok(evaluate(state, rt, run, false).await?.is_some())
 }
 
-/// Deliveries an evaluation stored (ids beside what was stored), held by the worker that
-/// evaluated, and the channels they go to.
-struct Fresh {
-    deliveries: Vec<(i64, NewDelivery)>,
-    channels: Vec<ChannelRow>,
+/// The server's side of the shared cycle: states go to the metadata store under the run's
+/// lease, and the run ends when the outcomes of its sends are stored.
+struct RunStore<'s> {
+    state: &'s AppState,
+    rt: &'s Runtime,
+    run_id: i64,
+    alert_id: i64,
+    /// How to send; `Err` when the SMTP settings could not be read (each send then fails
+    /// and is retried).
+    ctx: Result<DeliveryContext, String>,
 }
 
-/// [`evaluate_run`], returning what is to be sent.
-async fn evaluate(state: &AppState, rt: &Runtime, run: &RunRow) -> Result<Option<Fresh>, AppError> {
+/// A channel with its settings opened (or why they cannot be).
+#[derive(Clone)]
+pub struct OpenChannel {
+    id: i64,
+    name: String,
+    config: Result<ChannelConfig, ChannelError>,
+}
+
+impl OpenChannel {
+    fn open(state: &AppState, row: &ChannelRow) -> Self {
+        let config = open_channel(state, &row.sealed)
+            .map_err(|_| ChannelError::Config("the channel's settings cannot be opened".into()));
+        OpenChannel {
+            id: row.id,
+            name: row.name.clone(),
+            config,
+        }
+    }
+}
+
+impl AlertStore for RunStore<'_> {
+    type Channel = OpenChannel;
+    type Error = AppError;
+
+    async fn record(
+        &self,
+        decision: &Decision,
+        deliveries: &[Planned<'_, OpenChannel>],
+    ) -> Result<Option<Vec<Option<i64>>>, AppError> {
+        let mut new = Vec::with_capacity(deliveries.len());
+        for d in deliveries {
+            new.push(NewDelivery {
+                channel_id: d.channel.id,
+                channel_name: d.channel.name.clone(),
+                kind: d.kind,
+                instance: d.instance.clone(),
+                message: serde_json::to_string(d.message).map_err(crate::error::internal)?,
+            });
+        }
+        let state_json = serde_json::to_string(&decision.next).map_err(crate::error::internal)?;
+        let now = self.rt.now();
+        let evaluated = Evaluated {
+            run_id: self.run_id,
+            alert_id: self.alert_id,
+            state: &state_json,
+            state_label: report::state_label(report::overall(&decision.next)),
+            detail: &decision.detail,
+            error: decision.error.as_deref(),
+            row_count: decision
+                .error
+                .is_none()
+                .then_some(decision.eval.row_count as i64),
+            deliveries: new,
+            lease_until: self.rt.lease_from(now),
+        };
+        let Some(stored) =
+            repo::record_evaluation(&self.state.db, &evaluated, &self.rt.worker, now).await?
+        else {
+            return Ok(None);
+        };
+        let mut ids = vec![None; deliveries.len()];
+        for (i, id) in stored {
+            if let Some(slot) = ids.get_mut(i) {
+                *slot = Some(id);
+            }
+        }
+        Ok(Some(ids))
+    }
+
+    async fn send(
+        &self,
+        channel: &OpenChannel,
+        message: &Message,
+        attempt: u32,
+    ) -> Result<(), ChannelError> {
+        let sent = match (&channel.config, &self.ctx) {
+            (Err(e), _) => Err(e.clone()),
+            (Ok(_), Err(reason)) => Err(ChannelError::Retryable {
+                reason: reason.clone(),
+                retry_after: None,
+            }),
+            (Ok(config), Ok(ctx)) => channels::send(config, message, ctx).await.map(|_| ()),
+        };
+        if let Err(e) = &sent {
+            tracing::warn!(run = self.run_id, channel = %channel.name, attempt, error = %e,
+                "alert delivery failed");
+        }
+        sent
+    }
+
+    async fn finish(&self, outcomes: &[DeliveryOutcome]) -> Result<(), AppError> {
+        let now = self.rt.now();
+        repo::complete_run(&self.state.db, self.run_id, &self.rt.worker, outcomes, now).await?;
+        Ok(())
+    }
+}
+
+/// Deliveries are tried once per attempt, then after 30 s, 1 min, 2 min … at most 30 minutes,
+/// up to [`MAX_ATTEMPTS`] times or a day.
+pub const RETRY: RetryPolicy = RetryPolicy {
+    tries_now: 1,
+    max_tries: MAX_ATTEMPTS,
+    give_up_after: chrono::Duration::hours(GIVE_UP_AFTER_HOURS),
+    backoff,
+};
+
+/// The cycle for one run: prepare (the alert row, decoded once), run the insight, decide,
+/// record and, with `send`, deliver and end the run. `None` when the run was no longer ours.
+async fn evaluate(
+    state: &AppState,
+    rt: &Runtime,
+    run: &RunRow,
+    send: bool,
+) -> Result<Option<()>, AppError> {
     let Some(alert) = repo::get_alert(&state.db, run.alert_id).await? else {
         return Ok(None);
     };
@@ -273,60 +390,42 @@ async fn evaluate(state: &AppState, rt: &Runtime, run: &RunRow) -> Result<Option
         notify_no_data: stored.notify_no_data,
     };
     let mut result = Collect::default();
-    let (eval, error) = match query(state, InsightId(alert.insight_id), &params, &mut result).await
-    {
-        Ok(()) => (evaluate_rule(&rule, &result.columns, &result.rows), None),
-        Err(message) => (Evaluation::query_failed(message.clone()), Some(message)),
+    let ran = query(state, InsightId(alert.insight_id), &params, &mut result).await;
+    let prepared = Prepared {
+        name: &alert.name,
+        rule: &rule,
+        policy: &policy,
+        prev: &prev,
+        link: link(state, alert.insight_id, &params),
     };
-    let now = rt.now();
-    let (next, notes) = step_alert(&prev, &eval, &policy, now);
-    let channels = if notes.is_empty() {
-        vec![]
+    let decision = cycle::decide(&prepared, &result, ran, rt.now());
+    let (channels, ctx) = if decision.notes.is_empty() {
+        (vec![], Err(String::new()))
     } else {
-        repo::channels_by_ids(&state.db, &channel_ids).await?
+        let rows = repo::channels_by_ids(&state.db, &channel_ids).await?;
+        let email = rows.iter().any(|c| c.kind == "email");
+        let ctx = context_for(state, email).await.map_err(|e| {
+            tracing::warn!(error = %e, "alert delivery context unavailable");
+            "the server's email settings cannot be read".to_string()
+        });
+        let open: Vec<OpenChannel> = rows.iter().map(|c| OpenChannel::open(state, c)).collect();
+        (open, ctx)
     };
-    let link = link(state, alert.insight_id, &params);
-    let mut deliveries = Vec::new();
-    for note in &notes {
-        let message = report::message(&alert.name, note, &result, link.clone());
-        let json = serde_json::to_string(&message).map_err(crate::error::internal)?;
-        for c in &channels {
-            deliveries.push(NewDelivery {
-                channel_id: c.id,
-                channel_name: c.name.clone(),
-                kind: report::kind_name(note.kind),
-                instance: note.instance.clone().unwrap_or_default(),
-                message: json.clone(),
-            });
-        }
-    }
-    let detail = report::describe(&rule, &prev, &next, &eval);
-    let state_json = serde_json::to_string(&next).map_err(crate::error::internal)?;
-    let evaluated = Evaluated {
+    let store = RunStore {
+        state,
+        rt,
         run_id: run.id,
         alert_id: alert.id,
-        state: &state_json,
-        state_label: report::state_label(report::overall(&next)),
-        detail: &detail,
-        error: error.as_deref(),
-        row_count: error.is_none().then_some(eval.row_count as i64),
-        deliveries,
-        lease_until: rt.lease_from(now),
+        ctx,
     };
-    let Some(stored) = repo::record_evaluation(&state.db, &evaluated, &rt.worker, now).await?
-    else {
+    let deliveries = cycle::plan(&decision, &channels);
+    let Some(to_send) = cycle::record(&store, &decision, deliveries).await? else {
         return Ok(None);
     };
-    let mut planned: Vec<Option<NewDelivery>> =
-        evaluated.deliveries.into_iter().map(Some).collect();
-    let deliveries = stored
-        .into_iter()
-        .filter_map(|(i, id)| Some((id, planned.get_mut(i)?.take()?)))
-        .collect();
-    Ok(Some(Fresh {
-        deliveries,
-        channels,
-    }))
+    if send {
+        cycle::deliver(&store, &RETRY, &*rt.clock, to_send).await?;
+    }
+    Ok(Some(()))
 }
 
 /// Runs the insight with the alert's fixed parameter values (read-only, bounded).
@@ -369,183 +468,94 @@ fn link(state: &AppState, insight: i64, params: &UrlValues) -> Option<String> {
 
 // -------------------------------------------------------------------- delivery
 
-/// Sends what an evaluation stored, each channel's settings opened once; returns the
-/// outcomes for [`repo::complete_run`].
-async fn send_fresh(state: &AppState, rt: &Runtime, fresh: Fresh) -> Vec<DeliveryOutcome> {
-    if fresh.deliveries.is_empty() {
-        return vec![];
-    }
-    let email = fresh.channels.iter().any(|c| c.kind == "email");
-    let ctx = match context_for(state, email).await {
-        Ok(ctx) => ctx,
-        // The SMTP settings could not be read: leave the deliveries pending; they are free
-        // for the retry sweep when this worker's lease ends.
-        Err(e) => {
-            tracing::warn!(error = %e, "alert delivery context unavailable");
-            return vec![];
-        }
-    };
-    let configs: Vec<(i64, Result<ChannelConfig, ChannelError>)> = fresh
-        .channels
-        .iter()
-        .map(|c| {
-            let config = open_channel(state, &c.sealed).map_err(|_| {
-                ChannelError::Config("the channel's settings cannot be opened".into())
-            });
-            (c.id, config)
-        })
-        .collect();
-    let mut outcomes = Vec::with_capacity(fresh.deliveries.len());
-    for (id, d) in fresh.deliveries {
-        let sent = match configs.iter().find(|(c, _)| *c == d.channel_id) {
-            Some((_, Ok(config))) => send_message(config, &d.message, &ctx).await,
-            Some((_, Err(e))) => Err(e.clone()),
-            None => Err(ChannelError::Config("the channel was deleted".into())),
-        };
-        let now = rt.now();
-        outcomes.push(outcome(id, &d.channel_name, 1, now, now, sent));
-    }
-    outcomes
-}
-
 /// Sends the run's pending deliveries (each once; failures wait for their retry time).
 pub async fn deliver_run(state: &AppState, rt: &Runtime, run_id: i64) -> Result<(), AppError> {
     let pending = repo::pending_deliveries(&state.db, Some(run_id), rt.now(), 1000).await?;
-    if pending.is_empty() {
-        return Ok(());
-    }
-    let ctx = delivery_context(state).await?;
-    for d in pending {
-        deliver(state, rt, &ctx, d).await?;
-    }
-    Ok(())
+    deliver_pending(state, rt, pending).await
 }
 
 /// Retries deliveries whose time has come; returns how many were attempted.
 pub async fn retry_deliveries(state: &AppState, rt: &Runtime) -> Result<usize, AppError> {
     let due = repo::pending_deliveries(&state.db, None, rt.now(), 200).await?;
-    if due.is_empty() {
-        return Ok(0);
-    }
-    let ctx = delivery_context(state).await?;
     let n = due.len();
-    for d in due {
-        deliver(state, rt, &ctx, d).await?;
-    }
+    deliver_pending(state, rt, due).await?;
     Ok(n)
 }
 
-/// One attempt at one stored delivery, under a lease so no other worker sends it meanwhile.
-async fn deliver(
+/// One attempt at each stored delivery, each under a lease so no other worker sends it
+/// meanwhile; the channel is read as it is now.
+async fn deliver_pending(
     state: &AppState,
     rt: &Runtime,
-    ctx: &DeliveryContext,
-    d: DeliveryRow,
+    pending: Vec<DeliveryRow>,
 ) -> Result<(), AppError> {
-    let now = rt.now();
-    if !repo::claim_delivery(&state.db, d.id, now, rt.lease_from(now)).await? {
+    if pending.is_empty() {
         return Ok(());
     }
-    let sent = send(state, ctx, &d).await;
-    let o = outcome(
-        d.id,
-        &d.channel_name,
-        d.attempts + 1,
-        d.created_at,
-        rt.now(),
-        sent,
-    );
-    repo::finish_delivery(
-        &state.db,
-        o.id,
-        o.status,
-        o.error.as_deref(),
-        o.next_attempt_at,
-        rt.now(),
-    )
-    .await?;
+    let mut store = RunStore {
+        state,
+        rt,
+        run_id: 0,
+        alert_id: 0,
+        ctx: delivery_context(state).await.map_err(|e| e.to_string()),
+    };
+    for d in pending {
+        let now = rt.now();
+        if !repo::claim_delivery(&state.db, d.id, now, rt.lease_from(now)).await? {
+            continue;
+        }
+        store.run_id = d.run_id;
+        let channel = match stored_channel(state, d.channel_id).await {
+            Ok(row) => OpenChannel::open(state, &row),
+            Err(e) => OpenChannel {
+                id: d.channel_id.unwrap_or_default(),
+                name: d.channel_name.clone(),
+                config: Err(e),
+            },
+        };
+        let outcome = match serde_json::from_str::<Message>(&d.message) {
+            Ok(message) => {
+                let a = Attempt {
+                    id: d.id,
+                    channel: &channel,
+                    message: &message,
+                    // The claim counted this attempt.
+                    tries_before: u32::try_from(d.attempts).unwrap_or(u32::MAX),
+                    created_at: d.created_at,
+                };
+                cycle::attempt(&store, &RETRY, &*rt.clock, a).await
+            }
+            Err(_) => DeliveryOutcome {
+                id: d.id,
+                status: DeliveryStatus::Failed,
+                error: Some("the stored message is unreadable".into()),
+                next_attempt_at: None,
+                tries: 0,
+            },
+        };
+        repo::finish_delivery(&state.db, &outcome, rt.now()).await?;
+    }
     Ok(())
 }
 
-/// What a send's result means for its delivery: sent, retried later with backoff (up to
-/// [`MAX_ATTEMPTS`] attempts or a day), or given up.
-fn outcome(
-    id: i64,
-    channel: &str,
-    attempts: i64,
-    created_at: DateTime<Utc>,
-    now: DateTime<Utc>,
-    sent: Result<(), ChannelError>,
-) -> DeliveryOutcome {
-    let Err(e) = sent else {
-        return DeliveryOutcome {
-            id,
-            status: "sent",
-            error: None,
-            next_attempt_at: None,
-        };
-    };
-    let text = e.to_string();
-    let too_old =
-        now.signed_duration_since(created_at) > chrono::Duration::hours(GIVE_UP_AFTER_HOURS);
-    if e.is_retryable() && attempts < MAX_ATTEMPTS && !too_old {
-        let backoff = e.retry_after().unwrap_or_else(|| backoff(attempts));
-        let at = now + chrono::Duration::from_std(backoff).unwrap_or_default();
-        tracing::warn!(delivery = id, channel, attempts, error = %text,
-            "alert delivery failed; will retry");
-        DeliveryOutcome {
-            id,
-            status: "pending",
-            error: Some(text),
-            next_attempt_at: Some(at),
-        }
-    } else {
-        tracing::warn!(delivery = id, channel, attempts, error = %text,
-            "alert delivery failed; given up");
-        DeliveryOutcome {
-            id,
-            status: "failed",
-            error: Some(text),
-            next_attempt_at: None,
-        }
-    }
-}
-
-/// 30 s, 1 min, 2 min … at most 30 minutes.
-pub fn backoff(attempts: i64) -> Duration {
-    let exp = u32::try_from(attempts.saturating_sub(1).clamp(0, 6)).unwrap_or(6);
-    Duration::from_secs((30u64 << exp).min(1800))
-}
-
-/// Sends a stored delivery through its channel as it is now.
-async fn send(
-    state: &AppState,
-    ctx: &DeliveryContext,
-    d: &DeliveryRow,
-) -> Result<(), ChannelError> {
-    let Some(channel_id) = d.channel_id else {
+/// A stored delivery's channel as it is now.
+async fn stored_channel(state: &AppState, id: Option<i64>) -> Result<ChannelRow, ChannelError> {
+    let Some(id) = id else {
         return Err(ChannelError::Config("the channel was deleted".into()));
     };
-    let channel = repo::get_channel(&state.db, channel_id)
+    repo::get_channel(&state.db, id)
         .await
         .map_err(|_| ChannelError::Retryable {
             reason: "the metadata store is unavailable".into(),
             retry_after: None,
         })?
-        .ok_or_else(|| ChannelError::Config("the channel was deleted".into()))?;
-    let config = open_channel(state, &channel.sealed)
-        .map_err(|_| ChannelError::Config("the channel's settings cannot be opened".into()))?;
-    send_message(&config, &d.message, ctx).await
+        .ok_or_else(|| ChannelError::Config("the channel was deleted".into()))
 }
 
-async fn send_message(
-    config: &ChannelConfig,
-    message: &str,
-    ctx: &DeliveryContext,
-) -> Result<(), ChannelError> {
-    let message: Message = serde_json::from_str(message)
-        .map_err(|_| ChannelError::Config("the stored message is unreadable".into()))?;
-    channels::send(config, &message, ctx).await.map(|_| ())
+/// 30 s, 1 min, 2 min … at most 30 minutes, after `tries` failed sends.
+pub fn backoff(tries: u32) -> Duration {
+    let exp = tries.saturating_sub(1).min(6);
+    Duration::from_secs((30u64 << exp).min(1800))
 }
 
 // ---------------------------------------------------------------------- sweeper

@@ -61,28 +61,6 @@ pub fn message(name: &str, note: &Notification, result: &Collect, link: Option<S
     }
 }
 
-/// `firing`, `resolved`, … as stored with a delivery.
-pub fn kind_name(kind: NotificationKind) -> &'static str {
-    match kind {
-        NotificationKind::Firing => "firing",
-        NotificationKind::Resolved => "resolved",
-        NotificationKind::Error => "error",
-        NotificationKind::NoData => "no_data",
-        NotificationKind::Digest => "digest",
-    }
-}
-
-/// `Firing`, `Resolved`, … for people.
-pub fn kind_label(kind: NotificationKind) -> &'static str {
-    match kind {
-        NotificationKind::Firing => "Firing",
-        NotificationKind::Resolved => "Resolved",
-        NotificationKind::Error => "Error",
-        NotificationKind::NoData => "NoData",
-        NotificationKind::Digest => "Digest",
-    }
-}
-
 /// A state in one word, as logs and the store keep it.
 pub fn state_label(state: AlertState) -> &'static str {
     match state {

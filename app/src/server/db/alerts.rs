@@ -8,6 +8,7 @@
 //! - the new state and its deliveries are stored in one transaction, guarded by
 //!   `evaluated_at IS NULL`, so a run is evaluated into the store once.
 use super::{is_unique_violation, on_pool, Db};
+use crate::model::alert::{DeliveryOutcome, NotificationKind};
 use chrono::{DateTime, Utc};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -111,7 +112,7 @@ const SELECT_DELIVERY: &str = "SELECT id, run_id, alert_id, channel_id, channel_
 pub struct NewDelivery {
     pub channel_id: i64,
     pub channel_name: String,
-    pub kind: &'static str,
+    pub kind: NotificationKind,
     pub instance: String,
     pub message: String,
 }
@@ -129,16 +130,6 @@ pub struct Evaluated<'a> {
     /// The deliveries start held by the evaluating worker until then (its run's lease), so it
     /// sends them without claiming each; if it dies they are free when the lease ends.
     pub lease_until: DateTime<Utc>,
-}
-
-/// A send's outcome, stored when the run completes (`sent`, `failed`, or `pending` again with
-/// a retry time). Counts as one attempt.
-#[derive(Debug, Clone)]
-pub struct DeliveryOutcome {
-    pub id: i64,
-    pub status: &'static str,
-    pub error: Option<String>,
-    pub next_attempt_at: Option<DateTime<Utc>>,
 }
 
 // ------------------------------------------------------------------ channels
@@ -529,7 +520,7 @@ pub async fn record_evaluation(
             .bind(e.alert_id)
             .bind(d.channel_id)
             .bind(&d.channel_name)
-            .bind(d.kind)
+            .bind(d.kind.as_str())
             .bind(&d.instance)
             .bind(&d.message)
             .bind(now)
@@ -557,10 +548,11 @@ pub async fn complete_run(
         for o in outcomes {
             sqlx::query(FINISH_DELIVERY_COUNTED)
                 .bind(o.id)
-                .bind(o.status)
+                .bind(o.status.as_str())
                 .bind(o.error.as_deref())
                 .bind(o.next_attempt_at)
                 .bind(now)
+                .bind(i64::from(o.tries))
                 .execute(&mut *tx)
                 .await?;
         }
@@ -663,21 +655,18 @@ pub async fn claim_delivery(
 const FINISH_DELIVERY: &str = "UPDATE alert_deliveries SET status = $2, last_error = $3, \
      next_attempt_at = COALESCE($4, next_attempt_at), lease_until = NULL, \
      sent_at = CASE WHEN $2 = 'sent' THEN $5 ELSE sent_at END WHERE id = $1";
-/// The same for a delivery sent without a claim (which counts attempts at the claim).
+/// The same for a delivery sent without a claim (a claim counts one attempt): `$6` sends.
 const FINISH_DELIVERY_COUNTED: &str = "UPDATE alert_deliveries SET status = $2, \
      last_error = $3, next_attempt_at = COALESCE($4, next_attempt_at), lease_until = NULL, \
-     attempts = attempts + 1, sent_at = CASE WHEN $2 = 'sent' THEN $5 ELSE sent_at END \
+     attempts = attempts + $6, sent_at = CASE WHEN $2 = 'sent' THEN $5 ELSE sent_at END \
      WHERE id = $1";
 
 /// Records the outcome of a claimed delivery's send.
 pub async fn finish_delivery(
     db: &Db,
-    id: i64,
-    status: &str,
-    error: Option<&str>,
-    next_attempt_at: Option<DateTime<Utc>>,
+    o: &DeliveryOutcome,
     now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
-    on_pool!(db, p => sqlx::query(FINISH_DELIVERY).bind(id).bind(status).bind(error)
-        .bind(next_attempt_at).bind(now).execute(p).await.map(|_| ()))
+    on_pool!(db, p => sqlx::query(FINISH_DELIVERY).bind(o.id).bind(o.status.as_str())
+        .bind(o.error.as_deref()).bind(o.next_attempt_at).bind(now).execute(p).await.map(|_| ()))
 }

@@ -2,31 +2,39 @@
 //! runs that stream into server-side snapshots, cancellation that reaches the database, and
 //! expiry of old results.
 mod cached;
+mod handle;
+mod pools;
 pub mod snapshot;
+mod task;
+
+pub use handle::RunHandle;
+use handle::Status;
+pub use pools::PoolEntry;
+use pools::Pools;
+use task::RunTask;
 
 use crate::{
     error::AppError,
     model::{
         connection::ConnectionId,
-        run::{Page, RunError, RunId, RunState, RunView, Sort},
+        run::{Page, RunId, RunState, RunView, Sort, MAX_PAGE},
         UserId,
     },
     server::{
         connectors::{Connector, ConnectorError, Param, RunLimits},
-        db::{audit, connections::ConnectionRow, runs as runs_repo, Db},
+        db::{connections::ConnectionRow, runs as runs_repo, Db},
         settings::RunSettings,
     },
 };
-use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
-use snapshot::{Snapshot, SnapshotSink};
+use snapshot::Snapshot;
 use std::{
     collections::HashMap,
     path::PathBuf,
     sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 /// What the engine needs of the connections service, which implements it: a connection's
@@ -39,243 +47,10 @@ pub trait ConnectionSource: Send + Sync {
     fn open<'a>(&'a self, row: &'a ConnectionRow) -> BoxFuture<'a, Result<Connector, AppError>>;
 }
 
-/// An open data source: its pool, the cap on runs at once, and who waits for a turn.
-pub struct PoolEntry {
-    pub connector: Connector,
-    /// Turns on the connection; closed when the pool is retired (see [`Engine::retire`]).
-    permits: Arc<Semaphore>,
-    /// How many turns there are.
-    size: usize,
-    queue: Mutex<Vec<RunId>>,
-    /// The connection's `updated_at` when opened: a newer row means reopen.
-    stamp: DateTime<Utc>,
-}
-
-impl PoolEntry {
-    fn position(&self, id: &RunId) -> Option<u32> {
-        self.queue
-            .lock()
-            .ok()?
-            .iter()
-            .position(|q| q == id)
-            .map(|p| p as u32)
-    }
-
-    fn enqueue(&self, id: &RunId) {
-        if let Ok(mut q) = self.queue.lock() {
-            q.push(id.clone());
-        }
-    }
-
-    fn dequeue(&self, id: &RunId) {
-        if let Ok(mut q) = self.queue.lock() {
-            q.retain(|q| q != id);
-        }
-    }
-}
-
-struct Status {
-    state: RunState,
-    error: Option<RunError>,
-    row_count: u64,
-    truncated: bool,
-    truncated_by_size: bool,
-    started: Instant,
-    elapsed: Option<Duration>,
-    /// When the run finished (or, for a result taken from the cache store, when the rows
-    /// were read from the database).
-    finished_at: Option<DateTime<Utc>>,
-}
-
-/// One run, alive while its snapshot is.
-pub struct RunHandle {
-    pub id: RunId,
-    pub owner: UserId,
-    pub connection: ConnectionId,
-    /// The result-cache key of a run any viewer of its insight may read (`None`: the
-    /// owner's own run).
-    pub shared: Option<String>,
-    status: Mutex<Status>,
-    cancel: CancellationToken,
-    snapshot: Mutex<Option<Arc<Snapshot>>>,
-    /// The pool whose turn it waits for or runs on (a reset may move a waiting run).
-    /// (None for a result taken from the cache store: it never ran here.)
-    pool: Mutex<Option<Arc<PoolEntry>>>,
-    last_access: Mutex<Instant>,
-    changed: Notify,
-    /// When this process last told the cache store that the result was served.
-    store_touched: Mutex<Option<Instant>>,
-}
-
-impl RunHandle {
-    /// True at most once per `every`: time to tell the cache store the result was served
-    /// (its least-recently-used order), without a write per hit.
-    pub fn store_touch_due(&self, every: Duration) -> bool {
-        let Ok(mut t) = self.store_touched.lock() else {
-            return false;
-        };
-        let due = t.is_none_or(|at| at.elapsed() >= every);
-        if due {
-            *t = Some(Instant::now());
-        }
-        due
-    }
-
-    fn touch(&self) {
-        if let Ok(mut t) = self.last_access.lock() {
-            *t = Instant::now();
-        }
-    }
-
-    fn pool(&self) -> Option<Arc<PoolEntry>> {
-        self.pool.lock().ok().and_then(|p| p.clone())
-    }
-
-    fn set(&self, f: impl FnOnce(&mut Status)) {
-        if let Ok(mut s) = self.status.lock() {
-            f(&mut s);
-        }
-        self.changed.notify_waiters();
-    }
-
-    pub fn view(&self) -> RunView {
-        let snapshot = self.snapshot.lock().ok().and_then(|s| s.clone());
-        let pool = self.pool();
-        let s = self.status.lock().expect("run status lock");
-        let (columns, rows) = match &snapshot {
-            Some(snap) => (snap.columns(), snap.rows()),
-            None => (vec![], 0),
-        };
-        RunView {
-            id: self.id.clone(),
-            state: s.state,
-            queue_position: (s.state == RunState::Queued)
-                .then(|| pool.and_then(|p| p.position(&self.id)))
-                .flatten(),
-            columns,
-            row_count: if s.state.finished() {
-                s.row_count.max(rows)
-            } else {
-                rows
-            },
-            truncated: s.truncated,
-            truncated_by_size: s.truncated_by_size,
-            elapsed_ms: s.elapsed.unwrap_or_else(|| s.started.elapsed()).as_millis() as u64,
-            error: s.error.clone(),
-            page: None,
-            computed_at: self.shared.as_ref().and(s.finished_at),
-        }
-    }
-
-    /// The finished snapshot and what the cache store keeps beside it.
-    pub fn cached(&self) -> Option<(Arc<Snapshot>, snapshot::Cached)> {
-        let snapshot = self.snapshot.lock().ok()?.clone()?;
-        let s = self.status.lock().ok()?;
-        if s.state != RunState::Done {
-            return None;
-        }
-        let cached = snapshot::Cached {
-            columns: snapshot.columns(),
-            rows: snapshot.rows(),
-            truncated: s.truncated,
-            truncated_by_size: s.truncated_by_size,
-            elapsed_ms: s.elapsed.unwrap_or_default().as_millis() as u64,
-            computed_at: s.finished_at?,
-        };
-        Some((snapshot, cached))
-    }
-
-    /// Finished without an error, and when its rows were read.
-    pub fn done_at(&self) -> Option<DateTime<Utc>> {
-        self.status
-            .lock()
-            .ok()
-            .filter(|s| s.state == RunState::Done)
-            .and_then(|s| s.finished_at)
-    }
-
-    fn state(&self) -> RunState {
-        self.status
-            .lock()
-            .map(|s| s.state)
-            .unwrap_or(RunState::Failed)
-    }
-}
-
 /// Finished results kept per user (each is a file in the data directory).
 const KEEP_PER_USER: usize = 10;
 /// Finished shared results (the result cache's) kept in this process at most.
 const KEEP_SHARED: usize = 500;
-
-/// The open pools, one per connection, shared by the engine and its running tasks (a run
-/// whose pool was retired while it waited moves to the connection's current one).
-struct Pools {
-    map: tokio::sync::Mutex<HashMap<ConnectionId, Arc<PoolEntry>>>,
-    connections: Arc<dyn ConnectionSource>,
-    settings: RunSettings,
-}
-
-impl Pools {
-    /// The pool of a connection, opened on first use (after the policy checks) and reopened
-    /// when the connection's settings changed.
-    async fn get(&self, row: &ConnectionRow) -> Result<Arc<PoolEntry>, AppError> {
-        let id = ConnectionId(row.id);
-        let mut pools = self.map.lock().await;
-        if let Some(p) = pools.get(&id) {
-            if p.stamp == row.updated_at {
-                return Ok(p.clone());
-            }
-        }
-        let connector = self.connections.open(row).await?;
-        let size = self.settings.pool_size.max(1) as usize;
-        let entry = Arc::new(PoolEntry {
-            connector,
-            permits: Arc::new(Semaphore::new(size)),
-            size,
-            queue: Mutex::new(vec![]),
-            stamp: row.updated_at,
-        });
-        if let Some(old) = pools.insert(id, entry.clone()) {
-            self.retire(old);
-        }
-        Ok(entry)
-    }
-
-    /// Takes a pool out of service without failing anyone's run: its turns close, which
-    /// sends the runs waiting for one to the connection's current pool; the runs on it
-    /// finish; its connections close once the last of them is done.
-    fn retire(&self, old: Arc<PoolEntry>) {
-        old.permits.close();
-        // A run ends within its timeout (plus the few seconds a stuck statement is given).
-        let until = tokio::time::Instant::now() + self.settings.timeout + Duration::from_secs(30);
-        tokio::spawn(async move {
-            while old.permits.available_permits() < old.size && tokio::time::Instant::now() < until
-            {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            old.connector.close().await;
-        });
-    }
-
-    /// The current pool of a connection for a run whose pool was retired while it waited:
-    /// the connection is read again, so a deleted or deactivated one is not reopened.
-    async fn successor(&self, id: ConnectionId) -> Result<Arc<PoolEntry>, ConnectorError> {
-        let row = self
-            .connections
-            .row(id)
-            .await
-            .map_err(|e| ConnectorError::Connect(e.to_string()))?;
-        if !row.active {
-            return Err(ConnectorError::Connect(format!(
-                "the connection '{}' was deactivated; an editor can activate it on the Connections page",
-                row.name
-            )));
-        }
-        self.get(&row)
-            .await
-            .map_err(|e| ConnectorError::Connect(e.to_string()))
-    }
-}
 
 pub struct Engine {
     pools: Arc<Pools>,
@@ -627,6 +402,20 @@ impl Engine {
         Ok(h)
     }
 
+    /// The run's view to answer a start with: with its first `page_size` rows when they are
+    /// quick to get (a second at most); the browser follows up otherwise. 0 asks for no page
+    /// (a quarter of a second's wait for a quick finish).
+    pub async fn first_view(&self, h: &RunHandle, page_size: u32) -> Result<RunView, AppError> {
+        let page_size = page_size.min(MAX_PAGE);
+        let wait = Duration::from_millis(if page_size > 0 { 1000 } else { 250 });
+        self.wait(h, u64::from(page_size.max(1)), wait).await;
+        let mut view = h.view();
+        if page_size > 0 && view.row_count > 0 {
+            view.page = Some(self.page(h, 0, page_size, None).await?);
+        }
+        Ok(view)
+    }
+
     /// Waits until the run finished, `rows` rows are readable, or `wait` passed.
     pub async fn wait(&self, h: &RunHandle, rows: u64, wait: Duration) {
         let until = tokio::time::Instant::now() + wait;
@@ -732,189 +521,5 @@ impl Engine {
             flights.retain(|_, lock| Arc::strong_count(lock) > 1);
         }
         drop(expired);
-    }
-}
-
-struct RunTask {
-    db: Db,
-    pools: Arc<Pools>,
-    handle: Arc<RunHandle>,
-    sql: String,
-    params: Vec<Param>,
-    writable: bool,
-    connection_name: String,
-    path: PathBuf,
-    settings: RunSettings,
-}
-
-impl RunTask {
-    async fn run(self) {
-        let h = self.handle.clone();
-        let outcome = self.execute().await;
-        let (state, error, summary) = match outcome {
-            Ok(s) => (RunState::Done, None, Some(s)),
-            Err(ConnectorError::Cancelled) => (
-                RunState::Cancelled,
-                Some(RunError {
-                    message: ConnectorError::Cancelled.to_string(),
-                    code: None,
-                    position: None,
-                }),
-                None,
-            ),
-            Err(e) => {
-                let (code, position) = match &e {
-                    ConnectorError::Sql { code, position, .. } => (code.clone(), *position),
-                    // The database's own SQLSTATE (PostgreSQL 25006, MySQL 25000), none
-                    // for SQLite or a refusal of ours.
-                    ConnectorError::ReadOnly { sqlstate, .. } => (sqlstate.clone(), None),
-                    _ => (None, None),
-                };
-                (
-                    RunState::Failed,
-                    Some(RunError {
-                        message: e.to_string(),
-                        code,
-                        position,
-                    }),
-                    None,
-                )
-            }
-        };
-        let rows = h
-            .snapshot
-            .lock()
-            .ok()
-            .and_then(|s| s.as_ref().map(|s| s.rows()))
-            .unwrap_or(0);
-        let elapsed = h
-            .status
-            .lock()
-            .map(|s| s.started.elapsed())
-            .unwrap_or_default();
-        let truncated = summary.as_ref().is_some_and(|s| s.truncated);
-        let by_size = truncated && h.status.lock().is_ok_and(|s| s.truncated_by_size);
-        h.set(|s| {
-            s.state = state;
-            s.error = error.clone();
-            s.row_count = rows;
-            s.truncated = truncated;
-            s.truncated_by_size = by_size;
-            s.elapsed = Some(elapsed);
-            s.finished_at = Some(Utc::now());
-        });
-        if state == RunState::Done {
-            if let Some(key) = &h.shared {
-                cached::keep(&self.db, self.settings.cache_max_bytes, key, &h).await;
-            }
-        }
-        let message = error.as_ref().map(|e| e.message.as_str());
-        let elapsed_ms = elapsed.as_millis() as u64;
-        // Boxed: proves `Send` at this site (the repository's pool dispatch trips the
-        // compiler's higher-ranked `Send` check inside a spawned task otherwise).
-        if let Err(e) = futures::FutureExt::boxed(runs_repo::finish(
-            &self.db,
-            &h.id,
-            runs_repo::Finished {
-                state,
-                error: message,
-                row_count: Some(rows),
-                truncated,
-                elapsed_ms,
-            },
-        ))
-        .await
-        {
-            tracing::warn!(run = %h.id, error = %e, "could not record the end of a run");
-        }
-        let detail = serde_json::json!({
-            "run": h.id.0,
-            "connection": self.connection_name,
-            "sql": self.sql,
-            "params": self.params,
-            "state": state.as_str(),
-            "rows": rows,
-            "truncated": truncated.then_some(if by_size { "size" } else { "rows" }),
-            "elapsed_ms": elapsed_ms,
-            "error": message,
-        });
-        let detail = detail.to_string();
-        if let Err(e) = futures::FutureExt::boxed(audit::record(
-            &self.db,
-            Some(h.owner),
-            "query_run",
-            None,
-            &detail,
-        ))
-        .await
-        {
-            tracing::warn!(run = %h.id, error = %e, "could not audit a run");
-        }
-    }
-
-    async fn execute(&self) -> Result<crate::server::connectors::RunSummary, ConnectorError> {
-        let h = &self.handle;
-        let Some(mut pool) = h.pool() else {
-            return Err(ConnectorError::Connect(
-                "the run lost its connection".into(),
-            ));
-        };
-        // Wait for a turn: the queue is bounded in time, a cancel is honoured while waiting,
-        // and a reset that retires the pool (someone's "Reset session") moves the run to the
-        // connection's new pool instead of failing it.
-        let deadline = tokio::time::Instant::now() + self.settings.queue_timeout;
-        let _permit = loop {
-            let turn = tokio::select! {
-                biased;
-                _ = h.cancel.cancelled() => {
-                    pool.dequeue(&h.id);
-                    return Err(ConnectorError::Cancelled);
-                }
-                p = tokio::time::timeout_at(deadline, pool.permits.clone().acquire_owned()) => p,
-            };
-            match turn {
-                Ok(Ok(p)) => break p,
-                Ok(Err(_)) => {
-                    pool.dequeue(&h.id);
-                    let next = self.pools.successor(h.connection).await?;
-                    next.enqueue(&h.id);
-                    if let Ok(mut p) = h.pool.lock() {
-                        *p = Some(next.clone());
-                    }
-                    h.changed.notify_waiters();
-                    pool = next;
-                }
-                Err(_) => {
-                    pool.dequeue(&h.id);
-                    return Err(ConnectorError::Busy(self.settings.pool_size));
-                }
-            }
-        };
-        pool.dequeue(&h.id);
-        h.set(|s| s.state = RunState::Running);
-        let (sink, snapshot) =
-            SnapshotSink::create(self.path.clone(), self.settings.max_result_bytes);
-        if let Ok(mut s) = h.snapshot.lock() {
-            *s = Some(snapshot);
-        }
-        let limits = RunLimits {
-            timeout: self.settings.timeout,
-            max_rows: self.settings.max_rows,
-            writable: self.writable,
-            cancel: h.cancel.clone(),
-        };
-        let mut sink = sink;
-        let result = futures::FutureExt::boxed(pool.connector.run(
-            &self.sql,
-            &self.params,
-            &limits,
-            &mut sink,
-        ))
-        .await;
-        if sink.truncated_by_size() {
-            h.set(|s| s.truncated_by_size = true);
-        }
-        sink.close().await;
-        result
     }
 }

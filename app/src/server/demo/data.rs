@@ -1,0 +1,360 @@
+//! The reference data the demo is drawn from: names, countries and cities, product
+//! categories with their items and price ranges, and the weights of everything sampled.
+
+pub(super) const FIRST_NAMES: &[&str] = &[
+    "Aisha", "Liam", "Sofia", "Mateo", "Yuki", "Wei", "Priya", "Olga", "Kwame", "Fatima", "Lucas",
+    "Emma", "Noah", "Mei", "Arjun", "Amara", "Hiroshi", "Ingrid", "Diego", "Leila", "Omar",
+    "Hannah", "Tomasz", "Zara", "Ethan", "Isabela", "Kofi", "Anya", "Rafael", "Nadia",
+];
+
+pub(super) const LAST_NAMES: &[&str] = &[
+    "Smith",
+    "Garcia",
+    "Mueller",
+    "Rossi",
+    "Tanaka",
+    "Kim",
+    "Nguyen",
+    "Patel",
+    "Silva",
+    "Johnson",
+    "Okafor",
+    "Kowalski",
+    "Dubois",
+    "Jensen",
+    "Ivanova",
+    "O'Connor",
+    "Haddad",
+    "Chen",
+    "Mensah",
+    "Lopez",
+    "Novak",
+    "Sato",
+    "Brown",
+    "Fernandes",
+    "Cohen",
+    "Singh",
+    "Andersson",
+    "Williams",
+    "Martin",
+    "Yilmaz",
+];
+
+/// (country, weight, cities)
+pub(super) const COUNTRIES: &[(&str, f64, &[&str])] = &[
+    (
+        "United States",
+        30.0,
+        &["New York", "Los Angeles", "Chicago", "Austin"],
+    ),
+    (
+        "United Kingdom",
+        12.0,
+        &["London", "Manchester", "Edinburgh"],
+    ),
+    ("Germany", 10.0, &["Berlin", "Munich", "Hamburg", "Cologne"]),
+    ("France", 8.0, &["Paris", "Lyon", "Marseille"]),
+    ("Canada", 7.0, &["Toronto", "Vancouver", "Montreal"]),
+    ("Australia", 5.0, &["Sydney", "Melbourne", "Brisbane"]),
+    ("Spain", 5.0, &["Madrid", "Barcelona", "Valencia"]),
+    ("Japan", 5.0, &["Tokyo", "Osaka", "Yokohama"]),
+    (
+        "Brazil",
+        5.0,
+        &["São Paulo", "Rio de Janeiro", "Belo Horizonte"],
+    ),
+    ("India", 5.0, &["Mumbai", "Bengaluru", "Delhi", "Pune"]),
+    ("Italy", 4.0, &["Rome", "Milan", "Turin"]),
+    ("Netherlands", 4.0, &["Amsterdam", "Rotterdam", "Utrecht"]),
+];
+
+pub(super) struct Category {
+    pub(super) name: &'static str,
+    pub(super) slug: &'static str,
+    pub(super) sku: &'static str,
+    pub(super) weight: f64,
+    pub(super) adjectives: &'static [&'static str],
+    /// (item, lowest price, highest price) in whole currency units.
+    pub(super) items: &'static [(&'static str, f64, f64)],
+}
+
+pub(super) const CATEGORIES: &[Category] = &[
+    Category {
+        name: "Electronics",
+        slug: "electronics",
+        sku: "ELE",
+        weight: 1.4,
+        adjectives: &[
+            "Wireless", "Smart", "Portable", "Compact", "Ultra", "Pro", "Mini", "Premium",
+        ],
+        items: &[
+            ("Headphones", 29.0, 349.0),
+            ("Earbuds", 19.0, 249.0),
+            ("Speaker", 25.0, 299.0),
+            ("Charger", 12.0, 59.0),
+            ("Power Bank", 19.0, 89.0),
+            ("Smartwatch", 79.0, 449.0),
+            ("Keyboard", 25.0, 179.0),
+            ("Mouse", 12.0, 99.0),
+            ("Webcam", 29.0, 149.0),
+            ("Monitor", 129.0, 699.0),
+        ],
+    },
+    Category {
+        name: "Home & Kitchen",
+        slug: "home-kitchen",
+        sku: "HOM",
+        weight: 1.2,
+        adjectives: &[
+            "Stainless",
+            "Ceramic",
+            "Classic",
+            "Bamboo",
+            "Modern",
+            "Deluxe",
+            "Essential",
+            "Nordic",
+        ],
+        items: &[
+            ("Frying Pan", 19.0, 129.0),
+            ("Chef's Knife", 24.0, 179.0),
+            ("Cutting Board", 12.0, 69.0),
+            ("Coffee Maker", 39.0, 299.0),
+            ("Blender", 29.0, 249.0),
+            ("Kettle", 19.0, 99.0),
+            ("Mixing Bowl Set", 15.0, 79.0),
+            ("Dinnerware Set", 39.0, 199.0),
+            ("Storage Jars", 12.0, 49.0),
+            ("Toaster", 25.0, 149.0),
+        ],
+    },
+    Category {
+        name: "Clothing",
+        slug: "clothing",
+        sku: "CLO",
+        weight: 1.3,
+        adjectives: &[
+            "Organic Cotton",
+            "Slim Fit",
+            "Classic",
+            "Relaxed",
+            "Merino",
+            "Waterproof",
+            "Lightweight",
+            "Vintage",
+        ],
+        items: &[
+            ("T-Shirt", 12.0, 39.0),
+            ("Hoodie", 29.0, 89.0),
+            ("Jeans", 39.0, 129.0),
+            ("Rain Jacket", 59.0, 249.0),
+            ("Sweater", 39.0, 149.0),
+            ("Chinos", 35.0, 99.0),
+            ("Socks (3-Pack)", 9.0, 24.0),
+            ("Dress Shirt", 29.0, 99.0),
+            ("Sneakers", 49.0, 179.0),
+            ("Scarf", 15.0, 59.0),
+        ],
+    },
+    Category {
+        name: "Books",
+        slug: "books",
+        sku: "BOO",
+        weight: 0.9,
+        adjectives: &[
+            "The Complete",
+            "Practical",
+            "Illustrated",
+            "Modern",
+            "Essential",
+            "Beginner's",
+            "Advanced",
+            "Pocket",
+        ],
+        items: &[
+            ("Cookbook", 15.0, 45.0),
+            ("Guide to Data Analysis", 25.0, 69.0),
+            ("World Atlas", 19.0, 59.0),
+            ("History of Science", 15.0, 39.0),
+            ("Gardening Handbook", 12.0, 35.0),
+            ("Photography Manual", 19.0, 49.0),
+            ("Field Guide to Birds", 15.0, 39.0),
+            ("SQL Handbook", 25.0, 59.0),
+            ("Travel Guide", 12.0, 35.0),
+            ("Book of Puzzles", 9.0, 25.0),
+        ],
+    },
+    Category {
+        name: "Sports & Outdoors",
+        slug: "sports-outdoors",
+        sku: "SPO",
+        weight: 1.0,
+        adjectives: &[
+            "Lightweight",
+            "Trail",
+            "Pro",
+            "Insulated",
+            "Foldable",
+            "Adjustable",
+            "Ultralight",
+            "All-Weather",
+        ],
+        items: &[
+            ("Yoga Mat", 19.0, 89.0),
+            ("Water Bottle", 12.0, 45.0),
+            ("Running Shoes", 59.0, 179.0),
+            ("Tent", 89.0, 499.0),
+            ("Backpack", 39.0, 199.0),
+            ("Dumbbell Set", 39.0, 249.0),
+            ("Cycling Helmet", 39.0, 199.0),
+            ("Camping Chair", 25.0, 99.0),
+            ("Jump Rope", 9.0, 29.0),
+            ("Sleeping Bag", 49.0, 299.0),
+        ],
+    },
+    Category {
+        name: "Beauty",
+        slug: "beauty",
+        sku: "BEA",
+        weight: 0.9,
+        adjectives: &[
+            "Hydrating",
+            "Organic",
+            "Gentle",
+            "Daily",
+            "Revitalizing",
+            "Fragrance-Free",
+            "Vitamin C",
+            "Overnight",
+        ],
+        items: &[
+            ("Face Cream", 12.0, 89.0),
+            ("Serum", 15.0, 119.0),
+            ("Cleanser", 9.0, 39.0),
+            ("Shampoo", 8.0, 35.0),
+            ("Conditioner", 8.0, 35.0),
+            ("Sunscreen SPF 50", 9.0, 39.0),
+            ("Lip Balm", 4.0, 15.0),
+            ("Body Lotion", 8.0, 39.0),
+            ("Hair Oil", 12.0, 49.0),
+            ("Face Mask", 6.0, 29.0),
+        ],
+    },
+    Category {
+        name: "Toys & Games",
+        slug: "toys-games",
+        sku: "TOY",
+        weight: 0.8,
+        adjectives: &[
+            "Classic",
+            "Deluxe",
+            "Mini",
+            "Wooden",
+            "Magnetic",
+            "Family",
+            "Junior",
+            "Collector's",
+        ],
+        items: &[
+            ("Building Blocks", 15.0, 129.0),
+            ("Jigsaw Puzzle", 12.0, 39.0),
+            ("Board Game", 19.0, 69.0),
+            ("Card Game", 9.0, 29.0),
+            ("Plush Bear", 12.0, 49.0),
+            ("Remote Control Car", 29.0, 149.0),
+            ("Train Set", 39.0, 199.0),
+            ("Art Kit", 15.0, 59.0),
+            ("Science Kit", 19.0, 79.0),
+            ("Dollhouse", 49.0, 249.0),
+        ],
+    },
+    Category {
+        name: "Office Supplies",
+        slug: "office",
+        sku: "OFF",
+        weight: 0.7,
+        adjectives: &[
+            "Ergonomic",
+            "Recycled",
+            "Premium",
+            "Compact",
+            "Adjustable",
+            "Classic",
+            "Heavy-Duty",
+            "Minimalist",
+        ],
+        items: &[
+            ("Notebook", 5.0, 25.0),
+            ("Desk Organizer", 12.0, 59.0),
+            ("Gel Pens (10-Pack)", 6.0, 19.0),
+            ("Desk Lamp", 19.0, 99.0),
+            ("Office Chair", 99.0, 499.0),
+            ("Stapler", 8.0, 29.0),
+            ("Whiteboard", 25.0, 129.0),
+            ("Monitor Stand", 25.0, 89.0),
+            ("Paper Shredder", 39.0, 199.0),
+            ("Planner", 9.0, 35.0),
+        ],
+    },
+];
+
+pub(super) const SEGMENTS: &[(&str, f64)] =
+    &[("consumer", 78.0), ("business", 17.0), ("enterprise", 5.0)];
+/// Quantity 1..=5 weights per segment (consumer, business, enterprise).
+pub(super) const QUANTITY_WEIGHTS: [[f64; 5]; 3] = [
+    [72.0, 17.0, 6.0, 3.0, 2.0],
+    [55.0, 20.0, 12.0, 7.0, 6.0],
+    [40.0, 20.0, 15.0, 12.0, 13.0],
+];
+/// Items per order: 1..=8.
+pub(super) const ITEM_COUNT_WEIGHTS: &[f64] = &[34.0, 24.0, 17.0, 11.0, 7.0, 4.0, 2.0, 1.0];
+pub(super) const DISCOUNTS: &[(f64, f64)] = &[
+    (0.05, 30.0),
+    (0.10, 30.0),
+    (0.15, 15.0),
+    (0.20, 15.0),
+    (0.25, 5.0),
+    (0.30, 5.0),
+];
+/// Activity by hour of day.
+pub(super) const HOUR_WEIGHTS: [f64; 24] = [
+    2.0, 1.2, 0.8, 0.6, 0.6, 1.0, 2.0, 3.5, 5.5, 7.0, 8.0, 9.0, 10.5, 10.5, 9.5, 9.0, 9.0, 9.5,
+    11.0, 13.0, 14.0, 12.5, 8.5, 4.5,
+];
+pub(super) const SEARCH_TERMS: &[&str] = &[
+    "headphones",
+    "running shoes",
+    "coffee maker",
+    "yoga mat",
+    "gift ideas",
+    "desk lamp",
+    "sunscreen",
+    "board game",
+    "backpack",
+    "monitor",
+    "t-shirt",
+    "kettle",
+    "sql book",
+    "tent",
+    "serum",
+    "office chair",
+    "rain jacket",
+    "smartwatch",
+    "lego",
+    "sale",
+];
+
+pub(super) const EVENT_KINDS: &[&str] =
+    &["page_view", "search", "add_to_cart", "checkout", "signup"];
+/// Weights of the non-signup kinds (signups are one per customer).
+pub(super) const EVENT_KIND_WEIGHTS: &[f64] = &[66.0, 16.0, 11.0, 7.0];
+/// Probability that an event of each kind is anonymous.
+pub(super) const EVENT_ANONYMOUS: &[f64] = &[0.45, 0.40, 0.20, 0.08, 0.0];
+/// (median, log-sigma, probability of NULL) of `duration_ms` per kind.
+pub(super) const EVENT_DURATION: &[(f64, f64, f64)] = &[
+    (9_000.0, 1.0, 0.12),
+    (2_500.0, 0.8, 0.04),
+    (1_500.0, 0.6, 0.04),
+    (45_000.0, 0.7, 0.05),
+    (60_000.0, 0.6, 0.03),
+];

@@ -1,6 +1,7 @@
 //! One run followed from the browser: started by a server function that answers with the
 //! run's first view, then polled until it finishes, cancellable, with the state the result
-//! grid pages and sorts with. Used by the insight page and by each dashboard tile.
+//! grid pages and sorts with. Used by the insight page, each dashboard tile and each query
+//! tab of the workbench.
 use crate::{
     api::workbench::{cancel_run, run_status},
     error::AppError,
@@ -28,7 +29,13 @@ pub struct RunCtl {
     /// Bumped by every start: answers for an older start are dropped.
     pub generation: RwSignal<u64>,
     pub selected: RwSignal<Option<(u64, usize)>>,
+    /// The SQL as it ran, for the grid's error position (empty when it does not match the
+    /// text the user sees, e.g. after `{{name}}` compiling).
     pub sql_text: RwSignal<String>,
+    /// Counts the runs that finished (done, failed or cancelled), e.g. to refresh a history.
+    pub finished: RwSignal<u64>,
+    /// Cancel was pressed before the server named the run: cancel as soon as it does.
+    cancel_pending: StoredValue<bool>,
 }
 
 impl Default for RunCtl {
@@ -48,6 +55,8 @@ impl RunCtl {
             generation: RwSignal::new(0),
             selected: RwSignal::new(None),
             sql_text: RwSignal::new(String::new()),
+            finished: RwSignal::new(0),
+            cancel_pending: StoredValue::new(false),
         }
     }
 
@@ -69,6 +78,7 @@ impl RunCtl {
     /// and, when asked, its first page), then follows it until it finishes. A newer start,
     /// or leaving the page, supersedes it.
     pub fn start(self, request: impl Future<Output = Result<RunView, AppError>> + 'static) {
+        self.cancel_pending.set_value(false);
         self.error.set(None);
         self.sort.set(None);
         self.selected.set(None);
@@ -109,7 +119,13 @@ impl RunCtl {
                     let rid = v.id.clone();
                     let fin = v.state.finished();
                     self.run.try_set(Some(v));
-                    if !fin {
+                    if fin {
+                        self.finished.try_update(|n| *n += 1);
+                    } else if self.cancel_pending.try_get_value() == Some(true) {
+                        self.cancel_pending.try_set_value(false);
+                        self.cancel();
+                        self.follow(rid, gen).await;
+                    } else {
                         self.follow(rid, gen).await;
                     }
                 }
@@ -133,6 +149,7 @@ impl RunCtl {
                         self.run.try_set(Some(v));
                     }
                     if fin {
+                        self.finished.try_update(|n| *n += 1);
                         return;
                     }
                 }
@@ -167,18 +184,28 @@ impl RunCtl {
         })
     }
 
-    /// Asks the database to stop the current run.
+    /// Asks the database to stop the current run (as soon as the server names it, when it
+    /// has not yet).
     pub fn cancel(self) {
-        let rid = self
+        let Some(rid) = self
             .run
             .with_untracked(|r| r.as_ref().map(|r| r.id.clone()))
-            .filter(|r| !r.0.is_empty());
-        if let Some(rid) = rid {
-            leptos::task::spawn_local(async move {
-                if let Ok(v) = cancel_run(rid).await {
+        else {
+            return;
+        };
+        if rid.0.is_empty() {
+            self.cancel_pending.set_value(true);
+            return;
+        }
+        leptos::task::spawn_local(async move {
+            match cancel_run(rid).await {
+                Ok(v) => {
                     self.run.try_set(Some(v));
                 }
-            });
-        }
+                Err(e) => {
+                    self.error.try_set(Some(e));
+                }
+            }
+        });
     }
 }

@@ -1,16 +1,12 @@
 //! A query tab (its SQL, values, run and result pages as signals) and the drafts the browser
 //! keeps per user and connection.
 use crate::{
-    error::AppError,
-    model::{
-        connection::ConnectionId,
-        params::ParamKind,
-        run::{RunView, Sort},
-    },
+    model::{connection::ConnectionId, params::ParamKind},
+    ui::components::run::RunCtl,
 };
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 #[derive(Clone, PartialEq)]
 pub(super) struct ParamInput {
@@ -74,26 +70,17 @@ pub(super) fn storage_key(user: i64, conn: ConnectionId) -> String {
     format!("sightline.workbench.u{user}.c{}", conn.0)
 }
 
-/// One query tab: its SQL and parameters, and its own run and result.
+/// One query tab: its SQL and parameters, and its own run and result (a [`RunCtl`], as on the
+/// insight page).
 #[derive(Clone, Copy)]
 pub(super) struct Tab {
     pub(super) key: u32,
     pub(super) sql: RwSignal<String>,
     pub(super) params: RwSignal<Vec<ParamInput>>,
     pub(super) named: RwSignal<Vec<NamedValue>>,
-    pub(super) run: RwSignal<Option<RunView>>,
-    /// The SQL as sent with the current run (empty when it went through `{{name}}`
-    /// compiling, whose positions do not match the editor's text).
-    pub(super) run_sql_text: RwSignal<String>,
-    pub(super) request_error: RwSignal<Option<AppError>>,
+    pub(super) ctl: RunCtl,
+    /// When the current run started in this browser (for the live timer).
     pub(super) started_at: RwSignal<f64>,
-    pub(super) sort: RwSignal<Option<Sort>>,
-    pub(super) pages: RwSignal<HashMap<u64, Vec<Vec<Option<String>>>>>,
-    pub(super) loading: StoredValue<HashSet<(u64, u64)>>,
-    pub(super) generation: RwSignal<u64>,
-    pub(super) selected: RwSignal<Option<(u64, usize)>>,
-    /// Cancel pressed before the server named the run: cancel as soon as it does.
-    pub(super) cancel_pending: StoredValue<bool>,
 }
 
 impl Tab {
@@ -103,25 +90,17 @@ impl Tab {
             sql: RwSignal::new(sql),
             params: RwSignal::new(vec![]),
             named: RwSignal::new(named),
-            run: RwSignal::new(None),
-            run_sql_text: RwSignal::new(String::new()),
-            request_error: RwSignal::new(None),
+            ctl: RunCtl::new(),
             started_at: RwSignal::new(0.0),
-            sort: RwSignal::new(None),
-            pages: RwSignal::new(HashMap::new()),
-            loading: StoredValue::new(HashSet::new()),
-            generation: RwSignal::new(0),
-            selected: RwSignal::new(None),
-            cancel_pending: StoredValue::new(false),
         }
     }
 
+    /// Drops the result and any error (after a reset of the session).
     pub(super) fn clear_result(&self) {
-        self.run.set(None);
-        self.pages.set(HashMap::new());
-        self.sort.set(None);
-        self.selected.set(None);
-        self.request_error.set(None);
-        self.generation.update(|g| *g += 1);
+        self.ctl.clear();
+        self.ctl.pages.set(HashMap::new());
+        self.ctl.sort.set(None);
+        self.ctl.selected.set(None);
+        self.ctl.error.set(None);
     }
 }

@@ -91,18 +91,9 @@ impl Runtime {
 /// How the server sends: the outbound policy and SMTP (configuration first, then the admin
 /// settings in the store).
 pub async fn delivery_context(state: &AppState) -> Result<DeliveryContext, AppError> {
-    context_for(state, true).await
-}
-
-/// The delivery context, reading the SMTP settings only when an email is to go out.
-async fn context_for(state: &AppState, email: bool) -> Result<DeliveryContext, AppError> {
     Ok(DeliveryContext {
         outbound: OutboundPolicy::new(state.settings.alerts.allow_hosts.clone()),
-        smtp: if email {
-            smtp_settings(state).await?
-        } else {
-            None
-        },
+        smtp: smtp_settings(state).await?,
     })
 }
 
@@ -254,9 +245,32 @@ struct RunStore<'s> {
     rt: &'s Runtime,
     run_id: i64,
     alert_id: i64,
-    /// How to send; `Err` when the SMTP settings could not be read (each send then fails
-    /// and is retried).
-    ctx: Result<DeliveryContext, String>,
+    /// How to send.
+    ctx: DeliveryContext,
+    /// Why email cannot go out now (the SMTP settings could not be read): email sends then
+    /// fail as retryable; the other channels are not affected.
+    smtp_error: Option<String>,
+}
+
+/// The delivery context with the SMTP settings read only when `email` is to go out; a failure
+/// to read them is logged and returned beside it (it concerns email sends only).
+async fn sending(state: &AppState, email: bool) -> (DeliveryContext, Option<String>) {
+    let outbound = OutboundPolicy::new(state.settings.alerts.allow_hosts.clone());
+    let (smtp, error) = if email {
+        match smtp_settings(state).await {
+            Ok(smtp) => (smtp, None),
+            Err(e) => {
+                tracing::warn!(error = %e, "the SMTP settings cannot be read; email waits");
+                (
+                    None,
+                    Some("the server's email settings cannot be read".to_string()),
+                )
+            }
+        }
+    } else {
+        (None, None)
+    };
+    (DeliveryContext { outbound, smtp }, error)
 }
 
 /// A channel with its settings opened (or why they cannot be).
@@ -334,13 +348,13 @@ impl AlertStore for RunStore<'_> {
         message: &Message,
         attempt: u32,
     ) -> Result<(), ChannelError> {
-        let sent = match (&channel.config, &self.ctx) {
+        let sent = match (&channel.config, &self.smtp_error) {
             (Err(e), _) => Err(e.clone()),
-            (Ok(_), Err(reason)) => Err(ChannelError::Retryable {
+            (Ok(ChannelConfig::Email { .. }), Some(reason)) => Err(ChannelError::Retryable {
                 reason: reason.clone(),
                 retry_after: None,
             }),
-            (Ok(config), Ok(ctx)) => channels::send(config, message, ctx).await.map(|_| ()),
+            (Ok(config), _) => channels::send(config, message, &self.ctx).await.map(|_| ()),
         };
         if let Err(e) = &sent {
             tracing::warn!(run = self.run_id, channel = %channel.name, attempt, error = %e,
@@ -357,13 +371,18 @@ impl AlertStore for RunStore<'_> {
 }
 
 /// Deliveries are tried once per attempt, then after 30 s, 1 min, 2 min … at most 30 minutes,
-/// up to [`MAX_ATTEMPTS`] times or a day.
+/// up to [`MAX_ATTEMPTS`] times or a day. One send per attempt: the store counts an attempt
+/// when a delivery is claimed or finished unclaimed (`db/alerts.rs`), not per send.
 pub const RETRY: RetryPolicy = RetryPolicy {
     tries_now: 1,
     max_tries: MAX_ATTEMPTS,
     give_up_after: chrono::Duration::hours(GIVE_UP_AFTER_HOURS),
     backoff,
 };
+const _: () = assert!(
+    RETRY.tries_now == 1,
+    "the store counts one send per attempt"
+);
 
 /// The cycle for one run: prepare (the alert row, decoded once), run the insight, decide,
 /// record and, with `send`, deliver and end the run. `None` when the run was no longer ours.
@@ -399,24 +418,20 @@ async fn evaluate(
         link: link(state, alert.insight_id, &params),
     };
     let decision = cycle::decide(&prepared, &result, ran, rt.now());
-    let (channels, ctx) = if decision.notes.is_empty() {
-        (vec![], Err(String::new()))
+    let rows = if decision.notes.is_empty() {
+        vec![]
     } else {
-        let rows = repo::channels_by_ids(&state.db, &channel_ids).await?;
-        let email = rows.iter().any(|c| c.kind == "email");
-        let ctx = context_for(state, email).await.map_err(|e| {
-            tracing::warn!(error = %e, "alert delivery context unavailable");
-            "the server's email settings cannot be read".to_string()
-        });
-        let open: Vec<OpenChannel> = rows.iter().map(|c| OpenChannel::open(state, c)).collect();
-        (open, ctx)
+        repo::channels_by_ids(&state.db, &channel_ids).await?
     };
+    let channels: Vec<OpenChannel> = rows.iter().map(|c| OpenChannel::open(state, c)).collect();
+    let (ctx, smtp_error) = sending(state, rows.iter().any(|c| c.kind == "email")).await;
     let store = RunStore {
         state,
         rt,
         run_id: run.id,
         alert_id: alert.id,
         ctx,
+        smtp_error,
     };
     let deliveries = cycle::plan(&decision, &channels);
     let Some(to_send) = cycle::record(&store, &decision, deliveries).await? else {
@@ -492,12 +507,16 @@ async fn deliver_pending(
     if pending.is_empty() {
         return Ok(());
     }
+    // The channels' kinds are known only once each is read: the SMTP settings are read
+    // once, and a failure to read them holds back email only.
+    let (ctx, smtp_error) = sending(state, true).await;
     let mut store = RunStore {
         state,
         rt,
         run_id: 0,
         alert_id: 0,
-        ctx: delivery_context(state).await.map_err(|e| e.to_string()),
+        ctx,
+        smtp_error,
     };
     for d in pending {
         let now = rt.now();

@@ -78,7 +78,6 @@ impl RunCtl {
     /// and, when asked, its first page), then follows it until it finishes. A newer start,
     /// or leaving the page, supersedes it.
     pub fn start(self, request: impl Future<Output = Result<RunView, AppError>> + 'static) {
-        self.cancel_pending.set_value(false);
         self.error.set(None);
         self.sort.set(None);
         self.selected.set(None);
@@ -97,6 +96,8 @@ impl RunCtl {
     }
 
     fn send(self, request: impl Future<Output = Result<RunView, AppError>> + 'static) {
+        // A Cancel pressed for an earlier request does not carry over to this one.
+        self.cancel_pending.set_value(false);
         self.generation.update(|g| *g += 1);
         let gen = self.generation.get_untracked();
         leptos::task::spawn_local(async move {
@@ -119,17 +120,19 @@ impl RunCtl {
                     let rid = v.id.clone();
                     let fin = v.state.finished();
                     self.run.try_set(Some(v));
+                    let cancel = self.cancel_pending.try_get_value() == Some(true);
+                    self.cancel_pending.try_set_value(false);
                     if fin {
                         self.finished.try_update(|n| *n += 1);
-                    } else if self.cancel_pending.try_get_value() == Some(true) {
-                        self.cancel_pending.try_set_value(false);
-                        self.cancel();
-                        self.follow(rid, gen).await;
                     } else {
+                        if cancel {
+                            self.cancel();
+                        }
                         self.follow(rid, gen).await;
                     }
                 }
                 Err(e) => {
+                    self.cancel_pending.try_set_value(false);
                     self.run.try_set(None);
                     self.error.try_set(Some(e));
                 }
@@ -197,8 +200,14 @@ impl RunCtl {
             self.cancel_pending.set_value(true);
             return;
         }
+        // The answer counts only for the run it cancelled (a newer start supersedes it).
+        let gen = self.generation.get_untracked();
         leptos::task::spawn_local(async move {
-            match cancel_run(rid).await {
+            let answer = cancel_run(rid).await;
+            if self.generation.try_get_untracked() != Some(gen) {
+                return;
+            }
+            match answer {
                 Ok(v) => {
                     self.run.try_set(Some(v));
                 }

@@ -432,7 +432,12 @@ impl<'c> Runner<'c> {
         self.console.err(&format!(
             "{alert}: sending the {label} to {name} failed (attempt {attempt}): {error}{hint}"
         ));
-        Err(error)
+        // A send refused for good keeps the hint in what is stored and summed up.
+        if error.is_retryable() {
+            Err(error)
+        } else {
+            Err(with_hint(error, hint))
+        }
     }
 
     /// Sends recorded deliveries that are still pending (all of them, or those due by
@@ -474,5 +479,24 @@ impl<'c> Runner<'c> {
             }
         }
         Ok(undelivered)
+    }
+}
+
+/// `e` with `hint` added to its text.
+fn with_hint(e: ChannelError, hint: &str) -> ChannelError {
+    if hint.is_empty() {
+        return e;
+    }
+    match e {
+        ChannelError::Refused(m) => ChannelError::Refused(format!("{m}{hint}")),
+        ChannelError::Config(m) => ChannelError::Config(format!("{m}{hint}")),
+        ChannelError::Permanent(m) => ChannelError::Permanent(format!("{m}{hint}")),
+        ChannelError::Retryable {
+            reason,
+            retry_after,
+        } => ChannelError::Retryable {
+            reason: format!("{reason}{hint}"),
+            retry_after,
+        },
     }
 }

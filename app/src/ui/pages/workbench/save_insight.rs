@@ -51,9 +51,14 @@ pub(super) fn SaveInsightForm(b: Bench) -> impl IntoView {
         };
         leptos::task::spawn_local(async move {
             match save_insight(None, None, draft).await {
-                Ok(i) => navigate
-                    .with_value(|n| n(&format!("/insights/{}?edit=1", i.id.0), Default::default())),
-                Err(e) => t.ctl.error.set(Some(e)),
+                // The form may have been closed meanwhile: `try_` does nothing then.
+                Ok(i) => {
+                    let url = format!("/insights/{}?edit=1", i.id.0);
+                    navigate.try_with_value(|n| n(&url, Default::default()));
+                }
+                Err(e) => {
+                    t.ctl.error.try_set(Some(e));
+                }
             }
         });
     };

@@ -17,7 +17,9 @@ pub struct NewRun<'a> {
 }
 
 pub async fn insert(db: &Db, r: NewRun<'_>) -> Result<(), sqlx::Error> {
-    let params = serde_json::to_string(r.params).unwrap_or_else(|_| "[]".into());
+    // Kept as the text the history shows and runs again (`$n` values are text).
+    let texts: Vec<Option<String>> = r.params.iter().map(|p| p.text()).collect();
+    let params = serde_json::to_string(&texts).unwrap_or_else(|_| "[]".into());
     let sql = "INSERT INTO query_runs (id, user_id, connection_id, connection_name, sql, params, state, started_at)
                VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7)";
     on_pool!(db, p => sqlx::query(sql).bind(&r.id.0).bind(r.user.0).bind(r.connection.0)
@@ -76,7 +78,9 @@ pub async fn history(
         .map(|r| HistoryEntry {
             // One run whose values do not decode does not hide the history: it is listed
             // without them, and the log names it.
-            params: super::json_column("run", &r.id, "params", &r.params).unwrap_or_default(),
+            params: super::json_column::<Vec<serde_json::Value>>("run", &r.id, "params", &r.params)
+                .map(|values| values.into_iter().map(value_text).collect())
+                .unwrap_or_default(),
             id: RunId(r.id),
             connection_id: r.connection_id.map(ConnectionId),
             connection_name: r.connection_name,
@@ -90,9 +94,43 @@ pub async fn history(
         .collect())
 }
 
+/// A stored value as the text it ran with (runs stored before values were kept as text hold
+/// typed JSON: numbers and booleans read as their text).
+fn value_text(v: serde_json::Value) -> Option<String> {
+    match v {
+        serde_json::Value::Null => None,
+        serde_json::Value::String(s) => Some(s),
+        other => Some(other.to_string()),
+    }
+}
+
 /// Runs left queued or running by a process that stopped: they ended with it.
 pub async fn fail_unfinished(db: &Db) -> Result<u64, sqlx::Error> {
     let sql = "UPDATE query_runs SET state = 'failed', error = 'Sightline restarted while this query ran.', finished_at = $1
                WHERE state IN ('queued', 'running')";
     on_pool!(db, p => sqlx::query(sql).bind(Utc::now()).execute(p).await.map(|r| r.rows_affected()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::value_text;
+    use serde_json::json;
+
+    #[test]
+    fn stored_values_read_as_the_text_they_ran_with() {
+        // Runs stored before values were kept as text hold typed JSON.
+        let old: Vec<Option<String>> = [json!(21), json!("O'Brien"), json!(null), json!(true)]
+            .into_iter()
+            .map(value_text)
+            .collect();
+        assert_eq!(
+            old,
+            [
+                Some("21".to_string()),
+                Some("O'Brien".to_string()),
+                None,
+                Some("true".to_string())
+            ]
+        );
+    }
 }

@@ -4,15 +4,18 @@ use crate::{
     api::workbench::fetch_rows,
     model::{
         query::Column,
-        run::{RunState, RunView, Sort},
+        run::{RunState, Sort},
     },
     ui::{
-        components::feedback::{plural, thousands},
+        components::{
+            feedback::{plural, thousands},
+            run::RunCtl,
+        },
         js,
     },
 };
 use leptos::{html, prelude::*};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 pub const ROW_H: f64 = 28.0;
 pub const PAGE: u64 = 200;
@@ -115,28 +118,40 @@ pub fn group_digits(v: &str) -> String {
     out
 }
 
-/// The result of a run: status line, error, the selected cell's value and the grid. Pages
-/// come from the server as the grid scrolls; header clicks sort on the server. With
-/// `link_for`, cells of some columns are links (drill-downs): it gets the column index and
-/// the whole row and returns the URL, if any.
 /// The link of a cell (its column index and row), if it leads somewhere (a drill-down).
 pub type CellLink = Callback<(usize, Vec<Option<String>>), Option<String>>;
 
+/// Rows of a result by page, as they arrived from the server.
+type Pages = RwSignal<HashMap<u64, Vec<Vec<Option<String>>>>>;
+
+/// One cell: `None` while its page is not here, `Some(None)` for NULL.
+fn cell_at(pages: Pages, r: u64, c: usize) -> Option<Option<String>> {
+    pages.with(|m| {
+        m.get(&(r / PAGE))
+            .and_then(|p| p.get((r % PAGE) as usize))
+            .and_then(|row| row.get(c).cloned())
+    })
+}
+
+/// The result of a run (a [`RunCtl`]): status line, error, the selected cell's value and the
+/// grid. Pages come from the server as the grid scrolls; header clicks sort on the server.
+/// With `link_for`, cells of some columns are links (drill-downs): it gets the column index
+/// and the whole row and returns the URL, if any.
 #[component]
 pub fn ResultPanel(
-    run: RwSignal<Option<RunView>>,
-    run_sql_text: RwSignal<String>,
-    sort: RwSignal<Option<Sort>>,
-    pages: RwSignal<HashMap<u64, Vec<Vec<Option<String>>>>>,
-    loading: StoredValue<HashSet<(u64, u64)>>,
-    generation: RwSignal<u64>,
-    selected: RwSignal<Option<(u64, usize)>>,
+    ctl: RunCtl,
     #[prop(optional)] link_for: Option<CellLink>,
     /// In a dashboard tile: no status line, error or cell bar (the tile's head says rows and
     /// time and shows errors with Retry); a truncation warning still shows.
     #[prop(optional)]
     compact: bool,
 ) -> impl IntoView {
+    let RunCtl {
+        run,
+        pages,
+        selected,
+        ..
+    } = ctl;
     let scroll_top = RwSignal::new(0.0f64);
     let grid = NodeRef::<html::Div>::new();
     let viewport = 480.0f64;
@@ -154,89 +169,162 @@ pub fn ResultPanel(
             el.set_scroll_top(0);
         }
     });
-    // Column widths from the header and the values of a loaded page.
-    let widths = Memo::new(move |_| {
-        columns.with(|cols| {
-            pages.with(|m| {
-                let sample = m.get(&0).or_else(|| m.values().next());
-                cols.iter()
-                    .enumerate()
-                    .map(|(i, c)| {
-                        let longest = sample
-                            .map(|rows| {
-                                rows.iter()
-                                    .take(50)
-                                    .map(|r| {
-                                        r.get(i).and_then(|v| v.as_ref()).map_or(4, |v| {
-                                            let n = v.chars().count();
-                                            // Room for thousands separators.
-                                            if plain_number(v) {
-                                                n + n / 3
-                                            } else {
-                                                n
-                                            }
-                                        })
-                                    })
-                                    .max()
-                                    .unwrap_or(0)
-                            })
-                            .unwrap_or(0);
-                        let chars = c
-                            .name
-                            .chars()
-                            .count()
-                            .max(c.type_name.chars().count())
-                            .max(longest);
-                        (chars as f64 * 8.2 + 28.0).clamp(80.0, 360.0)
-                    })
-                    .collect::<Vec<f64>>()
-            })
-        })
-    });
-    // Which columns are numbers (right-aligned, with thousands separators).
-    let numeric = Memo::new(move |_| {
-        columns.with(|cols| {
-            pages.with(|m| {
-                let sample = m.get(&0).or_else(|| m.values().next());
-                cols.iter()
-                    .enumerate()
-                    .map(|(i, c)| {
-                        let values: Vec<Option<&str>> = sample
-                            .map(|rows| {
-                                rows.iter()
-                                    .take(50)
-                                    .map(|r| r.get(i).and_then(|v| v.as_deref()))
-                                    .collect()
-                            })
-                            .unwrap_or_default();
-                        (numeric_column(c, &values), plain_column(&c.name))
-                    })
-                    .collect::<Vec<(bool, bool)>>()
-            })
-        })
-    });
-    let template = move || {
-        let w: Vec<String> = widths.get().iter().map(|w| format!("{w}px")).collect();
-        format!("64px {}", w.join(" "))
-    };
+    let layout = Layout::new(columns, pages);
     let window = Memo::new(move |_| {
         let n = row_count.get();
         let first = ((scroll_top.get() / ROW_H).floor() as u64).saturating_sub(10);
         let last = (first + (viewport / ROW_H).ceil() as u64 + 30).min(n);
         (first.min(n), last)
     });
-    // Fetch the pages the window needs (and refetch partial ones while the result grows).
+    fetch_pages(ctl, window);
+    let selected_value = move || {
+        selected
+            .get()
+            .and_then(|(r, c)| cell_at(pages, r, c).map(|v| (r, c, v)))
+    };
+    view! {
+        <RunStatus ctl compact/>
+        <Show when=move || !columns.with(|c| c.is_empty())>
+            <div class="cell-bar" class:hidden=compact data-test="cell-bar">
+                {move || match selected_value() {
+                    Some((r, c, v)) => {
+                        let name = columns.with(|cols| cols.get(c).map(|x| x.name.clone()).unwrap_or_default());
+                        let text = v.clone().unwrap_or_default();
+                        view! {
+                            <span class="muted small">{format!("Row {}, {}: ", r + 1, name)}</span>
+                            <span class="mono cell-value">{match v { Some(t) => t.into_any(), None => view! { <span class="null">"NULL"</span> }.into_any() }}</span>
+                            <button class="button small" data-test="copy-cell" on:click=move |_| js::copy_text(&text)>"Copy"</button>
+                        }.into_any()
+                    }
+                    None => view! { <span class="muted small">"Click a cell to see and copy its value. Click a column header to sort."</span> }.into_any(),
+                }}
+            </div>
+            <div class="grid-scroll" node_ref=grid data-test="grid" tabindex="0" style=format!("max-height:{viewport}px")
+                on:scroll=move |ev| {
+                    let t = event_target::<web_sys::Element>(&ev).scroll_top();
+                    scroll_top.set(t as f64);
+                }
+                on:keydown=move |ev| {
+                    if (ev.ctrl_key() || ev.meta_key()) && ev.key() == "c" {
+                        if let Some((_, _, v)) = selected_value() { js::copy_text(&v.unwrap_or_default()); }
+                    }
+                }>
+                <GridHead ctl columns layout/>
+                <div class="grid-body" style=move || format!("height:{}px", row_count.get() as f64 * ROW_H)>
+                    <GridRows ctl columns layout window link_for/>
+                </div>
+            </div>
+        </Show>
+    }
+}
+
+/// Column widths (from the header and the values of a loaded page) and which columns are
+/// numbers (right-aligned, with thousands separators unless plain, e.g. ids and years).
+#[derive(Clone, Copy)]
+struct Layout {
+    widths: Memo<Vec<f64>>,
+    numeric: Memo<Vec<(bool, bool)>>,
+}
+
+impl Layout {
+    fn new(columns: Signal<Vec<Column>>, pages: Pages) -> Self {
+        let widths = Memo::new(move |_| {
+            columns.with(|cols| {
+                pages.with(|m| {
+                    let sample = m.get(&0).or_else(|| m.values().next());
+                    cols.iter()
+                        .enumerate()
+                        .map(|(i, c)| column_width(c, i, sample))
+                        .collect::<Vec<f64>>()
+                })
+            })
+        });
+        let numeric = Memo::new(move |_| {
+            columns.with(|cols| {
+                pages.with(|m| {
+                    let sample = m.get(&0).or_else(|| m.values().next());
+                    cols.iter()
+                        .enumerate()
+                        .map(|(i, c)| {
+                            let values: Vec<Option<&str>> = sample
+                                .map(|rows| {
+                                    rows.iter()
+                                        .take(50)
+                                        .map(|r| r.get(i).and_then(|v| v.as_deref()))
+                                        .collect()
+                                })
+                                .unwrap_or_default();
+                            (numeric_column(c, &values), plain_column(&c.name))
+                        })
+                        .collect::<Vec<(bool, bool)>>()
+                })
+            })
+        });
+        Layout { widths, numeric }
+    }
+
+    /// The grid's `grid-template-columns`: the row number, then each column.
+    fn template(self) -> String {
+        let w: Vec<String> = self.widths.get().iter().map(|w| format!("{w}px")).collect();
+        format!("64px {}", w.join(" "))
+    }
+}
+
+/// A column's width in pixels: its name, type and longest value among the first 50 rows.
+fn column_width(c: &Column, i: usize, sample: Option<&Vec<Vec<Option<String>>>>) -> f64 {
+    let longest = sample
+        .map(|rows| {
+            rows.iter()
+                .take(50)
+                .map(|r| {
+                    r.get(i).and_then(|v| v.as_ref()).map_or(4, |v| {
+                        let n = v.chars().count();
+                        // Room for thousands separators.
+                        if plain_number(v) {
+                            n + n / 3
+                        } else {
+                            n
+                        }
+                    })
+                })
+                .max()
+                .unwrap_or(0)
+        })
+        .unwrap_or(0);
+    let chars = c
+        .name
+        .chars()
+        .count()
+        .max(c.type_name.chars().count())
+        .max(longest);
+    (chars as f64 * 8.2 + 28.0).clamp(80.0, 360.0)
+}
+
+/// Fetches the pages the visible rows need (and refetches partial ones while the result
+/// grows); a sort over a growing result waits until the result is complete.
+fn fetch_pages(ctl: RunCtl, window: Memo<(u64, u64)>) {
+    let RunCtl {
+        run,
+        sort,
+        pages,
+        loading,
+        generation,
+        ..
+    } = ctl;
     Effect::new(move |_| {
         let (first, last) = window.get();
-        let Some(id) = run_id.get() else { return };
+        let (id, n, done) = match run.with(|r| {
+            r.as_ref()
+                .map(|r| (r.id.clone(), r.row_count, r.state.finished()))
+        }) {
+            Some(x) => x,
+            None => return,
+        };
         if id.0.is_empty() || last == 0 {
             return;
         }
-        let n = row_count.get();
         let s = sort.get();
         let gen = generation.get();
-        let done = run.with_untracked(|r| r.as_ref().is_some_and(|r| r.state.finished()));
-        // A sort over a growing result waits until the result is complete.
         if s.is_some() && !done {
             return;
         }
@@ -267,48 +355,15 @@ pub fn ResultPanel(
             });
         }
     });
-    let click_header = move |i: usize| {
-        if !run.with_untracked(|r| r.as_ref().is_some_and(|r| r.state.finished())) {
-            return;
-        }
-        let next = match sort.get_untracked() {
-            Some(s) if s.column as usize == i && !s.descending => Some(Sort {
-                column: i as u32,
-                descending: true,
-            }),
-            Some(s) if s.column as usize == i => None,
-            _ => Some(Sort {
-                column: i as u32,
-                descending: false,
-            }),
-        };
-        generation.update(|g| *g += 1);
-        pages.set(HashMap::new());
-        selected.set(None);
-        sort.set(next);
-    };
-    let cell = move |r: u64, c: usize| -> Option<Option<String>> {
-        pages.with(|m| {
-            m.get(&(r / PAGE))
-                .and_then(|p| p.get((r % PAGE) as usize))
-                .and_then(|row| row.get(c).cloned())
-        })
-    };
-    let row_values = move |r: u64| -> Option<Vec<Option<String>>> {
-        pages.with_untracked(|m| {
-            m.get(&(r / PAGE))
-                .and_then(|p| p.get((r % PAGE) as usize))
-                .cloned()
-        })
-    };
-    let selected_value = move || {
-        selected
-            .get()
-            .and_then(|(r, c)| cell(r, c).map(|v| (r, c, v)))
-    };
+}
 
-    view! {
-        {move || run.get().map(|r| {
+/// The status line (queued, running, rows and time, failed, cancelled), a truncation
+/// warning, and the database's error with its line and column when the SQL as sent is known.
+#[component]
+fn RunStatus(ctl: RunCtl, compact: bool) -> impl IntoView {
+    let RunCtl { run, sql_text, .. } = ctl;
+    move || {
+        run.get().map(|r| {
             let status = match r.state {
                 RunState::Queued => match r.queue_position {
                     Some(p) if p > 0 => format!("Queued: {} ahead on this connection…", plural(u64::from(p), "run", "runs")),
@@ -338,7 +393,7 @@ pub fn ResultPanel(
                 {r.error.clone().map(|e| {
                     // Positions refer to the SQL as sent; without that text (an insight's
                     // compiled SQL) there is no line to name.
-                    let sent = run_sql_text.get_untracked();
+                    let sent = sql_text.get_untracked();
                     let at = e.position.filter(|_| !sent.is_empty()).map(|p| { let (l, c) = line_col(&sent, p); format!(" (line {l}, column {c})") }).unwrap_or_default();
                     view! {
                         <div class="note error" role="alert" data-test="run-error">
@@ -348,81 +403,110 @@ pub fn ResultPanel(
                     }
                 })}
             }.into_any()
-        })}
-        <Show when=move || !columns.with(|c| c.is_empty())>
-            <div class="cell-bar" class:hidden=compact data-test="cell-bar">
-                {move || match selected_value() {
-                    Some((r, c, v)) => {
-                        let name = columns.with(|cols| cols.get(c).map(|x| x.name.clone()).unwrap_or_default());
-                        let text = v.clone().unwrap_or_default();
-                        view! {
-                            <span class="muted small">{format!("Row {}, {}: ", r + 1, name)}</span>
-                            <span class="mono cell-value">{match v { Some(t) => t.into_any(), None => view! { <span class="null">"NULL"</span> }.into_any() }}</span>
-                            <button class="button small" data-test="copy-cell" on:click=move |_| js::copy_text(&text)>"Copy"</button>
-                        }.into_any()
-                    }
-                    None => view! { <span class="muted small">"Click a cell to see and copy its value. Click a column header to sort."</span> }.into_any(),
-                }}
-            </div>
-            <div class="grid-scroll" node_ref=grid data-test="grid" tabindex="0" style=format!("max-height:{viewport}px")
-                on:scroll=move |ev| {
-                    let t = event_target::<web_sys::Element>(&ev).scroll_top();
-                    scroll_top.set(t as f64);
+        })
+    }
+}
+
+/// The header: a button per column; a click sorts ascending, descending, then not at all
+/// (on the server, once the result is complete).
+#[component]
+fn GridHead(ctl: RunCtl, columns: Signal<Vec<Column>>, layout: Layout) -> impl IntoView {
+    let RunCtl {
+        run,
+        sort,
+        pages,
+        generation,
+        selected,
+        ..
+    } = ctl;
+    let click = move |i: usize| {
+        if !run.with_untracked(|r| r.as_ref().is_some_and(|r| r.state.finished())) {
+            return;
+        }
+        let next = match sort.get_untracked() {
+            Some(s) if s.column as usize == i && !s.descending => Some(Sort {
+                column: i as u32,
+                descending: true,
+            }),
+            Some(s) if s.column as usize == i => None,
+            _ => Some(Sort {
+                column: i as u32,
+                descending: false,
+            }),
+        };
+        generation.update(|g| *g += 1);
+        pages.set(HashMap::new());
+        selected.set(None);
+        sort.set(next);
+    };
+    view! {
+        <div class="grid-head" style=move || format!("grid-template-columns:{}", layout.template())>
+            <div class="gh rownum">"#"</div>
+            {move || columns.get().into_iter().enumerate().map(|(i, c)| {
+                let num = move || layout.numeric.with(|n| n.get(i).is_some_and(|x| x.0));
+                let arrow = move || match sort.get() { Some(s) if s.column as usize == i => if s.descending { " ▼" } else { " ▲" }, _ => "" };
+                view! {
+                    <button class="gh" class:num=num data-test="col-header" title=format!("{} ({}) — click to sort", c.name, c.type_name) on:click=move |_| click(i)>
+                        <span class="gh-name">{c.name.clone()}{arrow}</span>
+                        <span class="gh-type">{c.type_name.clone()}</span>
+                    </button>
                 }
-                on:keydown=move |ev| {
-                    if (ev.ctrl_key() || ev.meta_key()) && ev.key() == "c" {
-                        if let Some((_, _, v)) = selected_value() { js::copy_text(&v.unwrap_or_default()); }
-                    }
-                }>
-                <div class="grid-head" style=move || format!("grid-template-columns:{}", template())>
-                    <div class="gh rownum">"#"</div>
-                    {move || columns.get().into_iter().enumerate().map(|(i, c)| {
-                        let num = move || numeric.with(|n| n.get(i).is_some_and(|x| x.0));
-                        let arrow = move || match sort.get() { Some(s) if s.column as usize == i => if s.descending { " ▼" } else { " ▲" }, _ => "" };
+            }).collect_view()}
+        </div>
+    }
+}
+
+/// The rows in view (and a margin), each cell a value, NULL, a drill-down link, or "…" while
+/// its page is on the way; a click selects a cell.
+#[component]
+fn GridRows(
+    ctl: RunCtl,
+    columns: Signal<Vec<Column>>,
+    layout: Layout,
+    window: Memo<(u64, u64)>,
+    link_for: Option<CellLink>,
+) -> impl IntoView {
+    let RunCtl {
+        pages, selected, ..
+    } = ctl;
+    let row_values = move |r: u64| -> Option<Vec<Option<String>>> {
+        pages.with_untracked(|m| {
+            m.get(&(r / PAGE))
+                .and_then(|p| p.get((r % PAGE) as usize))
+                .cloned()
+        })
+    };
+    move || {
+        let (first, last) = window.get();
+        let ncols = columns.with(|c| c.len());
+        let tpl = layout.template();
+        let kinds = layout.numeric.get();
+        (first..last).map(|r| {
+            let kinds = kinds.clone();
+            let tpl = tpl.clone();
+            view! {
+                <div class="grid-row" data-row=r.to_string() style=format!("top:{}px;grid-template-columns:{}", r as f64 * ROW_H, tpl)>
+                    <div class="gc rownum">{(r + 1).to_string()}</div>
+                    {(0..ncols).map(|c| {
+                        let v = cell_at(pages, r, c);
+                        let is_sel = move || selected.get() == Some((r, c));
+                        let href = link_for.and_then(|f| row_values(r).and_then(|row| f.run((c, row))));
+                        let (num, plain) = kinds.get(c).copied().unwrap_or((false, false));
+                        let v = if num && !plain { v.map(|x| x.map(|t| group_digits(&t))) } else { v };
                         view! {
-                            <button class="gh" class:num=num data-test="col-header" title=format!("{} ({}) — click to sort", c.name, c.type_name) on:click=move |_| click_header(i)>
-                                <span class="gh-name">{c.name.clone()}{arrow}</span>
-                                <span class="gh-type">{c.type_name.clone()}</span>
-                            </button>
+                            <div class="gc" class:num=num class:sel=is_sel on:click=move |_| selected.set(Some((r, c)))>
+                                {match (v, href) {
+                                    (None, _) => view! { <span class="pending">"…"</span> }.into_any(),
+                                    (Some(None), _) => view! { <span class="null">"NULL"</span> }.into_any(),
+                                    (Some(Some(t)), Some(h)) => view! { <a class="drill" data-test="drill-link" href=h>{t}</a> }.into_any(),
+                                    (Some(Some(t)), None) => t.into_any(),
+                                }}
+                            </div>
                         }
                     }).collect_view()}
                 </div>
-                <div class="grid-body" style=move || format!("height:{}px", row_count.get() as f64 * ROW_H)>
-                    {move || {
-                        let (first, last) = window.get();
-                        let ncols = columns.with(|c| c.len());
-                        let tpl = template();
-                        let kinds = numeric.get();
-                        (first..last).map(|r| {
-                            let kinds = kinds.clone();
-                            let tpl = tpl.clone();
-                            view! {
-                                <div class="grid-row" data-row=r.to_string() style=format!("top:{}px;grid-template-columns:{}", r as f64 * ROW_H, tpl)>
-                                    <div class="gc rownum">{(r + 1).to_string()}</div>
-                                    {(0..ncols).map(|c| {
-                                        let v = cell(r, c);
-                                        let is_sel = move || selected.get() == Some((r, c));
-                                        let href = link_for.and_then(|f| row_values(r).and_then(|row| f.run((c, row))));
-                                        let (num, plain) = kinds.get(c).copied().unwrap_or((false, false));
-                                        let v = if num && !plain { v.map(|x| x.map(|t| group_digits(&t))) } else { v };
-                                        view! {
-                                            <div class="gc" class:num=num class:sel=is_sel on:click=move |_| selected.set(Some((r, c)))>
-                                                {match (v, href) {
-                                                    (None, _) => view! { <span class="pending">"…"</span> }.into_any(),
-                                                    (Some(None), _) => view! { <span class="null">"NULL"</span> }.into_any(),
-                                                    (Some(Some(t)), Some(h)) => view! { <a class="drill" data-test="drill-link" href=h>{t}</a> }.into_any(),
-                                                    (Some(Some(t)), None) => t.into_any(),
-                                                }}
-                                            </div>
-                                        }
-                                    }).collect_view()}
-                                </div>
-                            }
-                        }).collect_view()
-                    }}
-                </div>
-            </div>
-        </Show>
+            }
+        }).collect_view()
     }
 }
 

@@ -2,27 +2,25 @@
 //! out on the grid, and runs the edit mode (a copy of the board that Save stores as a new
 //! version, or Cancel drops; a save over someone else's newer version asks what to do).
 use super::{
-    edit::{AddTiles, FiltersEditor},
+    head::{BoardSettings, DashHead},
     tile::TileView,
     versions::DashboardVersions,
 };
 use crate::{
-    api::dashboards::{duplicate_dashboard, get_dashboard, save_dashboard, trash_dashboard},
+    api::dashboards::get_dashboard,
     error::AppError,
     model::{
-        dashboard::{
-            Dashboard, DashboardDraft, DashboardId, Tile, TileContent, TileInfo, REFRESH_CHOICES,
-        },
-        params,
-        run::{cache_words, CACHE_CHOICES},
+        dashboard::{Dashboard, DashboardDraft, DashboardId, Tile, TileContent, TileInfo},
+        insight::UrlValues,
+        params::{self, ParamSpec},
     },
     ui::{
         components::{
-            feedback::{ErrorNote, Loading},
+            feedback::Loading,
             param_input::{OptionsFrom, ParamInput},
         },
         query::use_query,
-        url::{dashboard_url, prefixed_query, prefixed_values, today},
+        url::{dashboard_url, prefixed_values, today},
     },
 };
 use leptos::prelude::*;
@@ -124,14 +122,13 @@ fn tile_key(t: &Tile) -> (u32, i64) {
     (t.id, what)
 }
 
-fn infos_of(d: &Dashboard) -> HashMap<u32, TileInfo> {
+pub(super) fn infos_of(d: &Dashboard) -> HashMap<u32, TileInfo> {
     d.tiles.iter().map(|t| (t.id, t.clone())).collect()
 }
 
 #[component]
 fn DashboardBody(dash: Dashboard, reload: RwSignal<u32>) -> impl IntoView {
     let query = use_query();
-    let navigate = StoredValue::new(use_navigate());
     let id = dash.id;
     let board = Board {
         id,
@@ -171,26 +168,48 @@ fn DashboardBody(dash: Dashboard, reload: RwSignal<u32>) -> impl IntoView {
             })
             .collect::<HashMap<String, String>>()
     });
-    let set_value = Callback::new(move |(name, vs): (String, Vec<String>)| {
-        let mut v = values.get_untracked();
-        let vs: Vec<String> = vs.into_iter().filter(|x| !x.is_empty()).collect();
-        if vs.is_empty() {
-            v.remove(&name);
-        } else {
-            v.insert(name, vs);
+    auto_refresh(board);
+    let tv = RwSignal::new(false);
+    // Esc leaves full screen.
+    let esc = window_event_listener(leptos::ev::keydown, move |e| {
+        if e.key() == "Escape" {
+            tv.set(false);
         }
-        let url = dashboard_url(id, &v);
-        navigate.with_value(|n| {
-            n(
-                &url,
-                NavigateOptions {
-                    scroll: false,
-                    ..Default::default()
-                },
-            )
-        });
     });
-    // Auto-refresh: every tile reruns in the background at the board's interval.
+    on_cleanup(move || esc.remove());
+    let show_versions = RwSignal::new(false);
+    let error = RwSignal::new(None::<AppError>);
+    let editing = board.editing;
+    view! {
+        <Title text=move || board.saved.with(|d| d.draft.name.clone())/>
+        <div class="dashboard" class:tv=move || tv.get() data-test="dashboard">
+            <DashHead board reload values tv show_versions error/>
+            {move || board.saved.with(|d| d.deleted).then(|| view! { <p class="note warn">"This dashboard is in the trash. Its owner or an editor can restore it from the trash."</p> })}
+            <Show when=move || editing.get()>
+                <BoardSettings board error/>
+            </Show>
+            {move || (!editing.get()).then(|| board.saved.with(|d| d.draft.description.clone())).filter(|d| !d.is_empty()).map(|d| view! { <p class="muted">{d}</p> })}
+            <Show when=move || show_versions.get() && !editing.get()>
+                <DashboardVersions id saved=board.saved/>
+            </Show>
+            <Show when=move || !filters.with(Vec::is_empty)>
+                <FilterBar board filters values filter_errors/>
+            </Show>
+            {move || shown.with(|d| d.tiles.is_empty()).then(|| view! {
+                <p class="muted" data-test="empty-dashboard">{move || if editing.get() { "Add a tile above: an insight, a text or a heading." } else { "This dashboard has no tiles yet. Edit it to add insights, or use “Add to dashboard” on an insight." }}</p>
+            })}
+            <div class="dash-grid" class:editing=move || editing.get() data-test="dash-grid">
+                // Keyed by tile and what it shows: a revert may give a tile id another insight.
+                <For each=move || shown.with(|d| d.tiles.iter().map(tile_key).collect::<Vec<_>>()) key=|k| *k let:key>
+                    <TileView board tile_id=key.0 filters=Signal::from(filters) values filter_errors/>
+                </For>
+            </div>
+        </div>
+    }
+}
+
+/// Auto-refresh: every tile reruns in the background at the board's interval (in the browser).
+fn auto_refresh(board: Board) {
     #[cfg(feature = "hydrate")]
     {
         let minutes = Memo::new(move |_| board.saved.with(|d| d.draft.refresh_minutes));
@@ -218,168 +237,45 @@ fn DashboardBody(dash: Dashboard, reload: RwSignal<u32>) -> impl IntoView {
             }
         });
     }
-    let tv = RwSignal::new(false);
-    // Esc leaves full screen.
-    let esc = window_event_listener(leptos::ev::keydown, move |e| {
-        if e.key() == "Escape" {
-            tv.set(false);
+    #[cfg(not(feature = "hydrate"))]
+    let _ = board;
+}
+
+/// The filters, each feeding the tiles its value from the URL; a change goes to the URL.
+#[component]
+fn FilterBar(
+    board: Board,
+    filters: Memo<Vec<ParamSpec>>,
+    values: Memo<UrlValues>,
+    filter_errors: Memo<HashMap<String, String>>,
+) -> impl IntoView {
+    let navigate = use_navigate();
+    let id = board.id;
+    let set_value = Callback::new(move |(name, vs): (String, Vec<String>)| {
+        let mut v = values.get_untracked();
+        let vs: Vec<String> = vs.into_iter().filter(|x| !x.is_empty()).collect();
+        if vs.is_empty() {
+            v.remove(&name);
+        } else {
+            v.insert(name, vs);
         }
+        let options = NavigateOptions {
+            scroll: false,
+            ..Default::default()
+        };
+        navigate(&dashboard_url(id, &v), options);
     });
-    on_cleanup(move || esc.remove());
-    let show_versions = RwSignal::new(false);
-    let error = RwSignal::new(None::<AppError>);
-    let conflict = RwSignal::new(None::<String>);
-    let saving = RwSignal::new(false);
-    let save = move |overwrite: bool| {
-        let d = board.draft.get_untracked();
-        let base = (!overwrite).then(|| board.saved.with_untracked(|s| s.version));
-        saving.set(true);
-        leptos::task::spawn_local(async move {
-            let r = save_dashboard(Some(id), base, d).await;
-            saving.try_set(false);
-            match r {
-                Ok(d) => {
-                    board.infos.set(infos_of(&d));
-                    board.saved.set(d);
-                    board.editing.set(false);
-                    conflict.set(None);
-                    error.set(None);
-                }
-                Err(AppError::Conflict(m)) => conflict.set(Some(m)),
-                Err(e) => error.set(Some(e)),
-            }
-        });
-    };
-    let edit = move |_| {
-        board
-            .draft
-            .set(board.saved.with_untracked(|d| d.draft.clone()));
-        conflict.set(None);
-        error.set(None);
-        board.editing.set(true);
-    };
-    let cancel = move |_| {
-        board.editing.set(false);
-        board.infos.set(board.saved.with_untracked(infos_of));
-        conflict.set(None);
-        error.set(None);
-    };
-    let duplicate = move |_| {
-        leptos::task::spawn_local(async move {
-            match duplicate_dashboard(id).await {
-                Ok(d) => navigate
-                    .with_value(|n| n(&format!("/dashboards/{}", d.id.0), Default::default())),
-                Err(e) => error.set(Some(e)),
-            }
-        });
-    };
-    let delete = move |_| {
-        leptos::task::spawn_local(async move {
-            match trash_dashboard(id, true).await {
-                Ok(()) => navigate.with_value(|n| n("/dashboards", Default::default())),
-                Err(e) => error.set(Some(e)),
-            }
-        });
-    };
-    let can_edit = move || board.saved.with(|d| d.can_edit && !d.deleted);
-    let editing = board.editing;
     view! {
-        <Title text=move || board.saved.with(|d| d.draft.name.clone())/>
-        <div class="dashboard" class:tv=move || tv.get() data-test="dashboard">
-            <div class="page-head">
-                <Show when=move || editing.get() fallback=move || view! {
-                    <h1 data-test="dashboard-name">{move || board.saved.with(|d| d.draft.name.clone())}</h1>
-                }>
-                    <input class="title-input" type="text" aria-label="Dashboard name" data-test="dashboard-name-input"
-                        prop:value=move || board.draft.with(|d| d.name.clone())
-                        on:input=move |ev| { let v = event_target_value(&ev); board.draft.update(|d| d.name = v) }/>
-                </Show>
-                <div class="actions">
-                    <Show when=move || !editing.get()>
-                        <button class="button" data-test="refresh-all" title="Run every tile again"
-                            on:click=move |_| board.rerun(false, true)>"Refresh"</button>
-                        <a class="button" data-test="export-dashboard" download
-                            title="Every tile's rows for these filters, one sheet per tile, in one Excel workbook"
-                            href=move || {
-                                let q = prefixed_query("f_", &values.get());
-                                format!("/dashboards/{}/export.xlsx{}{q}", id.0, if q.is_empty() { "" } else { "?" })
-                            }>"Excel"</a>
-                        <button class="button" data-test="tv-mode" title="Full screen, without navigation (Esc leaves)"
-                            on:click=move |_| tv.update(|t| *t = !*t)>{move || if tv.get() { "Leave full screen" } else { "Full screen" }}</button>
-                        <button class="button" data-test="versions-toggle" on:click=move |_| show_versions.update(|v| *v = !*v)>"Versions"</button>
-                        <button class="button" data-test="duplicate-dashboard" on:click=duplicate>"Duplicate"</button>
-                        <Show when=can_edit>
-                            <button class="button primary" data-test="edit-dashboard" on:click=edit>"Edit"</button>
-                            <button class="button danger" data-test="delete-dashboard" on:click=delete>"Delete"</button>
-                        </Show>
-                    </Show>
-                    <Show when=move || editing.get()>
-                        <button class="button primary" data-test="save-dashboard" disabled=move || saving.get() on:click=move |_| save(false)>
-                            {move || if saving.get() { "Saving…" } else { "Save" }}
-                        </button>
-                        <button class="button" data-test="cancel-edit" on:click=cancel>"Cancel"</button>
-                    </Show>
-                </div>
-            </div>
-            {move || conflict.get().map(|m| view! {
-                <div class="note warn" role="alert" data-test="save-conflict">
-                    <p>{m}</p>
-                    <button class="button" on:click=move |_| reload.update(|r| *r += 1)>"Reload theirs"</button>
-                    " "
-                    <button class="button danger" data-test="overwrite" on:click=move |_| save(true)>"Overwrite with mine"</button>
-                </div>
-            })}
-            <ErrorNote error=Signal::derive(move || error.get())/>
-            {move || board.saved.with(|d| d.deleted).then(|| view! { <p class="note warn">"This dashboard is in the trash. Its owner or an editor can restore it from the trash."</p> })}
-            <Show when=move || editing.get()>
-                <div class="card dash-edit" data-test="dashboard-editor">
-                    <label class="block">"Description"
-                        <textarea rows="2" data-test="dashboard-description" prop:value=move || board.draft.with(|d| d.description.clone())
-                            on:input=move |ev| { let v = event_target_value(&ev); board.draft.update(|d| d.description = v) }></textarea>
-                    </label>
-                    <label>"Refresh automatically"
-                        <select data-test="refresh-minutes" prop:value=move || board.draft.with(|d| d.refresh_minutes.to_string())
-                            on:change=move |ev| { let m = event_target_value(&ev).parse().unwrap_or(0); board.draft.update(|d| d.refresh_minutes = m) }>
-                            {REFRESH_CHOICES.iter().map(|m| view! { <option value=m.to_string()>{if *m == 0 { "Never".to_string() } else { format!("Every {m} min") }}</option> }).collect_view()}
-                        </select>
-                    </label>
-                    <label>"Reuse results for"
-                        <select data-test="cache-minutes" prop:value=move || board.draft.with(|d| d.cache_minutes.map(|m| m.to_string()).unwrap_or_default())
-                            on:change=move |ev| { let m = event_target_value(&ev).parse().ok(); board.draft.update(|d| d.cache_minutes = m) }>
-                            <option value="">"Each insight's own time"</option>
-                            {CACHE_CHOICES.iter().map(|m| view! { <option value=m.to_string()>{cache_words(*m)}</option> }).collect_view()}
-                        </select>
-                    </label>
-                    <AddTiles board/>
-                    <FiltersEditor board error/>
-                </div>
-            </Show>
-            {move || (!editing.get()).then(|| board.saved.with(|d| d.draft.description.clone())).filter(|d| !d.is_empty()).map(|d| view! { <p class="muted">{d}</p> })}
-            <Show when=move || show_versions.get() && !editing.get()>
-                <DashboardVersions id saved=board.saved/>
-            </Show>
-            <Show when=move || !filters.with(Vec::is_empty)>
-                <form class="param-form card dash-filters" data-test="dashboard-filters" on:submit=move |ev| { ev.prevent_default(); board.rerun(false, false) }>
-                    {move || filters.get().into_iter().map(|s| {
-                        let n2 = s.name.clone();
-                        view! {
-                            <div class="param-field" data-test=format!("filter-{}", s.name)>
-                                <ParamInput spec=s.clone() from=OptionsFrom::Dashboard(id) values set_value/>
-                                {move || filter_errors.with(|e| e.get(&n2).cloned()).map(|m| view! { <span class="field-error" data-test="filter-error">{m}</span> })}
-                            </div>
-                        }
-                    }).collect_view()}
-                </form>
-            </Show>
-            {move || shown.with(|d| d.tiles.is_empty()).then(|| view! {
-                <p class="muted" data-test="empty-dashboard">{move || if editing.get() { "Add a tile above: an insight, a text or a heading." } else { "This dashboard has no tiles yet. Edit it to add insights, or use “Add to dashboard” on an insight." }}</p>
-            })}
-            <div class="dash-grid" class:editing=move || editing.get() data-test="dash-grid">
-                // Keyed by tile and what it shows: a revert may give a tile id another insight.
-                <For each=move || shown.with(|d| d.tiles.iter().map(tile_key).collect::<Vec<_>>()) key=|k| *k let:key>
-                    <TileView board tile_id=key.0 filters=Signal::from(filters) values filter_errors/>
-                </For>
-            </div>
-        </div>
+        <form class="param-form card dash-filters" data-test="dashboard-filters" on:submit=move |ev| { ev.prevent_default(); board.rerun(false, false) }>
+            {move || filters.get().into_iter().map(|s| {
+                let n2 = s.name.clone();
+                view! {
+                    <div class="param-field" data-test=format!("filter-{}", s.name)>
+                        <ParamInput spec=s.clone() from=OptionsFrom::Dashboard(id) values set_value/>
+                        {move || filter_errors.with(|e| e.get(&n2).cloned()).map(|m| view! { <span class="field-error" data-test="filter-error">{m}</span> })}
+                    </div>
+                }
+            }).collect_view()}
+        </form>
     }
 }

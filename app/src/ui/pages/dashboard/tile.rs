@@ -304,7 +304,7 @@ fn InsightTile(
                 <ChartPanel run spec=chart_spec drawn drill values=tile_vals name/>
             </Show>
             <Show when=move || problem.with(Option::is_none) && view_kind.with(|v| v.kind == ViewKind::Table)>
-                <ResultPanel run run_sql_text=ctl.sql_text sort=ctl.sort pages=ctl.pages loading=ctl.loading generation=ctl.generation selected=ctl.selected link_for compact=true/>
+                <ResultPanel ctl link_for compact=true/>
             </Show>
         </div>
     }

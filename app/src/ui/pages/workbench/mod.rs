@@ -137,7 +137,7 @@ fn WorkbenchBody(list: Vec<ConnectionSummary>) -> impl IntoView {
                     let ctl = b.cur.get_untracked().ctl;
                     view! {
                         <ErrorNote error=Signal::derive(move || ctl.error.get())/>
-                        <ResultPanel run=ctl.run run_sql_text=ctl.sql_text sort=ctl.sort pages=ctl.pages loading=ctl.loading generation=ctl.generation selected=ctl.selected/>
+                        <ResultPanel ctl/>
                     }
                 }}
             </div>

@@ -7,7 +7,7 @@ use crate::common;
 
 use app::{
     model::{
-        alert::{AlertDetail, AlertSummary, ChannelSummary},
+        alert::{AlertDetail, AlertSummary, ChannelSummary, DeliveryStatus},
         Role,
     },
     server::{
@@ -383,7 +383,7 @@ async fn a_worker_killed_before_sending_is_replaced_and_the_notification_goes_on
         1,
         "evaluated once: one delivery recorded"
     );
-    assert_eq!(d.runs[0].deliveries[0].status, "sent");
+    assert_eq!(d.runs[0].deliveries[0].status, DeliveryStatus::Sent);
     assert_eq!(d.summary.state, app::model::alert::AlertState::Firing);
     f.done().await;
 }
@@ -423,7 +423,7 @@ async fn a_worker_killed_while_sending_causes_at_most_one_duplicate() {
     );
     let d = f.detail().await;
     assert_eq!(d.runs[0].status, "done");
-    assert_eq!(d.runs[0].deliveries[0].status, "sent");
+    assert_eq!(d.runs[0].deliveries[0].status, DeliveryStatus::Sent);
     // Nothing is left to retry.
     clock.advance(Span::hours(1));
     assert_eq!(
@@ -615,7 +615,7 @@ async fn channel_failures_retry_with_backoff_and_show_in_the_history() {
     engine::process_run(&f.app.state, &w, run).await.unwrap();
     let d = f.detail().await;
     let delivery = &d.runs[0].deliveries[0];
-    assert_eq!(delivery.status, "pending");
+    assert_eq!(delivery.status, DeliveryStatus::Pending);
     assert_eq!(delivery.attempts, 1);
     assert!(
         delivery.last_error.as_deref().unwrap().contains("503"),
@@ -637,7 +637,7 @@ async fn channel_failures_retry_with_backoff_and_show_in_the_history() {
     clock.advance(Span::seconds(60));
     assert_eq!(engine::retry_deliveries(&f.app.state, &w).await.unwrap(), 1);
     let d = f.detail().await;
-    assert_eq!(d.runs[0].deliveries[0].status, "sent");
+    assert_eq!(d.runs[0].deliveries[0].status, DeliveryStatus::Sent);
     assert_eq!(f.receiver.count(), 3);
     f.done().await;
 }

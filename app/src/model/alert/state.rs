@@ -106,6 +106,30 @@ impl NotificationKind {
     }
 }
 
+impl std::fmt::Display for NotificationKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// As the store keeps it; an unknown word is an error naming it.
+impl TryFrom<String> for NotificationKind {
+    type Error = String;
+
+    fn try_from(s: String) -> Result<Self, String> {
+        [
+            NotificationKind::Firing,
+            NotificationKind::Resolved,
+            NotificationKind::Error,
+            NotificationKind::NoData,
+            NotificationKind::Digest,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+        .ok_or_else(|| format!("unknown notification kind \"{s}\""))
+    }
+}
+
 /// Where a delivery of a notification to one channel stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -123,6 +147,28 @@ impl DeliveryStatus {
             DeliveryStatus::Sent => "sent",
             DeliveryStatus::Failed => "failed",
         }
+    }
+}
+
+impl std::fmt::Display for DeliveryStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// As the store keeps it; an unknown word is an error naming it.
+impl TryFrom<String> for DeliveryStatus {
+    type Error = String;
+
+    fn try_from(s: String) -> Result<Self, String> {
+        [
+            DeliveryStatus::Pending,
+            DeliveryStatus::Sent,
+            DeliveryStatus::Failed,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+        .ok_or_else(|| format!("unknown delivery status \"{s}\""))
     }
 }
 

@@ -1,6 +1,6 @@
 //! What the alerts pages and the server exchange: alert drafts and summaries, run and
 //! delivery history, channels (never with their secrets) and the SMTP form.
-use super::{AlertState, Rule};
+use super::{AlertState, DeliveryStatus, NotificationKind, Rule};
 use crate::model::insight::{InsightId, UrlValues};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -96,15 +96,52 @@ pub struct RunRecord {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeliveryRecord {
     pub channel: String,
-    /// firing, resolved, error, no_data, digest
-    pub kind: String,
+    pub kind: NotificationKind,
     pub instance: String,
-    /// pending, sent, failed
-    pub status: String,
+    pub status: DeliveryStatus,
     pub attempts: i64,
     pub last_error: Option<String>,
     pub sent_at: Option<DateTime<Utc>>,
     pub next_attempt_at: Option<DateTime<Utc>>,
+}
+
+/// Where a channel sends: stored by its serde name (`slack`, `email`, `webhook`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChannelKind {
+    Slack,
+    Email,
+    Webhook,
+}
+
+impl ChannelKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChannelKind::Slack => "slack",
+            ChannelKind::Email => "email",
+            ChannelKind::Webhook => "webhook",
+        }
+    }
+}
+
+impl std::fmt::Display for ChannelKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// As the store keeps it; an unknown word is an error naming it.
+impl TryFrom<String> for ChannelKind {
+    type Error = String;
+
+    fn try_from(s: String) -> Result<Self, String> {
+        match s.as_str() {
+            "slack" => Ok(ChannelKind::Slack),
+            "email" => Ok(ChannelKind::Email),
+            "webhook" => Ok(ChannelKind::Webhook),
+            other => Err(format!("unknown channel kind \"{other}\"")),
+        }
+    }
 }
 
 /// A channel as lists show it: no URL path, no secret.
@@ -112,8 +149,7 @@ pub struct DeliveryRecord {
 pub struct ChannelSummary {
     pub id: ChannelId,
     pub name: String,
-    /// slack, email, webhook
-    pub kind: String,
+    pub kind: ChannelKind,
     /// "hooks.slack.com", "2 recipients: a@x.com, b@x.com", "https://example.com/…"
     pub summary: String,
     pub alerts: i64,

@@ -12,7 +12,9 @@
 //!   (at most one duplicate per crash), never loses it;
 //! - a channel failure is retried with backoff for up to a day and is visible in the history.
 use super::{
-    channels::{self, ChannelConfig, ChannelError, DeliveryContext, Message, SmtpSettings},
+    channels::{
+        self, ChannelConfig, ChannelError, ChannelKind, DeliveryContext, Message, SmtpSettings,
+    },
     cycle::{self, AlertStore, Attempt, Decision, Planned, Prepared, RetryPolicy},
     outbound::OutboundPolicy,
     report::{self, Collect},
@@ -424,7 +426,7 @@ async fn evaluate(
         repo::channels_by_ids(&state.db, &channel_ids).await?
     };
     let channels: Vec<OpenChannel> = rows.iter().map(|c| OpenChannel::open(state, c)).collect();
-    let (ctx, smtp_error) = sending(state, rows.iter().any(|c| c.kind == "email")).await;
+    let (ctx, smtp_error) = sending(state, rows.iter().any(|c| c.kind == ChannelKind::Email)).await;
     let store = RunStore {
         state,
         rt,

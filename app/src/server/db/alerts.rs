@@ -8,14 +8,15 @@
 //! - the new state and its deliveries are stored in one transaction, guarded by
 //!   `evaluated_at IS NULL`, so a run is evaluated into the store once.
 use super::{is_unique_violation, on_pool, Db};
-use crate::model::alert::{DeliveryOutcome, NotificationKind};
+use crate::model::alert::{ChannelKind, DeliveryOutcome, DeliveryStatus, NotificationKind};
 use chrono::{DateTime, Utc};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ChannelRow {
     pub id: i64,
     pub name: String,
-    pub kind: String,
+    #[sqlx(try_from = "String")]
+    pub kind: ChannelKind,
     pub sealed: String,
     pub summary: String,
     pub alerts: i64,
@@ -93,10 +94,12 @@ pub struct DeliveryRow {
     pub alert_id: i64,
     pub channel_id: Option<i64>,
     pub channel_name: String,
-    pub kind: String,
+    #[sqlx(try_from = "String")]
+    pub kind: NotificationKind,
     pub instance: String,
     pub message: String,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: DeliveryStatus,
     pub attempts: i64,
     pub next_attempt_at: Option<DateTime<Utc>>,
     pub last_error: Option<String>,
@@ -139,7 +142,7 @@ pub struct Evaluated<'a> {
 pub async fn insert_channel(
     db: &Db,
     name: &str,
-    kind: &str,
+    kind: ChannelKind,
     sealed: &str,
     summary: &str,
     for_everyone: bool,
@@ -148,7 +151,7 @@ pub async fn insert_channel(
 ) -> Result<i64, sqlx::Error> {
     let sql = "INSERT INTO alert_channels (name, kind, sealed, summary, created_by, created_at, \
                updated_at, for_everyone) VALUES ($1, $2, $3, $4, $5, $6, $6, $7) RETURNING id";
-    on_pool!(db, p => sqlx::query_scalar(sql).bind(name).bind(kind).bind(sealed).bind(summary)
+    on_pool!(db, p => sqlx::query_scalar(sql).bind(name).bind(kind.as_str()).bind(sealed).bind(summary)
         .bind(by).bind(now).bind(for_everyone).fetch_one(p).await)
 }
 

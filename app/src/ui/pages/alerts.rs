@@ -155,7 +155,7 @@ fn ChannelsSection() -> impl IntoView {
                                                 clear();
                                                 error.set(None);
                                                 name.set(c.name.clone());
-                                                kind.set(c.kind.clone());
+                                                kind.set(c.kind.as_str().to_string());
                                                 for_everyone.set(c.for_everyone);
                                                 editing.set(Some(c.clone()));
                                             }
@@ -450,7 +450,7 @@ fn History(runs: Vec<RunRecord>) -> impl IntoView {
                                 <td>{r.detail.clone().unwrap_or_default()}
                                     {r.error.clone().map(|e| view! { <p class="note error" data-test="run-error">{e}</p> })}</td>
                                 <td>{r.deliveries.into_iter().map(|d| view! {
-                                    <p data-test="delivery" data-status=d.status.clone()>
+                                    <p data-test="delivery" data-status=d.status.as_str()>
                                         {format!("{} → {}: {}", d.kind, d.channel, d.status)}
                                         {(d.attempts > 1).then(|| format!(" after {} attempts", d.attempts))}
                                         {d.next_attempt_at.map(|t| format!(", next try {}", when(Some(t))))}

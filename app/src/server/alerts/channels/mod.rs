@@ -78,13 +78,7 @@ impl fmt::Debug for ChannelConfig {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ChannelKind {
-    Slack,
-    Email,
-    Webhook,
-}
+pub use crate::model::alert::ChannelKind;
 
 impl ChannelConfig {
     pub fn kind(&self) -> ChannelKind {

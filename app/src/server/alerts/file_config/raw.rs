@@ -107,11 +107,7 @@ impl<'de> Deserialize<'de> for ChannelSpec {
             d,
             "a channel such as { kind: slack, url: … }",
             |r: RawChannel| {
-                let kind = match r.kind {
-                    ChannelKind::Slack => "slack",
-                    ChannelKind::Email => "email",
-                    ChannelKind::Webhook => "webhook",
-                };
+                let kind = r.kind.as_str();
                 let not_for = |field: &str, set: bool| {
                     if set {
                         Err(format!("`{field}` is not a setting of {kind} channels"))

@@ -117,7 +117,7 @@ pub async fn create_channel(
     let name = channel_name(&draft)?;
     let (config, summary) = config_of(state, &draft)?;
     let sealed = seal_channel(state, &config)?;
-    let kind = kind_name(&config);
+    let kind = config.kind();
     let id = repo::insert_channel(
         &state.db,
         &name,
@@ -133,7 +133,7 @@ pub async fn create_channel(
     Ok(ChannelSummary {
         id: ChannelId(id),
         name,
-        kind: kind.into(),
+        kind,
         summary,
         alerts: 0,
         for_everyone: draft.for_everyone(),
@@ -240,7 +240,7 @@ pub async fn update_channel(
     Ok(ChannelSummary {
         id,
         name,
-        kind: kind_name(&config).into(),
+        kind: config.kind(),
         summary,
         alerts: repo::channel_use(&state.db, id.0).await?.unwrap_or(0),
         for_everyone,
@@ -265,14 +265,6 @@ fn channel_name(draft: &ChannelDraft) -> Result<String, AppError> {
 fn seal_channel(state: &AppState, config: &ChannelConfig) -> Result<String, AppError> {
     let json = serde_json::to_string(config).map_err(crate::error::internal)?;
     Ok(state.secrets.seal(&json, CHANNEL_SEAL))
-}
-
-fn kind_name(config: &ChannelConfig) -> &'static str {
-    match config.kind() {
-        channels::ChannelKind::Slack => "slack",
-        channels::ChannelKind::Email => "email",
-        channels::ChannelKind::Webhook => "webhook",
-    }
 }
 
 fn name_taken(e: sqlx::Error) -> AppError {

@@ -19,7 +19,8 @@ use crate::{
     model::{
         alert::Rule,
         alert::{
-            AlertDetail, AlertDraft, AlertId, AlertSummary, ChannelId, DeliveryRecord, RunRecord,
+            AlertDetail, AlertDraft, AlertId, AlertSummary, ChannelId, DeliveryRecord,
+            DeliveryStatus, RunRecord,
         },
         insight::InsightId,
         schedule::Schedule,
@@ -212,13 +213,13 @@ pub async fn get(state: &AppState, me: &Principal, id: AlertId) -> Result<AlertD
                     .filter(|d| d.run_id == r.id)
                     .map(|d| DeliveryRecord {
                         channel: d.channel_name.clone(),
-                        kind: d.kind.clone(),
+                        kind: d.kind,
                         instance: d.instance.clone(),
-                        status: d.status.clone(),
+                        status: d.status,
                         attempts: d.attempts,
                         last_error: d.last_error.clone(),
                         sent_at: d.sent_at,
-                        next_attempt_at: (d.status == "pending")
+                        next_attempt_at: (d.status == DeliveryStatus::Pending)
                             .then_some(d.next_attempt_at)
                             .flatten(),
                     })

@@ -193,6 +193,11 @@ pub(super) fn dollar_tag(b: &[u8], i: usize) -> Option<usize> {
 /// Splits SQL into text, placeholders and optional blocks, skipping strings, quoted
 /// identifiers and comments. `[[ … ]]` without any placeholder is left as text, so
 /// PostgreSQL's `ARRAY[[1,2],[3,4]]` keeps working.
+///
+/// Longer than the rest on purpose: it is the one loop over the bytes that decides what is
+/// SQL text and what is a value's place, and every case (quotes, comments, dollar quotes,
+/// blocks, `{{name}}`) sits in one `match` so a reader sees that no byte is judged twice.
+/// The skipping of quoted text and comments is in the helpers above.
 pub(super) fn scan(sql: &str, lex: Lex) -> Result<Scan, BindError> {
     let b = sql.as_bytes();
     let err_at = |pos: usize| line_col(sql, pos);

@@ -80,8 +80,6 @@ where
     B: AsRef<[u8]>,
     E: std::fmt::Display,
 {
-    use futures::StreamExt;
-    use tokio::io::AsyncWriteExt;
     me.require(Permission::EditInsights)?;
     let imports = &state.imports;
     imports.expire();
@@ -104,69 +102,19 @@ where
     std::fs::create_dir_all(&imports.dir).map_err(internal)?;
     let id = UploadId(uuid::Uuid::new_v4().to_string());
     let tmp = imports.dir.join(format!("{}.part", id.0));
-    let mut file = tokio::fs::File::create(&tmp).await.map_err(internal)?;
-    let mut size: u64 = 0;
-    let mut head = Vec::with_capacity(8);
-    let written: Result<(), UploadError> = async {
-        while let Some(chunk) = body.next().await {
-            let chunk = chunk
-                .map_err(|e| AppError::BadRequest(format!("The upload was interrupted: {e}")))?;
-            let bytes = chunk.as_ref();
-            size += bytes.len() as u64;
-            if size > limit {
-                return Err(UploadError::TooLarge { limit_bytes: limit });
-            }
-            if head.len() < 8 {
-                head.extend(bytes.iter().take(8 - head.len()));
-            }
-            file.write_all(bytes).await.map_err(internal)?;
-        }
-        file.flush().await.map_err(internal)?;
-        Ok(())
-    }
-    .await;
-    drop(file);
-    if let Err(e) = written {
-        let _ = tokio::fs::remove_file(&tmp).await;
-        return Err(e);
-    }
-    if size == 0 {
-        let _ = tokio::fs::remove_file(&tmp).await;
-        return Err(AppError::field("file", "The file is empty.").into());
-    }
-    // Workbooks are zip (xlsx, ods) or OLE (xls) files, whatever their name says.
-    let kind_ext = if head.starts_with(b"PK\x03\x04") {
-        if EXCEL_EXTENSIONS.contains(&ext.as_str()) {
-            ext.clone()
-        } else {
-            "xlsx".into()
-        }
-    } else if head.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) {
-        "xls".into()
-    } else if EXCEL_EXTENSIONS.contains(&ext.as_str()) {
-        let _ = tokio::fs::remove_file(&tmp).await;
-        return Err(AppError::field("file", "This file is not an Excel workbook.").into());
-    } else {
-        "csv".into()
+    let received = match receive(&mut body, &tmp, limit).await {
+        Ok((0, _)) => Err(AppError::field("file", "The file is empty.").into()),
+        Ok((size, head)) => file_kind(&head, &ext)
+            .map(|(kind, kind_ext)| (size, head, kind, kind_ext))
+            .map_err(UploadError::from),
+        Err(e) => Err(e),
     };
-    // calamine reads .xls and .ods workbooks whole when it opens them, allocating what their
-    // records declare (an .xls DIMENSIONS record, an .ods repeat count) before anything can
-    // be checked: a small crafted file becomes gigabytes. Those formats are refused.
-    if kind_ext == "xls" || kind_ext == "ods" {
-        let _ = tokio::fs::remove_file(&tmp).await;
-        return Err(AppError::field(
-            "file",
-            format!(
-                "Sightline does not read .{kind_ext} files, which are read whole. Open the file \
-                 in Excel or LibreOffice, save it as .xlsx (or CSV), and upload that."
-            ),
-        )
-        .into());
-    }
-    let kind = if kind_ext == "csv" {
-        FileKind::Csv
-    } else {
-        FileKind::Excel
+    let (size, head, kind, kind_ext) = match received {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = tokio::fs::remove_file(&tmp).await;
+            return Err(e);
+        }
     };
     let path = imports.dir.join(format!("{}.{kind_ext}", id.0));
     tokio::fs::rename(&tmp, &path).await.map_err(internal)?;
@@ -202,6 +150,80 @@ where
             Err(e.into())
         }
     }
+}
+
+/// Streams the body into `tmp`, refused once it passes `limit` bytes; returns its size and
+/// first bytes (for telling a workbook from text).
+async fn receive<S, B, E>(
+    body: &mut S,
+    tmp: &Path,
+    limit: u64,
+) -> Result<(u64, Vec<u8>), UploadError>
+where
+    S: futures::Stream<Item = Result<B, E>> + Unpin,
+    B: AsRef<[u8]>,
+    E: std::fmt::Display,
+{
+    use futures::StreamExt;
+    use tokio::io::AsyncWriteExt;
+    let mut file = tokio::fs::File::create(tmp).await.map_err(internal)?;
+    let mut size: u64 = 0;
+    let mut head = Vec::with_capacity(8);
+    while let Some(chunk) = body.next().await {
+        let chunk =
+            chunk.map_err(|e| AppError::BadRequest(format!("The upload was interrupted: {e}")))?;
+        let bytes = chunk.as_ref();
+        size += bytes.len() as u64;
+        if size > limit {
+            return Err(UploadError::TooLarge { limit_bytes: limit });
+        }
+        if head.len() < 8 {
+            head.extend(bytes.iter().take(8 - head.len()));
+        }
+        file.write_all(bytes).await.map_err(internal)?;
+    }
+    file.flush().await.map_err(internal)?;
+    Ok((size, head))
+}
+
+/// What an upload is, from its first bytes (workbooks are zip or OLE files, whatever their
+/// name says) and its extension: the kind and the extension it is kept under.
+///
+/// calamine reads .xls and .ods workbooks whole when it opens them, allocating what their
+/// records declare (an .xls DIMENSIONS record, an .ods repeat count) before anything can be
+/// checked: a small crafted file becomes gigabytes. Those formats are refused.
+fn file_kind(head: &[u8], ext: &str) -> Result<(FileKind, String), AppError> {
+    let kind_ext = if head.starts_with(b"PK\x03\x04") {
+        if EXCEL_EXTENSIONS.contains(&ext) {
+            ext.to_string()
+        } else {
+            "xlsx".into()
+        }
+    } else if head.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) {
+        "xls".into()
+    } else if EXCEL_EXTENSIONS.contains(&ext) {
+        return Err(AppError::field(
+            "file",
+            "This file is not an Excel workbook.",
+        ));
+    } else {
+        "csv".into()
+    };
+    if kind_ext == "xls" || kind_ext == "ods" {
+        return Err(AppError::field(
+            "file",
+            format!(
+                "Sightline does not read .{kind_ext} files, which are read whole. Open the file \
+                 in Excel or LibreOffice, save it as .xlsx (or CSV), and upload that."
+            ),
+        ));
+    }
+    let kind = if kind_ext == "csv" {
+        FileKind::Csv
+    } else {
+        FileKind::Excel
+    };
+    Ok((kind, kind_ext))
 }
 
 /// The preview of an upload read with other options (another sheet, delimiter or header).

@@ -67,17 +67,7 @@ pub async fn export(
     let p = prepare(state, id, &values).await?;
     let progress = match progress {
         None => None,
-        Some(token) if crate::model::insight::valid_export_token(&token) => Some(
-            state
-                .exports
-                .start(download_owner(me), &token)
-                .ok_or_else(|| AppError::Conflict("That progress token is taken.".into()))?,
-        ),
-        Some(_) => {
-            return Err(AppError::BadRequest(
-                "progress must be 8 to 64 letters, digits, - or _".into(),
-            ))
-        }
+        Some(token) => Some(track(state, me, &token)?),
     };
     let cancel = progress
         .as_ref()
@@ -89,28 +79,7 @@ pub async fn export(
         progress.clone(),
         export::FormulaGuard::from_setting(state.settings.csv_formula_guard),
     );
-    let slug: String = p
-        .insight
-        .name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '-'
-            }
-        })
-        .collect::<String>()
-        .split('-')
-        .filter(|s| !s.is_empty())
-        .collect::<Vec<_>>()
-        .join("-");
-    let slug = if slug.is_empty() {
-        format!("insight-{}", id.0)
-    } else {
-        slug.chars().take(60).collect()
-    };
-    let filename = format!("{slug}.{}", format.extension());
+    let filename = format!("{}.{}", file_slug(&p.insight.name, id), format.extension());
     let task_state = state.clone();
     let user = me.user_id;
     tokio::spawn(async move {
@@ -179,4 +148,45 @@ pub async fn export(
         content_type: format.content_type(),
         body,
     })
+}
+
+/// Starts tracking the caller's download under `token` (8 to 64 letters, digits, - or _).
+fn track(
+    state: &AppState,
+    me: &Principal,
+    token: &str,
+) -> Result<std::sync::Arc<crate::server::export::Progress>, AppError> {
+    if !crate::model::insight::valid_export_token(token) {
+        return Err(AppError::BadRequest(
+            "progress must be 8 to 64 letters, digits, - or _".into(),
+        ));
+    }
+    state
+        .exports
+        .start(download_owner(me), token)
+        .ok_or_else(|| AppError::Conflict("That progress token is taken.".into()))
+}
+
+/// A download's file name from the insight's name: lowercase ASCII words joined by `-` (at
+/// most 60 characters), or `insight-<id>`.
+fn file_slug(name: &str, id: InsightId) -> String {
+    let slug = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect::<String>()
+        .split('-')
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join("-");
+    if slug.is_empty() {
+        format!("insight-{}", id.0)
+    } else {
+        slug.chars().take(60).collect()
+    }
 }

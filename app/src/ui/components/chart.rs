@@ -137,90 +137,7 @@ pub fn ChartPanel(
             js::chart_dispose(&el);
         }
     });
-    let navigate = StoredValue::new(use_navigate());
-    #[cfg(not(feature = "hydrate"))]
-    let _ = navigate;
-    // Clicks come from the chart bundle as a DOM event on the chart's element.
-    Effect::new(move |_| {
-        #[cfg(feature = "hydrate")]
-        if let Some(el) = canvas.get() {
-            use wasm_bindgen::{closure::Closure, JsCast};
-            let on_click =
-                Closure::<dyn Fn(web_sys::CustomEvent)>::new(move |ev: web_sys::CustomEvent| {
-                    let Some(detail) = ev.detail().as_string() else {
-                        return;
-                    };
-                    let Ok(v) = serde_json::from_str::<serde_json::Value>(&detail) else {
-                        return;
-                    };
-                    let text = |k: &str| match &v[k] {
-                        serde_json::Value::String(s) => Some(s.clone()),
-                        serde_json::Value::Null => None,
-                        other => Some(other.to_string()),
-                    };
-                    let Some(spec) = shown.with_untracked(|d| d.as_ref().map(|d| d.spec.clone()))
-                    else {
-                        return;
-                    };
-                    let target = match v["row"].as_object() {
-                        // A plugin's click: its columns, named as the result's.
-                        Some(row) => {
-                            let (cols, cells): (Vec<String>, Vec<Option<String>>) = row
-                                .iter()
-                                .map(|(k, v)| {
-                                    let col = spec
-                                        .plugin_columns
-                                        .get(k)
-                                        .cloned()
-                                        .unwrap_or_else(|| k.clone());
-                                    let cell = match v {
-                                        serde_json::Value::Null => None,
-                                        serde_json::Value::String(s) => Some(s.clone()),
-                                        other => Some(other.to_string()),
-                                    };
-                                    (col, cell)
-                                })
-                                .unzip();
-                            drill.with_untracked(|links| {
-                                cols.iter()
-                                    .find_map(|c| links.iter().find(|l| l.column == *c))
-                                    .and_then(|l| {
-                                        drill_href(l, &cols, &cells, &values.get_untracked())
-                                    })
-                            })
-                        }
-                        None => click_target(
-                            &spec,
-                            &drill.get_untracked(),
-                            text("category"),
-                            text("series"),
-                            &values.get_untracked(),
-                        ),
-                    };
-                    if let Some(url) = target {
-                        if url.starts_with('/') {
-                            navigate.with_value(|n| n(&url, Default::default()));
-                        } else if let Some(w) = web_sys::window() {
-                            let _ = w.location().assign(&url);
-                        }
-                    }
-                });
-            let _ = el.add_event_listener_with_callback(
-                "sightline-chart-click",
-                on_click.as_ref().unchecked_ref(),
-            );
-            on_click.forget();
-            let on_error =
-                Closure::<dyn Fn(web_sys::CustomEvent)>::new(move |ev: web_sys::CustomEvent| {
-                    plugin_error.set(Some(ev.detail().as_string().unwrap_or_default()));
-                });
-            let _ = el.add_event_listener_with_callback(
-                "sightline-plugin-error",
-                on_error.as_ref().unchecked_ref(),
-            );
-            on_error.forget();
-        }
-    });
+    listen(canvas, shown, drill, values, plugin_error);
     let download = move |kind: &'static str| {
         if let Some(el) = canvas.get_untracked() {
             let f = file_name(&name.get_untracked(), &values.get_untracked(), kind);
@@ -249,7 +166,140 @@ pub fn ChartPanel(
     let is_plugin = move || shown.with(|d| d.as_ref().is_some_and(|d| d.plugin.is_some()));
     view! {
         <section class="card chart-panel" data-test="chart-panel">
-            {move || match (key.get(), data.get()) {
+            <ChartResult key data/>
+            {move || plugin_error.get().map(|e| {
+                let name = shown.with(|d| d.as_ref().and_then(|d| d.plugin.as_ref().map(|p| p.name.clone())).unwrap_or_default());
+                view! {
+                    <div class="note error" role="alert" data-test="chart-plugin-error">
+                        <p>{format!("The chart plugin “{name}” failed: {e}.")}</p>
+                        <p class="small">"Only this chart is affected. Choose another chart kind, or ask an admin to check the plugin under Plugins."</p>
+                    </div>
+                }
+            })}
+            <div class="chart-canvas" class:plugin=is_plugin class:hidden=move || !drawable() node_ref=canvas data-test="chart-canvas"
+                class:clickable=has_drill role="img"
+                aria-label=move || shown.with(|d| d.as_ref().map(|d| format!("{} chart", d.spec.kind.label())).unwrap_or_default())></div>
+            <Show when=move || drawable() && !is_plugin() && shown.with(|d| d.as_ref().is_some_and(|d| d.spec.kind != ChartKind::Number))>
+                <div class="chart-actions">
+                    {move || has_drill().then(|| view! { <span class="muted small">"Click a bar, point or slice to drill down."</span> })}
+                    <button class="button small" type="button" data-test="chart-png" on:click=move |_| download("png")>"PNG"</button>
+                    <button class="button small" type="button" data-test="chart-svg" on:click=move |_| download("svg")>"SVG"</button>
+                </div>
+            </Show>
+        </section>
+    }
+}
+
+/// Clicks and plugin failures come from the chart bundle as DOM events on the chart's
+/// element: a click follows the drill-down link of what was clicked (a bar, a point, a slice,
+/// or a plugin's row), a failure shows under the chart.
+fn listen(
+    canvas: NodeRef<html::Div>,
+    shown: RwSignal<Option<ChartData>>,
+    drill: Signal<Vec<DrillLink>>,
+    values: Memo<UrlValues>,
+    plugin_error: RwSignal<Option<String>>,
+) {
+    let navigate = StoredValue::new(use_navigate());
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (navigate, canvas, shown, drill, values, plugin_error);
+    Effect::new(move |_| {
+        #[cfg(feature = "hydrate")]
+        if let Some(el) = canvas.get() {
+            use wasm_bindgen::{closure::Closure, JsCast};
+            let on_click =
+                Closure::<dyn Fn(web_sys::CustomEvent)>::new(move |ev: web_sys::CustomEvent| {
+                    let Some(detail) = ev.detail().as_string() else {
+                        return;
+                    };
+                    let Ok(v) = serde_json::from_str::<serde_json::Value>(&detail) else {
+                        return;
+                    };
+                    let Some(spec) = shown.with_untracked(|d| d.as_ref().map(|d| d.spec.clone()))
+                    else {
+                        return;
+                    };
+                    let values = values.get_untracked();
+                    let target = drill.with_untracked(|links| match v["row"].as_object() {
+                        Some(row) => plugin_click_target(&spec, row, links, &values),
+                        None => click_target(
+                            &spec,
+                            links,
+                            json_text(&v["category"]),
+                            json_text(&v["series"]),
+                            &values,
+                        ),
+                    });
+                    if let Some(url) = target {
+                        if url.starts_with('/') {
+                            navigate.with_value(|n| n(&url, Default::default()));
+                        } else if let Some(w) = web_sys::window() {
+                            let _ = w.location().assign(&url);
+                        }
+                    }
+                });
+            let _ = el.add_event_listener_with_callback(
+                "sightline-chart-click",
+                on_click.as_ref().unchecked_ref(),
+            );
+            on_click.forget();
+            let on_error =
+                Closure::<dyn Fn(web_sys::CustomEvent)>::new(move |ev: web_sys::CustomEvent| {
+                    plugin_error.set(Some(ev.detail().as_string().unwrap_or_default()));
+                });
+            let _ = el.add_event_listener_with_callback(
+                "sightline-plugin-error",
+                on_error.as_ref().unchecked_ref(),
+            );
+            on_error.forget();
+        }
+    });
+}
+
+/// A clicked value as text (`None` for null).
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+fn json_text(v: &serde_json::Value) -> Option<String> {
+    match v {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Null => None,
+        other => Some(other.to_string()),
+    }
+}
+
+/// Where a plugin's click leads: its row's columns, named as the result's (the plugin's
+/// column mapping), through the first drill-down link on one of them.
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+fn plugin_click_target(
+    spec: &ChartSpec,
+    row: &serde_json::Map<String, serde_json::Value>,
+    drill: &[DrillLink],
+    values: &UrlValues,
+) -> Option<String> {
+    let (cols, cells): (Vec<String>, Vec<Option<String>>) = row
+        .iter()
+        .map(|(k, v)| {
+            let col = spec
+                .plugin_columns
+                .get(k)
+                .cloned()
+                .unwrap_or_else(|| k.clone());
+            (col, json_text(v))
+        })
+        .unzip();
+    cols.iter()
+        .find_map(|c| drill.iter().find(|l| l.column == *c))
+        .and_then(|l| drill_href(l, &cols, &cells, values))
+}
+
+/// What the chart's data says besides the drawing: loading, its error, why it cannot be
+/// drawn, a note, or the big number with its change and sparkline.
+#[component]
+fn ChartResult(
+    key: Memo<Option<(String, RunState)>>,
+    data: LocalResource<Option<Result<ChartData, crate::error::AppError>>>,
+) -> impl IntoView {
+    view! {
+        {move || match (key.get(), data.get()) {
                 (None, _) => view! { <Loading/> }.into_any(),
                 (Some(_), None) => view! { <Loading/> }.into_any(),
                 (Some(_), Some(None)) => ().into_any(),
@@ -284,26 +334,6 @@ pub fn ChartPanel(
                     }
                 }
             }}
-            {move || plugin_error.get().map(|e| {
-                let name = shown.with(|d| d.as_ref().and_then(|d| d.plugin.as_ref().map(|p| p.name.clone())).unwrap_or_default());
-                view! {
-                    <div class="note error" role="alert" data-test="chart-plugin-error">
-                        <p>{format!("The chart plugin “{name}” failed: {e}.")}</p>
-                        <p class="small">"Only this chart is affected. Choose another chart kind, or ask an admin to check the plugin under Plugins."</p>
-                    </div>
-                }
-            })}
-            <div class="chart-canvas" class:plugin=is_plugin class:hidden=move || !drawable() node_ref=canvas data-test="chart-canvas"
-                class:clickable=has_drill role="img"
-                aria-label=move || shown.with(|d| d.as_ref().map(|d| format!("{} chart", d.spec.kind.label())).unwrap_or_default())></div>
-            <Show when=move || drawable() && !is_plugin() && shown.with(|d| d.as_ref().is_some_and(|d| d.spec.kind != ChartKind::Number))>
-                <div class="chart-actions">
-                    {move || has_drill().then(|| view! { <span class="muted small">"Click a bar, point or slice to drill down."</span> })}
-                    <button class="button small" type="button" data-test="chart-png" on:click=move |_| download("png")>"PNG"</button>
-                    <button class="button small" type="button" data-test="chart-svg" on:click=move |_| download("svg")>"SVG"</button>
-                </div>
-            </Show>
-        </section>
     }
 }
 

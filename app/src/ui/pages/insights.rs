@@ -156,15 +156,18 @@ fn TreeView(
             .cloned()
             .collect()
     };
-    let done = move |r: Result<(), AppError>| match r {
+    // After a change: the list reloads, or the error shows.
+    let done = Callback::new(move |r: Result<(), AppError>| match r {
         Ok(()) => {
-            error.set(None);
-            version.update(|v| *v += 1);
+            error.try_set(None);
+            version.try_update(|v| *v += 1);
         }
-        Err(e) => error.set(Some(e)),
-    };
+        Err(e) => {
+            error.try_set(Some(e));
+        }
+    });
     let move_to = move |id: InsightId, to: Option<FolderId>| {
-        leptos::task::spawn_local(async move { done(move_insight(id, to).await) });
+        leptos::task::spawn_local(async move { done.run(move_insight(id, to).await) });
     };
     let new_folder_name = RwSignal::new(String::new());
     let create_folder = move |ev: leptos::ev::SubmitEvent| {
@@ -175,7 +178,7 @@ fn TreeView(
             match save_folder(None, name, parent).await {
                 Ok(_) => {
                     new_folder_name.set(String::new());
-                    done(Ok(()));
+                    done.run(Ok(()));
                 }
                 Err(e) => error.set(Some(e)),
             }
@@ -237,39 +240,7 @@ fn TreeView(
                         <table class="table insights-table" data-test="insights-table">
                             <thead><tr><th>"Name"</th><th>"Connection"</th><th>"Updated"</th><th></th></tr></thead>
                             <tbody>
-                                {shown.into_iter().map(|i| {
-                                    let id = i.id;
-                                    let options = folders.get_value();
-                                    view! {
-                                        <tr draggable=move || if can_edit.get() && !in_trash { "true" } else { "false" } data-test="insight-row"
-                                            on:dragstart=move |ev| { if let Some(dt) = ev.data_transfer() { let _ = dt.set_data("text/x-insight", &id.0.to_string()); } }>
-                                            <td>
-                                                {if in_trash { view! { <span>{i.name.clone()}</span> }.into_any() } else { view! { <a href=format!("/insights/{}", id.0) data-test="insight-link">{i.name.clone()}</a> }.into_any() }}
-                                                {(!i.description.is_empty()).then(|| view! { <p class="muted small">{i.description.chars().take(160).collect::<String>()}</p> })}
-                                            </td>
-                                            <td>{i.connection_name.clone().unwrap_or_else(|| "—".into())}</td>
-                                            <td class="small">{i.updated_at.format("%Y-%m-%d %H:%M").to_string()}{i.updated_by.clone().map(|u| format!(" · {u}"))}</td>
-                                            <td class="actions">
-                                                <Show when=move || can_edit.get()>
-                                                    {if in_trash {
-                                                        view! { <button class="button small" data-test="restore-insight" on:click=move |_| leptos::task::spawn_local(async move { done(trash_insight(id, false).await) })>"Restore"</button> }.into_any()
-                                                    } else {
-                                                        let options = options.clone();
-                                                        view! {
-                                                            <select class="small" aria-label="Move to folder" data-test="move-insight"
-                                                                on:change=move |ev| { let v = event_target_value(&ev); if v != "-" { move_to(id, v.parse::<i64>().ok().map(FolderId)) } }>
-                                                                <option value="-">"Move to…"</option>
-                                                                <option value="root">"Top level"</option>
-                                                                {options.iter().map(|f| view! { <option value=f.id.0.to_string()>{folder_label(&options, f)}</option> }).collect_view()}
-                                                            </select>
-                                                            <button class="button small danger" data-test="trash-insight" on:click=move |_| leptos::task::spawn_local(async move { done(trash_insight(id, true).await) })>"Delete"</button>
-                                                        }.into_any()
-                                                    }}
-                                                </Show>
-                                            </td>
-                                        </tr>
-                                    }
-                                }).collect_view()}
+                                {shown.into_iter().map(|i| view! { <InsightRow i folders in_trash can_edit done/> }).collect_view()}
                             </tbody>
                         </table>
                     }.into_any()
@@ -279,31 +250,92 @@ fn TreeView(
                     <table class="table insights-table" data-test="folder-dashboards">
                         <thead><tr><th>"Name"</th><th>"Tiles"</th><th>"Updated"</th><th></th></tr></thead>
                         <tbody>
-                            {dashboards.into_iter().map(|d| {
-                                let id = d.id;
-                                view! {
-                                    <tr data-test="dashboard-row">
-                                        <td>
-                                            {if in_trash { view! { <span>{d.name.clone()}</span> }.into_any() } else { view! { <a href=format!("/dashboards/{}", id.0) data-test="dashboard-link">{d.name.clone()}</a> }.into_any() }}
-                                            {(!d.description.is_empty()).then(|| view! { <p class="muted small">{d.description.chars().take(160).collect::<String>()}</p> })}
-                                        </td>
-                                        <td>{d.tiles}</td>
-                                        <td class="small">{d.updated_at.format("%Y-%m-%d %H:%M").to_string()}{d.updated_by.clone().map(|u| format!(" · {u}"))}</td>
-                                        <td class="actions">
-                                            {d.can_edit.then(|| if in_trash {
-                                                view! { <button class="button small" data-test="restore-dashboard" on:click=move |_| leptos::task::spawn_local(async move { done(trash_dashboard(id, false).await) })>"Restore"</button> }.into_any()
-                                            } else {
-                                                view! { <button class="button small danger" data-test="trash-dashboard" on:click=move |_| leptos::task::spawn_local(async move { done(trash_dashboard(id, true).await) })>"Delete"</button> }.into_any()
-                                            })}
-                                        </td>
-                                    </tr>
-                                }
-                            }).collect_view()}
+                            {dashboards.into_iter().map(|d| view! { <DashboardRow d in_trash done/> }).collect_view()}
                         </tbody>
                     </table>
                 })}
             </section>
         </div>
+    }
+}
+
+/// An insight in the list: its link (a name only in the trash), connection and last change,
+/// and for editors: move to a folder, delete, or restore. Rows drag onto folders.
+#[component]
+fn InsightRow(
+    i: InsightSummary,
+    folders: StoredValue<Vec<Folder>>,
+    in_trash: bool,
+    can_edit: Signal<bool>,
+    done: Callback<Result<(), AppError>>,
+) -> impl IntoView {
+    let id = i.id;
+    let options = folders.get_value();
+    let move_to = move |to: Option<FolderId>| {
+        leptos::task::spawn_local(async move { done.run(move_insight(id, to).await) });
+    };
+    let trash = move |on: bool| {
+        leptos::task::spawn_local(async move { done.run(trash_insight(id, on).await) });
+    };
+    view! {
+        <tr draggable=move || if can_edit.get() && !in_trash { "true" } else { "false" } data-test="insight-row"
+            on:dragstart=move |ev| { if let Some(dt) = ev.data_transfer() { let _ = dt.set_data("text/x-insight", &id.0.to_string()); } }>
+            <td>
+                {if in_trash { view! { <span>{i.name.clone()}</span> }.into_any() } else { view! { <a href=format!("/insights/{}", id.0) data-test="insight-link">{i.name.clone()}</a> }.into_any() }}
+                {(!i.description.is_empty()).then(|| view! { <p class="muted small">{i.description.chars().take(160).collect::<String>()}</p> })}
+            </td>
+            <td>{i.connection_name.clone().unwrap_or_else(|| "—".into())}</td>
+            <td class="small">{i.updated_at.format("%Y-%m-%d %H:%M").to_string()}{i.updated_by.clone().map(|u| format!(" · {u}"))}</td>
+            <td class="actions">
+                <Show when=move || can_edit.get()>
+                    {if in_trash {
+                        view! { <button class="button small" data-test="restore-insight" on:click=move |_| trash(false)>"Restore"</button> }.into_any()
+                    } else {
+                        let options = options.clone();
+                        view! {
+                            <select class="small" aria-label="Move to folder" data-test="move-insight"
+                                on:change=move |ev| { let v = event_target_value(&ev); if v != "-" { move_to(v.parse::<i64>().ok().map(FolderId)) } }>
+                                <option value="-">"Move to…"</option>
+                                <option value="root">"Top level"</option>
+                                {options.iter().map(|f| view! { <option value=f.id.0.to_string()>{folder_label(&options, f)}</option> }).collect_view()}
+                            </select>
+                            <button class="button small danger" data-test="trash-insight" on:click=move |_| trash(true)>"Delete"</button>
+                        }.into_any()
+                    }}
+                </Show>
+            </td>
+        </tr>
+    }
+}
+
+/// A dashboard in the folder (or the search, or the trash): its link, tiles and last change,
+/// and for who may change it: delete or restore.
+#[component]
+fn DashboardRow(
+    d: DashboardSummary,
+    in_trash: bool,
+    done: Callback<Result<(), AppError>>,
+) -> impl IntoView {
+    let id = d.id;
+    let trash = move |on: bool| {
+        leptos::task::spawn_local(async move { done.run(trash_dashboard(id, on).await) });
+    };
+    view! {
+        <tr data-test="dashboard-row">
+            <td>
+                {if in_trash { view! { <span>{d.name.clone()}</span> }.into_any() } else { view! { <a href=format!("/dashboards/{}", id.0) data-test="dashboard-link">{d.name.clone()}</a> }.into_any() }}
+                {(!d.description.is_empty()).then(|| view! { <p class="muted small">{d.description.chars().take(160).collect::<String>()}</p> })}
+            </td>
+            <td>{d.tiles}</td>
+            <td class="small">{d.updated_at.format("%Y-%m-%d %H:%M").to_string()}{d.updated_by.clone().map(|u| format!(" · {u}"))}</td>
+            <td class="actions">
+                {d.can_edit.then(|| if in_trash {
+                    view! { <button class="button small" data-test="restore-dashboard" on:click=move |_| trash(false)>"Restore"</button> }.into_any()
+                } else {
+                    view! { <button class="button small danger" data-test="trash-dashboard" on:click=move |_| trash(true)>"Delete"</button> }.into_any()
+                })}
+            </td>
+        </tr>
     }
 }
 

@@ -286,6 +286,7 @@ impl Gen {
         let day_cum = self.noisy_demand(0.85, 1.15);
         let order_times = sample_times(&mut self.rng, N_ORDERS, &day_cum, &self.hour_cum);
         let end = self.window.seconds();
+        let discount_weights: Vec<f64> = DISCOUNTS.iter().map(|d| d.1).collect();
         let mut n_items: u64 = 0;
         let mut order_stmt = tx.prepare(
             "INSERT INTO orders (id, customer_id, ordered_at, status, channel, total, shipping_country)
@@ -312,7 +313,14 @@ impl Gen {
             } else {
                 Some(COUNTRIES[rng.gen_range(0..COUNTRIES.len())].0)
             };
-            let total_cents = order_lines(rng, date, t, customer, products, &mut lines);
+            let total_cents = order_lines(
+                rng,
+                (date, t),
+                customer,
+                products,
+                &discount_weights,
+                &mut lines,
+            );
             self.window.format(t, &mut self.buf);
             order_stmt.execute(params![
                 order_id,
@@ -472,10 +480,10 @@ fn order_status(rng: &mut StdRng, age_days: f64) -> &'static str {
 /// order's total in cents.
 fn order_lines(
     rng: &mut StdRng,
-    date: NaiveDate,
-    t: i64,
+    (date, t): (NaiveDate, i64),
     customer: &Customer,
     products: &Products,
+    discount_weights: &[f64],
     lines: &mut Vec<(usize, i64, i64, f64)>,
 ) -> i64 {
     let promo = if is_promo_day(date) {
@@ -485,7 +493,6 @@ fn order_lines(
     } else {
         0.12
     };
-    let discount_weights: Vec<f64> = DISCOUNTS.iter().map(|d| d.1).collect();
     let kp = products.list.partition_point(|p| p.created < t).max(1);
     let n = (pick(rng, ITEM_COUNT_WEIGHTS) + 1).min(kp);
     lines.clear();
@@ -497,7 +504,7 @@ fn order_lines(
         }
         let quantity = pick(rng, &QUANTITY_WEIGHTS[customer.segment]) as i64 + 1;
         let discount = if rng.gen::<f64>() < promo {
-            DISCOUNTS[pick(rng, &discount_weights)].0
+            DISCOUNTS[pick(rng, discount_weights)].0
         } else {
             0.0
         };

@@ -5,11 +5,10 @@
 use crate::{
     error::AppError,
     model::{
-        dashboard::{
-            Dashboard, DashboardDraft, DashboardId, DashboardSummary, DashboardVersion, TileInfo,
-        },
+        dashboard::{Dashboard, DashboardDraft, DashboardId, DashboardSummary, TileInfo},
         insight::{InsightId, UrlValues},
         params::EnumOption,
+        version::VersionEntry,
     },
 };
 use leptos::prelude::*;
@@ -59,7 +58,7 @@ pub async fn duplicate_dashboard(id: DashboardId) -> Result<Dashboard, AppError>
 }
 
 #[server(endpoint = "dashboard_versions", input = Json)]
-pub async fn dashboard_versions(id: DashboardId) -> Result<Vec<DashboardVersion>, AppError> {
+pub async fn dashboard_versions(id: DashboardId) -> Result<Vec<VersionEntry>, AppError> {
     use crate::server::{ctx, dashboards};
     let (state, me) = ctx().await?;
     dashboards::versions(&state, &me, id).await

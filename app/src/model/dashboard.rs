@@ -560,15 +560,6 @@ pub fn change_summary(old: Option<&DashboardDraft>, new: &DashboardDraft) -> Str
     }
 }
 
-/// A saved version in the history list.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DashboardVersion {
-    pub version: i64,
-    pub author: Option<String>,
-    pub created_at: DateTime<Utc>,
-    pub summary: String,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -238,15 +238,7 @@ pub fn view_changes(old: &ViewSpec, new: &ViewSpec) -> Vec<ParamChange> {
     out
 }
 
-/// One entry of an insight's history.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct VersionEntry {
-    pub version: i64,
-    pub author: Option<String>,
-    pub created_at: DateTime<Utc>,
-    /// What changed, e.g. "SQL, parameters".
-    pub summary: String,
-}
+pub use super::version::VersionEntry;
 
 /// Parameter values as they appear in the URL: `p_name=value` (repeated for multi-select).
 pub type UrlValues = BTreeMap<String, Vec<String>>;

@@ -17,6 +17,8 @@ pub mod run;
 pub mod schedule;
 pub mod user;
 pub mod validate;
+pub mod version;
+pub mod words;
 
 pub use ids::UserId;
 pub use rbac::{Permission, Role};

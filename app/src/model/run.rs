@@ -1,4 +1,5 @@
 //! Query runs as the workbench sees them: state, timings, columns and pages of the result.
+use super::words::stored_words;
 use super::{connection::ConnectionId, query::Column};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -24,25 +25,15 @@ pub enum RunState {
     Cancelled,
 }
 
+stored_words!(RunState, "run state", {
+    Queued => "queued",
+    Running => "running",
+    Done => "done",
+    Failed => "failed",
+    Cancelled => "cancelled",
+});
+
 impl RunState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RunState::Queued => "queued",
-            RunState::Running => "running",
-            RunState::Done => "done",
-            RunState::Failed => "failed",
-            RunState::Cancelled => "cancelled",
-        }
-    }
-    pub fn parse(s: &str) -> Self {
-        match s {
-            "queued" => RunState::Queued,
-            "running" => RunState::Running,
-            "done" => RunState::Done,
-            "cancelled" => RunState::Cancelled,
-            _ => RunState::Failed,
-        }
-    }
     pub fn finished(self) -> bool {
         matches!(
             self,

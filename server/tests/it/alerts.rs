@@ -7,7 +7,7 @@ use crate::common;
 
 use app::{
     model::{
-        alert::{AlertDetail, AlertSummary, ChannelSummary, DeliveryStatus},
+        alert::{AlertDetail, AlertRunStatus, AlertSummary, ChannelSummary, DeliveryStatus},
         Role,
     },
     server::{
@@ -422,7 +422,7 @@ async fn a_worker_killed_while_sending_causes_at_most_one_duplicate() {
         "one duplicate, no more"
     );
     let d = f.detail().await;
-    assert_eq!(d.runs[0].status, "done");
+    assert_eq!(d.runs[0].status, AlertRunStatus::Done);
     assert_eq!(d.runs[0].deliveries[0].status, DeliveryStatus::Sent);
     // Nothing is left to retry.
     clock.advance(Span::hours(1));
@@ -456,7 +456,7 @@ async fn an_overlapping_tick_is_skipped_and_counted() {
     let d = f.detail().await;
     assert_eq!(d.summary.skipped_overlaps, 1);
     let skipped = d.runs.iter().find(|r| r.id == second).unwrap();
-    assert_eq!(skipped.status, "skipped");
+    assert_eq!(skipped.status, AlertRunStatus::Skipped);
     assert!(skipped.detail.as_deref().unwrap().contains("still running"));
     f.done().await;
 }

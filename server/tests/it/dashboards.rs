@@ -11,11 +11,12 @@ use app::{
         connection::ConnectionId,
         dashboard::{
             tile_values, CrossFilter, Dashboard, DashboardDraft, DashboardId, DashboardSummary,
-            DashboardVersion, FilterLink, Tile, TileContent,
+            FilterLink, Tile, TileContent,
         },
         insight::{Insight, InsightDraft, InsightId, Tree, UrlValues},
         params::{ParamKind, ParamSpec},
         run::RunView,
+        version::VersionEntry,
         Role,
     },
 };
@@ -290,7 +291,7 @@ async fn dashboards_on(store: Store) {
     assert_eq!(v3.draft.tiles.len(), 1);
 
     // History and revert (a new version with version 2's tiles).
-    let vs: Vec<DashboardVersion> = parse(
+    let vs: Vec<VersionEntry> = parse(
         "versions",
         app.call_json(&ed, "dashboard_versions", &json!({"id": id}))
             .await,

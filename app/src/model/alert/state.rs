@@ -2,6 +2,7 @@
 //! the previous states to the next states and the notifications that go out, with pending
 //! time, cooldown and mute. Pure; time comes in as an argument.
 use super::rule::{Evaluation, Outcome};
+use crate::model::words::stored_words;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -18,6 +19,15 @@ pub enum AlertState {
     NoData,
     Error,
 }
+
+// The word the store and the logs keep for a state (the wire keeps the serde name).
+stored_words!(AlertState, "alert state", {
+    Ok => "Ok",
+    Pending => "Pending",
+    Firing => "Firing",
+    NoData => "NoData",
+    Error => "Error",
+});
 
 /// How states advance and when notifications go out.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -93,42 +103,13 @@ pub enum NotificationKind {
     Digest,
 }
 
-impl NotificationKind {
-    /// `firing`, `resolved`, … as stored with a delivery (the serde name).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            NotificationKind::Firing => "firing",
-            NotificationKind::Resolved => "resolved",
-            NotificationKind::Error => "error",
-            NotificationKind::NoData => "no_data",
-            NotificationKind::Digest => "digest",
-        }
-    }
-}
-
-impl std::fmt::Display for NotificationKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// As the store keeps it; an unknown word is an error naming it.
-impl TryFrom<String> for NotificationKind {
-    type Error = String;
-
-    fn try_from(s: String) -> Result<Self, String> {
-        [
-            NotificationKind::Firing,
-            NotificationKind::Resolved,
-            NotificationKind::Error,
-            NotificationKind::NoData,
-            NotificationKind::Digest,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == s)
-        .ok_or_else(|| format!("unknown notification kind \"{s}\""))
-    }
-}
+stored_words!(NotificationKind, "notification kind", {
+    Firing => "firing",
+    Resolved => "resolved",
+    Error => "error",
+    NoData => "no_data",
+    Digest => "digest",
+});
 
 /// Where a delivery of a notification to one channel stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -139,38 +120,11 @@ pub enum DeliveryStatus {
     Failed,
 }
 
-impl DeliveryStatus {
-    /// As the stores keep it (the serde name).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DeliveryStatus::Pending => "pending",
-            DeliveryStatus::Sent => "sent",
-            DeliveryStatus::Failed => "failed",
-        }
-    }
-}
-
-impl std::fmt::Display for DeliveryStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// As the store keeps it; an unknown word is an error naming it.
-impl TryFrom<String> for DeliveryStatus {
-    type Error = String;
-
-    fn try_from(s: String) -> Result<Self, String> {
-        [
-            DeliveryStatus::Pending,
-            DeliveryStatus::Sent,
-            DeliveryStatus::Failed,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == s)
-        .ok_or_else(|| format!("unknown delivery status \"{s}\""))
-    }
-}
+stored_words!(DeliveryStatus, "delivery status", {
+    Pending => "pending",
+    Sent => "sent",
+    Failed => "failed",
+});
 
 /// How one attempt at a delivery ended: sent, pending again with a retry time, or given up.
 #[derive(Debug, Clone, PartialEq)]

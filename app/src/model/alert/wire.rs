@@ -1,7 +1,10 @@
 //! What the alerts pages and the server exchange: alert drafts and summaries, run and
 //! delivery history, channels (never with their secrets) and the SMTP form.
 use super::{AlertState, DeliveryStatus, NotificationKind, Rule};
-use crate::model::insight::{InsightId, UrlValues};
+use crate::model::{
+    insight::{InsightId, UrlValues},
+    words::stored_words,
+};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -81,15 +84,43 @@ pub struct RunRecord {
     pub id: i64,
     pub scheduled_for: DateTime<Utc>,
     pub manual: bool,
-    /// queued, running, done, skipped
-    pub status: String,
-    pub state: Option<String>,
+    pub status: AlertRunStatus,
+    /// The alert's state after this run evaluated it.
+    pub state: Option<AlertState>,
     pub detail: Option<String>,
     pub error: Option<String>,
     pub row_count: Option<i64>,
     pub attempts: i64,
     pub finished_at: Option<DateTime<Utc>>,
     pub deliveries: Vec<DeliveryRecord>,
+}
+
+/// Where one scheduled (or "evaluate now") run of an alert stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertRunStatus {
+    /// Waiting for a worker.
+    Queued,
+    /// A worker holds its lease.
+    Running,
+    /// Evaluated and recorded (its deliveries may still be pending).
+    Done,
+    /// Not run: the previous run of the same alert was still running.
+    Skipped,
+}
+
+stored_words!(AlertRunStatus, "alert run status", {
+    Queued => "queued",
+    Running => "running",
+    Done => "done",
+    Skipped => "skipped",
+});
+
+impl AlertRunStatus {
+    /// Still to finish: the page polls while a run is in this state.
+    pub fn in_progress(self) -> bool {
+        matches!(self, AlertRunStatus::Queued | AlertRunStatus::Running)
+    }
 }
 
 /// One notification to one channel.
@@ -114,35 +145,11 @@ pub enum ChannelKind {
     Webhook,
 }
 
-impl ChannelKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ChannelKind::Slack => "slack",
-            ChannelKind::Email => "email",
-            ChannelKind::Webhook => "webhook",
-        }
-    }
-}
-
-impl std::fmt::Display for ChannelKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// As the store keeps it; an unknown word is an error naming it.
-impl TryFrom<String> for ChannelKind {
-    type Error = String;
-
-    fn try_from(s: String) -> Result<Self, String> {
-        match s.as_str() {
-            "slack" => Ok(ChannelKind::Slack),
-            "email" => Ok(ChannelKind::Email),
-            "webhook" => Ok(ChannelKind::Webhook),
-            other => Err(format!("unknown channel kind \"{other}\"")),
-        }
-    }
-}
+stored_words!(ChannelKind, "channel kind", {
+    Slack => "slack",
+    Email => "email",
+    Webhook => "webhook",
+});
 
 /// A channel as lists show it: no URL path, no secret.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

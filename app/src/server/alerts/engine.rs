@@ -320,7 +320,7 @@ impl AlertStore for RunStore<'_> {
             run_id: self.run_id,
             alert_id: self.alert_id,
             state: &state_json,
-            state_label: report::state_label(report::overall(&decision.next)),
+            state_label: report::overall(&decision.next),
             detail: &decision.detail,
             error: decision.error.as_deref(),
             row_count: decision

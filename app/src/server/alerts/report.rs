@@ -61,28 +61,6 @@ pub fn message(name: &str, note: &Notification, result: &Collect, link: Option<S
     }
 }
 
-/// A state in one word, as logs and the store keep it.
-pub fn state_label(state: AlertState) -> &'static str {
-    match state {
-        AlertState::Ok => "Ok",
-        AlertState::Pending => "Pending",
-        AlertState::Firing => "Firing",
-        AlertState::NoData => "NoData",
-        AlertState::Error => "Error",
-    }
-}
-
-/// The inverse of [`state_label`] (unknown words read as Ok).
-pub fn parse_state(label: &str) -> AlertState {
-    match label {
-        "Pending" => AlertState::Pending,
-        "Firing" => AlertState::Firing,
-        "NoData" => AlertState::NoData,
-        "Error" => AlertState::Error,
-        _ => AlertState::Ok,
-    }
-}
-
 /// The alert's state in one word; for `per_row`, the most urgent of its instances.
 pub fn overall(states: &AlertStates) -> AlertState {
     let any = |s: AlertState| states.instances.values().any(|i| i.state == s);
@@ -97,9 +75,9 @@ pub fn overall(states: &AlertStates) -> AlertState {
 pub fn describe(rule: &Rule, prev: &AlertStates, next: &AlertStates, eval: &Evaluation) -> String {
     let (from, to) = (overall(prev), overall(next));
     let states = if from == to {
-        state_label(to).to_string()
+        to.to_string()
     } else {
-        format!("{} -> {}", state_label(from), state_label(to))
+        format!("{from} -> {to}")
     };
     let detail = match (&eval.outcome, rule) {
         (Outcome::Error { message }, _) => format!("error: {}", cut(&one_line(message), 200)),

@@ -74,7 +74,7 @@ mod tests {
             owner_id: None,
             owner: None,
             state: state.into(),
-            state_label: "ok".into(),
+            state_label: crate::model::alert::AlertState::Ok,
             last_evaluated_at: None,
             last_scheduled_for: None,
             next_run_at: Utc::now(),

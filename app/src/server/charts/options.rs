@@ -70,38 +70,7 @@ pub fn categories(spec: &ChartSpec, shaped: &Shaped) -> Chart {
         .collect();
     let mut chart = Chart::new().color(colors);
     if spec.kind == ChartKind::Pie {
-        let Some(first) = shaped.series.first() else {
-            return chart;
-        };
-        let data: Vec<DataPointItem> = shaped
-            .categories
-            .iter()
-            .zip(&first.values)
-            .filter_map(|(c, v)| v.map(|v| DataPointItem::new(v).name(c.clone())))
-            .collect();
-        let radius: CompositeValue = if spec.donut {
-            vec!["42%", "70%"].into()
-        } else {
-            "70%".into()
-        };
-        let mut pie = Pie::new()
-            .name(first.name.clone())
-            .radius(radius)
-            .center(vec!["50%", "55%"])
-            .avoid_label_overlap(true)
-            .data(data);
-        pie = pie.label(
-            Label::new()
-                .show(spec.labels || shaped.categories.len() <= 12)
-                .position(LabelPosition::Outside),
-        );
-        chart = chart
-            .tooltip(Tooltip::new().trigger(Trigger::Item))
-            .series(pie);
-        if let Some(l) = legend(spec, shaped.categories.len()) {
-            chart = chart.legend(l);
-        }
-        return chart;
+        return pie(chart, spec, shaped);
     }
     let horizontal = spec.horizontal && spec.kind == ChartKind::Bar;
     let category_axis = Axis::new()
@@ -118,9 +87,7 @@ pub fn categories(spec: &ChartSpec, shaped: &Shaped) -> Chart {
     if spec.stack == Stack::Percent {
         value_axis = value_axis.max(1);
     }
-    let stacked = spec.stack != Stack::None;
     let mut second_axis = false;
-    let n = shaped.series.len();
     for s in &shaped.series {
         let as_line = match spec.kind {
             ChartKind::Line | ChartKind::Area => true,
@@ -128,51 +95,13 @@ pub fn categories(spec: &ChartSpec, shaped: &Shaped) -> Chart {
             _ => false,
         };
         if as_line {
-            let on_second = spec.kind == ChartKind::Combo;
-            second_axis |= on_second;
-            let mut line = Line::new()
-                .name(s.name.clone())
-                .data(values(s))
-                .show_symbol(shaped.categories.len() <= 60)
-                .connect_nulls(false)
-                .emphasis(Emphasis::new().focus(EmphasisFocus::Series));
-            if spec.kind == ChartKind::Area {
-                line = line.area_style(AreaStyle::new().opacity(if stacked { 0.7 } else { 0.25 }));
-                if stacked {
-                    line = line.stack("total");
-                }
-            }
-            if on_second {
-                line = line.y_axis_index(1);
-            }
-            if let Some(l) = label(spec, LabelPosition::Top) {
-                line = line.label(l);
-            }
-            chart = chart.series(line);
+            second_axis |= spec.kind == ChartKind::Combo;
+            chart = chart.series(line_series(spec, shaped, s));
         } else {
-            let mut bar = Bar::new()
-                .name(s.name.clone())
-                .data(values(s))
-                .emphasis(Emphasis::new().focus(EmphasisFocus::Series));
-            if stacked {
-                bar = bar.stack("total");
-            }
-            if let Some(l) = label(
-                spec,
-                if stacked {
-                    LabelPosition::Inside
-                } else if horizontal {
-                    LabelPosition::Right
-                } else {
-                    LabelPosition::Top
-                },
-            ) {
-                bar = bar.label(l);
-            }
-            chart = chart.series(bar);
+            chart = chart.series(bar_series(spec, s, horizontal));
         }
     }
-    let legend = legend(spec, n);
+    let legend = legend(spec, shaped.series.len());
     let has_legend = legend.is_some();
     if let Some(l) = legend {
         chart = chart.legend(l);
@@ -195,6 +124,89 @@ pub fn categories(spec: &ChartSpec, shaped: &Shaped) -> Chart {
         }
     }
     chart
+}
+
+/// A pie (or donut) of the first series over the categories.
+fn pie(chart: Chart, spec: &ChartSpec, shaped: &Shaped) -> Chart {
+    let Some(first) = shaped.series.first() else {
+        return chart;
+    };
+    let data: Vec<DataPointItem> = shaped
+        .categories
+        .iter()
+        .zip(&first.values)
+        .filter_map(|(c, v)| v.map(|v| DataPointItem::new(v).name(c.clone())))
+        .collect();
+    let radius: CompositeValue = if spec.donut {
+        vec!["42%", "70%"].into()
+    } else {
+        "70%".into()
+    };
+    let pie = Pie::new()
+        .name(first.name.clone())
+        .radius(radius)
+        .center(vec!["50%", "55%"])
+        .avoid_label_overlap(true)
+        .data(data)
+        .label(
+            Label::new()
+                .show(spec.labels || shaped.categories.len() <= 12)
+                .position(LabelPosition::Outside),
+        );
+    let mut chart = chart
+        .tooltip(Tooltip::new().trigger(Trigger::Item))
+        .series(pie);
+    if let Some(l) = legend(spec, shaped.categories.len()) {
+        chart = chart.legend(l);
+    }
+    chart
+}
+
+/// One series drawn as a line (or an area); a combo's lines go on the second axis.
+fn line_series(spec: &ChartSpec, shaped: &Shaped, s: &Series) -> Line {
+    let stacked = spec.stack != Stack::None;
+    let mut line = Line::new()
+        .name(s.name.clone())
+        .data(values(s))
+        .show_symbol(shaped.categories.len() <= 60)
+        .connect_nulls(false)
+        .emphasis(Emphasis::new().focus(EmphasisFocus::Series));
+    if spec.kind == ChartKind::Area {
+        line = line.area_style(AreaStyle::new().opacity(if stacked { 0.7 } else { 0.25 }));
+        if stacked {
+            line = line.stack("total");
+        }
+    }
+    if spec.kind == ChartKind::Combo {
+        line = line.y_axis_index(1);
+    }
+    if let Some(l) = label(spec, LabelPosition::Top) {
+        line = line.label(l);
+    }
+    line
+}
+
+/// One series drawn as bars, stacked when the chart stacks.
+fn bar_series(spec: &ChartSpec, s: &Series, horizontal: bool) -> Bar {
+    let stacked = spec.stack != Stack::None;
+    let mut bar = Bar::new()
+        .name(s.name.clone())
+        .data(values(s))
+        .emphasis(Emphasis::new().focus(EmphasisFocus::Series));
+    if stacked {
+        bar = bar.stack("total");
+    }
+    let position = if stacked {
+        LabelPosition::Inside
+    } else if horizontal {
+        LabelPosition::Right
+    } else {
+        LabelPosition::Top
+    };
+    if let Some(l) = label(spec, position) {
+        bar = bar.label(l);
+    }
+    bar
 }
 
 /// The option for a scatter chart: `[x, y]` or `[x, y, size]` points per group (the browser

@@ -11,14 +11,18 @@ use crate::{
     model::{
         dashboard::{
             self, change_summary, Dashboard, DashboardDraft, DashboardId, DashboardSummary,
-            DashboardVersion, TileContent, TileInfo,
+            TileContent, TileInfo,
         },
         insight::{FolderId, InsightId, UrlValues},
         params::EnumOption,
+        version::VersionEntry,
         Permission, UserId,
     },
     server::{
-        db::{dashboards as repo, json_column},
+        db::{
+            dashboards as repo, json_column,
+            versions::{self, Versioned},
+        },
         insights, AppState, Principal,
     },
 };
@@ -415,19 +419,10 @@ pub async fn versions(
     state: &AppState,
     me: &Principal,
     id: DashboardId,
-) -> Result<Vec<DashboardVersion>, AppError> {
+) -> Result<Vec<VersionEntry>, AppError> {
     me.require(Permission::ViewInsights)?;
     row(state, id).await?;
-    Ok(repo::versions(&state.db, id.0)
-        .await?
-        .into_iter()
-        .map(|v| DashboardVersion {
-            version: v.version,
-            author: v.author,
-            created_at: v.created_at,
-            summary: v.summary,
-        })
-        .collect())
+    versions::list(&state.db, Versioned::Dashboard, id.0).await
 }
 
 pub async fn version(
@@ -438,13 +433,7 @@ pub async fn version(
 ) -> Result<DashboardDraft, AppError> {
     me.require(Permission::ViewInsights)?;
     row(state, id).await?;
-    let body = repo::version_body(&state.db, id.0, version)
-        .await?
-        .ok_or_else(|| AppError::NotFound(format!("Version {version}")))?;
-    serde_json::from_str(&body).map_err(|e| {
-        tracing::error!(dashboard = id.0, version, error = %e, "a stored dashboard version does not decode");
-        crate::error::internal(e)
-    })
+    versions::body(&state.db, Versioned::Dashboard, id.0, version).await
 }
 
 /// Makes an old version current again, as a new version ("Reverted to version N"). Tiles

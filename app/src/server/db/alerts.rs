@@ -8,7 +8,9 @@
 //! - the new state and its deliveries are stored in one transaction, guarded by
 //!   `evaluated_at IS NULL`, so a run is evaluated into the store once.
 use super::{is_unique_violation, on_pool, Db};
-use crate::model::alert::{ChannelKind, DeliveryOutcome, DeliveryStatus, NotificationKind};
+use crate::model::alert::{
+    AlertRunStatus, AlertState, ChannelKind, DeliveryOutcome, DeliveryStatus, NotificationKind,
+};
 use chrono::{DateTime, Utc};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -40,7 +42,8 @@ pub struct AlertRow {
     pub owner_id: Option<i64>,
     pub owner: Option<String>,
     pub state: String,
-    pub state_label: String,
+    #[sqlx(try_from = "String")]
+    pub state_label: AlertState,
     pub last_evaluated_at: Option<DateTime<Utc>>,
     pub last_scheduled_for: Option<DateTime<Utc>>,
     pub next_run_at: DateTime<Utc>,
@@ -74,7 +77,8 @@ pub struct RunRow {
     pub alert_id: i64,
     pub scheduled_for: DateTime<Utc>,
     pub manual: bool,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: AlertRunStatus,
     pub attempts: i64,
     pub evaluated_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
@@ -125,7 +129,7 @@ pub struct Evaluated<'a> {
     pub run_id: i64,
     pub alert_id: i64,
     pub state: &'a str,
-    pub state_label: &'a str,
+    pub state_label: AlertState,
     pub detail: &'a str,
     pub error: Option<&'a str>,
     pub row_count: Option<i64>,
@@ -489,7 +493,7 @@ pub async fn record_evaluation(
         )
         .bind(e.run_id)
         .bind(now)
-        .bind(e.state_label)
+        .bind(e.state_label.as_str())
         .bind(e.detail)
         .bind(e.error)
         .bind(e.row_count)
@@ -507,7 +511,7 @@ pub async fn record_evaluation(
         )
         .bind(e.alert_id)
         .bind(e.state)
-        .bind(e.state_label)
+        .bind(e.state_label.as_str())
         .bind(now)
         .execute(&mut *tx)
         .await?;

@@ -1,6 +1,6 @@
 //! Repository for dashboards and their versions. A save is a new version in the same
 //! transaction as the update, guarded by the version the editor started from.
-use super::{on_pool, Db};
+use super::{on_pool, versions::Versioned, Db};
 use crate::model::UserId;
 use chrono::{DateTime, Utc};
 
@@ -68,13 +68,12 @@ pub async fn insert(db: &Db, s: Stored<'_>, by: UserId) -> Result<i64, sqlx::Err
     let insert = "INSERT INTO dashboards (folder_id, name, description, body, version, owner_id,
                   updated_by, created_at, updated_at)
                   VALUES ($1, $2, $3, $4, 1, $5, $5, $6, $6) RETURNING id";
-    let version = "INSERT INTO dashboard_versions (dashboard_id, version, author_id, created_at,
-                   summary, body) VALUES ($1, 1, $2, $3, $4, $5)";
+    let version = Versioned::Dashboard.insert_sql();
     on_pool!(db, p => {
         let mut tx = p.begin().await?;
         let id: i64 = sqlx::query_scalar(insert).bind(s.folder_id).bind(s.name).bind(s.description)
             .bind(s.body).bind(by.0).bind(now).fetch_one(&mut *tx).await?;
-        sqlx::query(version).bind(id).bind(by.0).bind(now).bind(s.summary).bind(s.body)
+        sqlx::query(version).bind(id).bind(1_i64).bind(by.0).bind(now).bind(s.summary).bind(s.body)
             .execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(id)
@@ -94,8 +93,7 @@ pub async fn update(
     let update = "UPDATE dashboards SET folder_id = $3, name = $4, description = $5, body = $6,
                   version = version + 1, updated_by = $7, updated_at = $8
                   WHERE id = $1 AND version = $2 AND deleted_at IS NULL";
-    let version = "INSERT INTO dashboard_versions (dashboard_id, version, author_id, created_at,
-                   summary, body) VALUES ($1, $2, $3, $4, $5, $6)";
+    let version = Versioned::Dashboard.insert_sql();
     on_pool!(db, p => {
         let mut tx = p.begin().await?;
         let n = sqlx::query(update).bind(id).bind(base_version).bind(s.folder_id).bind(s.name)
@@ -117,24 +115,4 @@ pub async fn set_deleted(db: &Db, id: i64, at: Option<DateTime<Utc>>) -> Result<
     let sql = "UPDATE dashboards SET deleted_at = $2 WHERE id = $1";
     let n = on_pool!(db, p => sqlx::query(sql).bind(id).bind(at).execute(p).await.map(|r| r.rows_affected()))?;
     Ok(n == 1)
-}
-
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct VersionRow {
-    pub version: i64,
-    pub author: Option<String>,
-    pub created_at: DateTime<Utc>,
-    pub summary: String,
-}
-
-pub async fn versions(db: &Db, id: i64) -> Result<Vec<VersionRow>, sqlx::Error> {
-    let sql = "SELECT v.version, u.email AS author, v.created_at, v.summary
-               FROM dashboard_versions v LEFT JOIN users u ON u.id = v.author_id
-               WHERE v.dashboard_id = $1 ORDER BY v.version DESC LIMIT 1000";
-    on_pool!(db, p => sqlx::query_as::<_, VersionRow>(sql).bind(id).fetch_all(p).await)
-}
-
-pub async fn version_body(db: &Db, id: i64, version: i64) -> Result<Option<String>, sqlx::Error> {
-    let sql = "SELECT body FROM dashboard_versions WHERE dashboard_id = $1 AND version = $2";
-    on_pool!(db, p => sqlx::query_scalar(sql).bind(id).bind(version).fetch_optional(p).await)
 }

@@ -1,6 +1,6 @@
 //! Repository for insights, their versions and the folder tree. Saves are versioned in the
 //! same transaction as the update, guarded by the version the editor started from.
-use super::{on_pool, Db};
+use super::{on_pool, versions::Versioned, Db};
 use crate::model::UserId;
 use chrono::{DateTime, Utc};
 
@@ -86,15 +86,13 @@ pub async fn insert(db: &Db, s: Stored<'_>, by: UserId) -> Result<i64, sqlx::Err
     let insert = "INSERT INTO insights (folder_id, name, description, connection_id, sql, params, view, drill,
                   version, created_by, updated_by, created_at, updated_at, cache_minutes)
                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, $9, $10, $10, $11) RETURNING id";
-    let version =
-        "INSERT INTO insight_versions (insight_id, version, author_id, created_at, summary, body)
-                   VALUES ($1, 1, $2, $3, $4, $5)";
+    let version = Versioned::Insight.insert_sql();
     on_pool!(db, p => {
         let mut tx = p.begin().await?;
         let id: i64 = sqlx::query_scalar(insert).bind(s.folder_id).bind(s.name).bind(s.description)
             .bind(s.connection_id).bind(s.sql).bind(s.params).bind(s.view).bind(s.drill)
             .bind(by.0).bind(now).bind(s.cache_minutes).fetch_one(&mut *tx).await?;
-        sqlx::query(version).bind(id).bind(by.0).bind(now).bind(s.summary).bind(s.body)
+        sqlx::query(version).bind(id).bind(1_i64).bind(by.0).bind(now).bind(s.summary).bind(s.body)
             .execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(id)
@@ -116,9 +114,7 @@ pub async fn update(
                   sql = $7, params = $8, view = $9, drill = $10, version = version + 1,
                   updated_by = $11, updated_at = $12, cache_minutes = $13
                   WHERE id = $1 AND version = $2 AND deleted_at IS NULL";
-    let version =
-        "INSERT INTO insight_versions (insight_id, version, author_id, created_at, summary, body)
-                   VALUES ($1, $2, $3, $4, $5, $6)";
+    let version = Versioned::Insight.insert_sql();
     on_pool!(db, p => {
         let mut tx = p.begin().await?;
         let n = sqlx::query(update).bind(id).bind(base_version).bind(s.folder_id).bind(s.name)
@@ -148,26 +144,6 @@ pub async fn set_folder(db: &Db, id: i64, folder: Option<i64>) -> Result<bool, s
     let sql = "UPDATE insights SET folder_id = $2 WHERE id = $1 AND deleted_at IS NULL";
     let n = on_pool!(db, p => sqlx::query(sql).bind(id).bind(folder).execute(p).await.map(|r| r.rows_affected()))?;
     Ok(n == 1)
-}
-
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct VersionRow {
-    pub version: i64,
-    pub author: Option<String>,
-    pub created_at: DateTime<Utc>,
-    pub summary: String,
-}
-
-pub async fn versions(db: &Db, id: i64) -> Result<Vec<VersionRow>, sqlx::Error> {
-    let sql = "SELECT v.version, u.email AS author, v.created_at, v.summary
-               FROM insight_versions v LEFT JOIN users u ON u.id = v.author_id
-               WHERE v.insight_id = $1 ORDER BY v.version DESC LIMIT 1000";
-    on_pool!(db, p => sqlx::query_as::<_, VersionRow>(sql).bind(id).fetch_all(p).await)
-}
-
-pub async fn version_body(db: &Db, id: i64, version: i64) -> Result<Option<String>, sqlx::Error> {
-    let sql = "SELECT body FROM insight_versions WHERE insight_id = $1 AND version = $2";
-    on_pool!(db, p => sqlx::query_scalar(sql).bind(id).bind(version).fetch_optional(p).await)
 }
 
 // ---- folders ----

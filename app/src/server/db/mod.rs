@@ -11,6 +11,7 @@ pub mod result_cache;
 pub mod runs;
 pub mod sessions;
 pub mod users;
+pub mod versions;
 
 use sqlx::{
     postgres::{PgConnectOptions, PgPoolOptions},
@@ -33,6 +34,21 @@ pub fn json_column<T: serde::de::DeserializeOwned>(
     json: &str,
 ) -> Result<T, crate::error::AppError> {
     serde_json::from_str(json).map_err(|e| {
+        crate::error::internal(format!(
+            "{what} {id}: its stored {column} does not decode: {e}"
+        ))
+    })
+}
+
+/// Decodes a column that holds one word of a kind (`stored_words!`): like [`json_column`], an
+/// unknown word is an internal error logged with the row and the column, never a default.
+pub fn word_column<T: TryFrom<String, Error = String>>(
+    what: &str,
+    id: impl std::fmt::Display,
+    column: &str,
+    word: String,
+) -> Result<T, crate::error::AppError> {
+    T::try_from(word).map_err(|e| {
         crate::error::internal(format!(
             "{what} {id}: its stored {column} does not decode: {e}"
         ))

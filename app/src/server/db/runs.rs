@@ -81,11 +81,13 @@ pub async fn history(
             params: super::json_column::<Vec<serde_json::Value>>("run", &r.id, "params", &r.params)
                 .map(|values| values.into_iter().map(value_text).collect())
                 .unwrap_or_default(),
+            // A state this version does not know is logged with the run's id and listed as
+            // failed, like values that do not decode: the rest of the history still shows.
+            state: super::word_column("run", &r.id, "state", r.state).unwrap_or(RunState::Failed),
             id: RunId(r.id),
             connection_id: r.connection_id.map(ConnectionId),
             connection_name: r.connection_name,
             sql: r.sql,
-            state: RunState::parse(&r.state),
             error: r.error,
             row_count: r.row_count.map(|n| n.max(0) as u64),
             elapsed_ms: r.elapsed_ms.map(|n| n.max(0) as u64),

@@ -64,6 +64,31 @@ impl From<rusqlite::Error> for LoadError {
     }
 }
 
+/// Creates the table, dropping a table of the same name first when the plan replaces it;
+/// `Ok(Err(why))` when the name is taken and may not be replaced.
+fn create_table(tx: &rusqlite::Transaction, plan: &Plan) -> Result<Result<(), String>, LoadError> {
+    let table = quote_ident(&plan.table);
+    match exists(tx, &plan.table)? {
+        None => {}
+        Some(kind) if plan.replace && kind == "table" => {
+            tx.execute_batch(&format!("DROP TABLE {table}"))?;
+        }
+        Some(_) => {
+            return Ok(Err(format!(
+                "A table named {} exists already in Uploads: choose another name, or replace it.",
+                plan.table
+            )))
+        }
+    }
+    let defs: Vec<String> = plan
+        .columns
+        .iter()
+        .map(|c| format!("{} {}", quote_ident(&c.name), sql_type(c.ty)))
+        .collect();
+    tx.execute_batch(&format!("CREATE TABLE {table} ({})", defs.join(", ")))?;
+    Ok(Ok(()))
+}
+
 fn load_rows(
     job: &Job,
     upload: &Upload,
@@ -79,25 +104,10 @@ fn load_rows(
     )?;
     conn.busy_timeout(Duration::from_secs(30))?;
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    let table = quote_ident(&plan.table);
-    match exists(&tx, &plan.table)? {
-        None => {}
-        Some(kind) if plan.replace && kind == "table" => {
-            tx.execute_batch(&format!("DROP TABLE {table}"))?;
-        }
-        Some(_) => {
-            return Ok(failed(format!(
-                "A table named {} exists already in Uploads: choose another name, or replace it.",
-                plan.table
-            )))
-        }
+    if let Err(refusal) = create_table(&tx, plan)? {
+        return Ok(failed(refusal));
     }
-    let defs: Vec<String> = plan
-        .columns
-        .iter()
-        .map(|c| format!("{} {}", quote_ident(&c.name), sql_type(c.ty)))
-        .collect();
-    tx.execute_batch(&format!("CREATE TABLE {table} ({})", defs.join(", ")))?;
+    let table = quote_ident(&plan.table);
     let ncols = plan.columns.len();
     let marks = vec!["?"; ncols].join(", ");
     let mut errors: Vec<RowError> = vec![];

@@ -15,7 +15,10 @@ use crate::{
     },
     server::{
         connections,
-        db::{insights as repo, json_column},
+        db::{
+            insights as repo, json_column,
+            versions::{self, Versioned},
+        },
         AppState, Principal,
     },
 };
@@ -420,16 +423,7 @@ pub async fn versions(
 ) -> Result<Vec<VersionEntry>, AppError> {
     me.require(Permission::ViewInsights)?;
     row(state, id).await?;
-    Ok(repo::versions(&state.db, id.0)
-        .await?
-        .into_iter()
-        .map(|v| VersionEntry {
-            version: v.version,
-            author: v.author,
-            created_at: v.created_at,
-            summary: v.summary,
-        })
-        .collect())
+    versions::list(&state.db, Versioned::Insight, id.0).await
 }
 
 pub async fn version(
@@ -440,10 +434,7 @@ pub async fn version(
 ) -> Result<InsightDraft, AppError> {
     me.require(Permission::ViewInsights)?;
     row(state, id).await?;
-    let body = repo::version_body(&state.db, id.0, version)
-        .await?
-        .ok_or_else(|| AppError::NotFound(format!("Version {version}")))?;
-    serde_json::from_str(&body).map_err(crate::error::internal)
+    versions::body(&state.db, Versioned::Insight, id.0, version).await
 }
 
 /// Makes an old version current again, as a new version ("Reverted to version N").

@@ -34,6 +34,46 @@ pub fn FieldNote(
     }
 }
 
+/// One region of a page (a panel, a list, a form) with its own error boundary: a `Result`
+/// rendered inside that is an `Err` shows its message here, in place of this region only, and
+/// the rest of the page keeps working. The region shows its content again as soon as the
+/// value it renders is `Ok` (a reload, a retried action).
+///
+/// Put a region where it stays for the page's life: at a page's top level, around a `Show`,
+/// `Suspense` or list rather than inside one. (Leptos 0.8: a boundary that its parent removes
+/// keeps its content's effects alive a moment longer than their signals, and an update in
+/// that moment panics on a disposed signal.)
+///
+/// Inside, render a resource's answer as a `Result` view instead of matching on its error:
+/// `{move || alerts.get().map(|r| r.map(|list| view! { <AlertRows alerts=list/> }))}`.
+#[component]
+pub fn Region(
+    /// What this region shows, for the message: "Channels could not be shown: …".
+    label: &'static str,
+    children: Children,
+) -> impl IntoView {
+    let fallback = move |errors: ArcRwSignal<Errors>| {
+        view! {
+            <div class="note error" role="alert" data-test="region-error">
+                {move || {
+                    let text = errors
+                        .get()
+                        .into_iter()
+                        .map(|(_, e)| e.to_string())
+                        .collect::<Vec<_>>()
+                        .join(" ");
+                    format!("{label} could not be shown: {text}")
+                }}
+            </div>
+        }
+    };
+    view! {
+        <ErrorBoundary fallback>
+            {children()}
+        </ErrorBoundary>
+    }
+}
+
 #[component]
 pub fn Loading() -> impl IntoView {
     view! { <p class="loading" aria-busy="true">"Loading…"</p> }

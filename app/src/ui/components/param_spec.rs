@@ -88,7 +88,9 @@ fn kind_key(k: ParamKind) -> String {
 pub fn SpecEditor(
     list: ParamList,
     i: usize,
-    error: RwSignal<Option<AppError>>,
+    /// The last save's error, for this parameter's message.
+    #[prop(into)]
+    error: Signal<Option<AppError>>,
     insights: Signal<InsightChoices>,
 ) -> impl IntoView {
     let get = move || {

@@ -338,6 +338,9 @@ fn fetch_pages(ctl: RunCtl, window: Memo<(u64, u64)>) {
                 l.insert((gen, p));
             });
             let id = id.clone();
+            // Part of the grid's paging loop, not an action: one request per missing page,
+            // several at once, each answer kept only for the `generation` (run and sort) it
+            // was asked for and unmarked in `loading` whatever happens.
             leptos::task::spawn_local(async move {
                 let result = fetch_rows(id, p * PAGE, PAGE as u32, s).await;
                 // The page may have been left meanwhile: `try_` accessors then do nothing.

@@ -100,6 +100,10 @@ impl RunCtl {
         self.cancel_pending.set_value(false);
         self.generation.update(|g| *g += 1);
         let gen = self.generation.get_untracked();
+        // A controller loop, not an action: the first answer is followed by polling until the
+        // run finishes, each step checked against `generation` (a newer start supersedes it)
+        // and `cancel_pending` (a Cancel pressed before the server named the run). `RunCtl` is
+        // a plain `Copy` value made in many places, with no component to own an action.
         leptos::task::spawn_local(async move {
             let result = request.await;
             // Async continuations use the `try_` accessors: the page may have been left while
@@ -201,6 +205,9 @@ impl RunCtl {
             return;
         }
         // The answer counts only for the run it cancelled (a newer start supersedes it).
+        // Not an action: the answer is checked against `generation` the moment it arrives
+        // (an action's value would be read by an effect a tick later, when a newer start may
+        // already have begun), and `send` calls this from inside its loop.
         let gen = self.generation.get_untracked();
         leptos::task::spawn_local(async move {
             let answer = cancel_run(rid).await;

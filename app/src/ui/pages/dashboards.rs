@@ -1,11 +1,11 @@
 //! All dashboards: search, the trash with restore, and a new dashboard (everyone signed in
 //! may create one; its owner and editors may change it).
 use crate::{
-    api::dashboards::{dashboard_list, save_dashboard, trash_dashboard},
+    api::dashboards::{dashboard_list, SaveDashboard, TrashDashboard},
     error::AppError,
-    model::dashboard::DashboardDraft,
+    model::dashboard::{DashboardDraft, DashboardSummary},
     ui::{
-        components::feedback::{ErrorNote, Loading},
+        components::feedback::{ErrorNote, Loading, Region},
         query::use_query,
     },
 };
@@ -27,28 +27,35 @@ pub fn DashboardsPage() -> impl IntoView {
         async move { dashboard_list((!q.trim().is_empty()).then_some(q), t).await }
     });
     let new_name = RwSignal::new(String::new());
-    let create = move |ev: leptos::ev::SubmitEvent| {
+    // A new dashboard opens; a refusal shows above the list.
+    let create = ServerAction::<SaveDashboard>::new();
+    let creating = create.pending();
+    Effect::new(move |_| match create.value().get() {
+        Some(Ok(d)) => {
+            navigate.with_value(|n| n(&format!("/dashboards/{}", d.id.0), Default::default()))
+        }
+        Some(Err(e)) => error.set(Some(e)),
+        None => {}
+    });
+    let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let draft = DashboardDraft {
             name: new_name.get_untracked(),
             ..Default::default()
         };
-        leptos::task::spawn_local(async move {
-            match save_dashboard(None, None, draft).await {
-                Ok(d) => navigate
-                    .with_value(|n| n(&format!("/dashboards/{}", d.id.0), Default::default())),
-                Err(e) => error.set(Some(e)),
-            }
+        create.dispatch(SaveDashboard {
+            id: None,
+            base_version: None,
+            draft,
         });
     };
-    let restore = move |id| {
-        leptos::task::spawn_local(async move {
-            match trash_dashboard(id, false).await {
-                Ok(()) => version.update(|v| *v += 1),
-                Err(e) => error.set(Some(e)),
-            }
-        });
-    };
+    // A restored dashboard leaves the trash's list.
+    let restore = ServerAction::<TrashDashboard>::new();
+    Effect::new(move |_| match restore.value().get() {
+        Some(Ok(())) => version.update(|v| *v += 1),
+        Some(Err(e)) => error.set(Some(e)),
+        None => {}
+    });
     view! {
         <Title text="Dashboards"/>
         <div class="page-head">
@@ -60,45 +67,58 @@ pub fn DashboardsPage() -> impl IntoView {
             </div>
         </div>
         <Show when=move || !trash.get()>
-            <form class="inline-form card" on:submit=create data-test="new-dashboard-form">
+            <form class="inline-form card" on:submit=submit data-test="new-dashboard-form">
                 <input type="text" placeholder="New dashboard name" aria-label="New dashboard name" data-test="new-dashboard-name"
                     prop:value=move || new_name.get() on:input=move |ev| new_name.set(event_target_value(&ev))/>
-                <button class="button primary" type="submit" data-test="create-dashboard">"Create dashboard"</button>
+                <button class="button primary" type="submit" data-test="create-dashboard" disabled=move || creating.get()>"Create dashboard"</button>
             </form>
         </Show>
         <ErrorNote error=Signal::derive(move || error.get())/>
         <input type="search" class="search" placeholder="Search dashboards" aria-label="Search dashboards" data-test="dashboard-search"
             prop:value=move || search.get() on:input=move |ev| search.set(event_target_value(&ev))/>
-        {move || match list.get() {
-            None => view! { <Loading/> }.into_any(),
-            Some(Err(e)) => view! { <p class="note error" role="alert">{e.to_string()}</p> }.into_any(),
-            Some(Ok(ds)) if ds.is_empty() => view! {
-                <p class="muted" data-test="no-dashboards">{if trash.get_untracked() { "The trash has no dashboards." } else { "No dashboards yet. Create one above, or use “Add to dashboard” on an insight." }}</p>
-            }.into_any(),
-            Some(Ok(ds)) => view! {
-                <table class="table" data-test="dashboards-table">
-                    <thead><tr><th>"Name"</th><th>"Tiles"</th><th>"Updated"</th><th></th></tr></thead>
-                    <tbody>
-                        {ds.into_iter().map(|d| {
-                            let id = d.id;
-                            let in_trash = trash.get_untracked();
-                            view! {
-                                <tr data-test="dashboard-row">
-                                    <td>
-                                        {if in_trash { view! { <span>{d.name.clone()}</span> }.into_any() } else { view! { <a href=format!("/dashboards/{}", id.0) data-test="dashboard-link">{d.name.clone()}</a> }.into_any() }}
-                                        {(!d.description.is_empty()).then(|| view! { <p class="muted small">{d.description.chars().take(160).collect::<String>()}</p> })}
-                                    </td>
-                                    <td>{d.tiles}</td>
-                                    <td class="small">{d.updated_at.format("%Y-%m-%d %H:%M").to_string()}{d.updated_by.clone().map(|u| format!(" · {u}"))}</td>
-                                    <td class="actions">
-                                        {(in_trash && d.can_edit).then(|| view! { <button class="button small" data-test="restore-dashboard" on:click=move |_| restore(id)>"Restore"</button> })}
-                                    </td>
-                                </tr>
-                            }
-                        }).collect_view()}
-                    </tbody>
-                </table>
-            }.into_any(),
-        }}
+        <Region label="Dashboards">
+            {move || match list.get() {
+                None => view! { <Loading/> }.into_any(),
+                Some(r) => r.map(|ds| view! { <DashboardTable ds in_trash=trash.get_untracked() restore/> }).into_any(),
+            }}
+        </Region>
     }
+}
+
+/// The dashboards found (or those in the trash, each with Restore for who may change it).
+#[component]
+fn DashboardTable(
+    ds: Vec<DashboardSummary>,
+    in_trash: bool,
+    restore: ServerAction<TrashDashboard>,
+) -> impl IntoView {
+    if ds.is_empty() {
+        return view! {
+            <p class="muted" data-test="no-dashboards">{if in_trash { "The trash has no dashboards." } else { "No dashboards yet. Create one above, or use “Add to dashboard” on an insight." }}</p>
+        }.into_any();
+    }
+    view! {
+        <table class="table" data-test="dashboards-table">
+            <thead><tr><th>"Name"</th><th>"Tiles"</th><th>"Updated"</th><th></th></tr></thead>
+            <tbody>
+                {ds.into_iter().map(|d| {
+                    let id = d.id;
+                    view! {
+                        <tr data-test="dashboard-row">
+                            <td>
+                                {if in_trash { view! { <span>{d.name.clone()}</span> }.into_any() } else { view! { <a href=format!("/dashboards/{}", id.0) data-test="dashboard-link">{d.name.clone()}</a> }.into_any() }}
+                                {(!d.description.is_empty()).then(|| view! { <p class="muted small">{d.description.chars().take(160).collect::<String>()}</p> })}
+                            </td>
+                            <td>{d.tiles}</td>
+                            <td class="small">{d.updated_at.format("%Y-%m-%d %H:%M").to_string()}{d.updated_by.clone().map(|u| format!(" · {u}"))}</td>
+                            <td class="actions">
+                                {(in_trash && d.can_edit).then(|| view! { <button class="button small" data-test="restore-dashboard" on:click=move |_| { restore.dispatch(TrashDashboard { id, trashed: false }); }>"Restore"</button> })}
+                            </td>
+                        </tr>
+                    }
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+    .into_any()
 }

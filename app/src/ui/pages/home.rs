@@ -5,9 +5,12 @@ use crate::{
     api::{auth::recent_sign_ins, home::load_home},
     model::{
         home::{Home, InsightLink},
-        Role,
+        AuditEvent, Me, Role,
     },
-    ui::{components::feedback::Loading, context::auth::use_auth},
+    ui::{
+        components::feedback::{Loading, Region},
+        context::auth::use_auth,
+    },
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -20,62 +23,76 @@ pub fn HomePage() -> impl IntoView {
     view! {
         <Title text="Overview"/>
         <h1>"Overview"</h1>
-        <Suspense fallback=|| view! { <Loading/> }>
-            {move || Suspend::new(async move {
-                match start.await {
-                    Ok(h) => view! { <Start h/> }.into_any(),
-                    Err(e) => view! { <p class="note error" role="alert">{e.to_string()}</p> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <Region label="Your first steps and insights">
+            <Suspense fallback=|| view! { <Loading/> }>
+                {move || Suspend::new(async move { start.await.map(|h| view! { <Start h/> }) })}
+            </Suspense>
+        </Region>
         <div class="grid two">
             <section class="card">
                 <h2>"Your account"</h2>
-                <Suspense fallback=|| view! { <Loading/> }>
-                    {move || Suspend::new(async move {
-                        auth.user.await.ok().map(|me| view! {
-                            <dl class="facts">
-                                <dt>"Signed in as"</dt><dd data-test="me-email">{me.email.clone()}</dd>
-                                <dt>"Role"</dt><dd>{me.role.label()}</dd>
-                            </dl>
-                            <p class="muted">{me.role.summary()}</p>
-                            <Show when=move || me.role == Role::Admin>
-                                <a class="button" href="/admin/users">"Manage users"</a>
-                            </Show>
-                        })
-                    })}
-                </Suspense>
+                <Region label="Your account">
+                    <Suspense fallback=|| view! { <Loading/> }>
+                        // No error here: while a sign-out reloads the user, this shows nothing.
+                        {move || Suspend::new(async move {
+                            auth.user.await.ok().map(|me| view! { <Account me/> })
+                        })}
+                    </Suspense>
+                </Region>
             </section>
             <section class="card">
                 <h2>"Recent sign-ins"</h2>
                 <p class="muted">"Sign-ins and refused attempts on your account. If one is not yours, change your password."</p>
-                <Suspense fallback=|| view! { <Loading/> }>
-                    {move || Suspend::new(async move {
-                        match sign_ins.await {
-                            Ok(events) if events.is_empty() => view! { <p>"No sign-ins yet."</p> }.into_any(),
-                            Ok(events) => view! {
-                                <div class="table-wrap">
-                                <table class="table compact">
-                                    <thead><tr><th>"When (UTC)"</th><th>"What"</th><th>"From"</th></tr></thead>
-                                    <tbody>
-                                        {events.into_iter().map(|e| view! {
-                                            <tr class=if e.action == "login_failed" { "warn" } else { "" }>
-                                                <td>{e.at.format("%Y-%m-%d %H:%M:%S").to_string()}</td>
-                                                <td>{if e.action == "login" { "Signed in" } else { "Refused: wrong password" }}</td>
-                                                <td>{e.ip.unwrap_or_else(|| "—".into())}</td>
-                                            </tr>
-                                        }).collect_view()}
-                                    </tbody>
-                                </table>
-                                </div>
-                            }.into_any(),
-                            Err(e) => view! { <p class="note error">{e.to_string()}</p> }.into_any(),
-                        }
-                    })}
-                </Suspense>
+                <Region label="Recent sign-ins">
+                    <Suspense fallback=|| view! { <Loading/> }>
+                        {move || Suspend::new(async move {
+                            sign_ins.await.map(|events| view! { <SignIns events/> })
+                        })}
+                    </Suspense>
+                </Region>
             </section>
         </div>
     }
+}
+
+/// Who you are and what your role lets you do.
+#[component]
+fn Account(me: Me) -> impl IntoView {
+    view! {
+        <dl class="facts">
+            <dt>"Signed in as"</dt><dd data-test="me-email">{me.email.clone()}</dd>
+            <dt>"Role"</dt><dd>{me.role.label()}</dd>
+        </dl>
+        <p class="muted">{me.role.summary()}</p>
+        <Show when=move || me.role == Role::Admin>
+            <a class="button" href="/admin/users">"Manage users"</a>
+        </Show>
+    }
+}
+
+/// Your account's recent sign-ins and refused attempts.
+#[component]
+fn SignIns(events: Vec<AuditEvent>) -> impl IntoView {
+    if events.is_empty() {
+        return view! { <p>"No sign-ins yet."</p> }.into_any();
+    }
+    view! {
+        <div class="table-wrap">
+        <table class="table compact">
+            <thead><tr><th>"When (UTC)"</th><th>"What"</th><th>"From"</th></tr></thead>
+            <tbody>
+                {events.into_iter().map(|e| view! {
+                    <tr class=if e.action == "login_failed" { "warn" } else { "" }>
+                        <td>{e.at.format("%Y-%m-%d %H:%M:%S").to_string()}</td>
+                        <td>{if e.action == "login" { "Signed in" } else { "Refused: wrong password" }}</td>
+                        <td>{e.ip.unwrap_or_else(|| "—".into())}</td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+        </div>
+    }
+    .into_any()
 }
 
 /// The checklist (while steps are left), then recent and starred insights.

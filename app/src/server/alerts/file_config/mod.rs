@@ -150,27 +150,13 @@ fn check(file: &str, path: &Path, raw: RawConfig) -> Result<RunnerConfig, Vec<St
     let mut channels = BTreeMap::new();
     for (name, channel) in raw.channels.0 {
         let channel = channel.0;
-        let valid = channel.validate(&outbound);
-        if let Err(e) = &valid {
-            problems.push(format!(
-                "{file}: channel \"{name}\": {e}{}",
-                egress_hint(&outbound, &channel, e)
-            ));
-        }
-        // Recipients and subject are checked above; this checks them with the sender.
-        if let (Ok(()), ChannelConfig::Email { to, subject }) = (&valid, &channel) {
-            match &smtp {
-                None => problems.push(format!(
-                    "{file}: channel \"{name}\": an email channel needs the smtp: section"
-                )),
-                Some(smtp) => {
-                    let probe = Message::test(&name, None);
-                    if let Err(e) = channels::build_email(to, subject.as_deref(), &probe, smtp) {
-                        problems.push(format!("{file}: channel \"{name}\": {e}"));
-                    }
-                }
-            }
-        }
+        problems.extend(check_channel(
+            file,
+            &name,
+            &channel,
+            &outbound,
+            smtp.as_ref(),
+        ));
         channels.insert(name, channel);
     }
     let link = raw.link.map(|l| l.0);
@@ -187,23 +173,13 @@ fn check(file: &str, path: &Path, raw: RawConfig) -> Result<RunnerConfig, Vec<St
                 "{at} is defined twice (alert names key the state file)"
             ));
         }
-        if !connections.contains_key(&a.connection) {
-            problems.push(format!(
-                "{at}: unknown connection \"{}\" ({})",
-                a.connection,
-                known("connections", connections.keys())
-            ));
-        }
-        for (i, c) in a.channels.iter().enumerate() {
-            if !channels.contains_key(c) {
-                problems.push(format!(
-                    "{at}: unknown channel \"{c}\" ({})",
-                    known("channels", channels.keys())
-                ));
-            } else if a.channels[..i].contains(c) {
-                problems.push(format!("{at}: channel \"{c}\" is listed twice"));
-            }
-        }
+        problems.extend(check_references(
+            &at,
+            &a.connection,
+            &a.channels,
+            &connections,
+            &channels,
+        ));
         if a.sql.trim().is_empty() {
             problems.push(format!("{at}: sql is empty"));
         }
@@ -263,6 +239,68 @@ fn check(file: &str, path: &Path, raw: RawConfig) -> Result<RunnerConfig, Vec<St
         state_path,
         alerts,
     })
+}
+
+/// A channel's own settings, and for email its recipients with the sender of `smtp:`.
+fn check_channel(
+    file: &str,
+    name: &str,
+    channel: &ChannelConfig,
+    outbound: &OutboundPolicy,
+    smtp: Option<&SmtpSettings>,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    let valid = channel.validate(outbound);
+    if let Err(e) = &valid {
+        problems.push(format!(
+            "{file}: channel \"{name}\": {e}{}",
+            egress_hint(outbound, channel, e)
+        ));
+    }
+    // Recipients and subject are checked above; this checks them with the sender.
+    if let (Ok(()), ChannelConfig::Email { to, subject }) = (&valid, channel) {
+        match smtp {
+            None => problems.push(format!(
+                "{file}: channel \"{name}\": an email channel needs the smtp: section"
+            )),
+            Some(smtp) => {
+                let probe = Message::test(name, None);
+                if let Err(e) = channels::build_email(to, subject.as_deref(), &probe, smtp) {
+                    problems.push(format!("{file}: channel \"{name}\": {e}"));
+                }
+            }
+        }
+    }
+    problems
+}
+
+/// An alert's connection and channels name ones the file defines, each channel once.
+fn check_references(
+    at: &str,
+    connection: &str,
+    chosen: &[String],
+    connections: &BTreeMap<String, ConnectionConfig>,
+    channels: &BTreeMap<String, ChannelConfig>,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    if !connections.contains_key(connection) {
+        problems.push(format!(
+            "{at}: unknown connection \"{}\" ({})",
+            connection,
+            known("connections", connections.keys())
+        ));
+    }
+    for (i, c) in chosen.iter().enumerate() {
+        if !channels.contains_key(c) {
+            problems.push(format!(
+                "{at}: unknown channel \"{c}\" ({})",
+                known("channels", channels.keys())
+            ));
+        } else if chosen[..i].contains(c) {
+            problems.push(format!("{at}: channel \"{c}\" is listed twice"));
+        }
+    }
+    problems
 }
 
 fn known<'a>(what: &str, names: impl Iterator<Item = &'a String>) -> String {

@@ -27,7 +27,10 @@ use crate::{
         Permission,
     },
     server::{
-        db::alerts::{self as repo, AlertRow, StoredAlert},
+        db::{
+            self,
+            alerts::{self as repo, AlertRow, StoredAlert},
+        },
         insights, AppState, Principal,
     },
 };
@@ -116,7 +119,7 @@ fn summary(me: &Principal, a: &AlertRow, channel_names: &[(i64, String)]) -> Ale
         name: a.name.clone(),
         insight_id: InsightId(a.insight_id),
         insight_name: a.insight_name.clone().unwrap_or_default(),
-        state: report::parse_state(&a.state_label),
+        state: a.state_label,
         enabled: a.enabled,
         muted_until: a.mute_until.filter(|t| *t > Utc::now()),
         schedule: schedule.describe(),
@@ -197,35 +200,40 @@ pub async fn get(state: &AppState, me: &Principal, id: AlertId) -> Result<AlertD
         observed,
         runs: runs
             .into_iter()
-            .map(|r| RunRecord {
-                id: r.id,
-                scheduled_for: r.scheduled_for,
-                manual: r.manual,
-                status: r.status,
-                state: r.state_label,
-                detail: r.detail,
-                error: r.error,
-                row_count: r.row_count,
-                attempts: r.attempts,
-                finished_at: r.finished_at,
-                deliveries: deliveries
-                    .iter()
-                    .filter(|d| d.run_id == r.id)
-                    .map(|d| DeliveryRecord {
-                        channel: d.channel_name.clone(),
-                        kind: d.kind,
-                        instance: d.instance.clone(),
-                        status: d.status,
-                        attempts: d.attempts,
-                        last_error: d.last_error.clone(),
-                        sent_at: d.sent_at,
-                        next_attempt_at: (d.status == DeliveryStatus::Pending)
-                            .then_some(d.next_attempt_at)
-                            .flatten(),
-                    })
-                    .collect(),
+            .map(|r| {
+                Ok(RunRecord {
+                    id: r.id,
+                    scheduled_for: r.scheduled_for,
+                    manual: r.manual,
+                    status: r.status,
+                    state: r
+                        .state_label
+                        .map(|w| db::word_column("alert run", r.id, "state_label", w))
+                        .transpose()?,
+                    detail: r.detail,
+                    error: r.error,
+                    row_count: r.row_count,
+                    attempts: r.attempts,
+                    finished_at: r.finished_at,
+                    deliveries: deliveries
+                        .iter()
+                        .filter(|d| d.run_id == r.id)
+                        .map(|d| DeliveryRecord {
+                            channel: d.channel_name.clone(),
+                            kind: d.kind,
+                            instance: d.instance.clone(),
+                            status: d.status,
+                            attempts: d.attempts,
+                            last_error: d.last_error.clone(),
+                            sent_at: d.sent_at,
+                            next_attempt_at: (d.status == DeliveryStatus::Pending)
+                                .then_some(d.next_attempt_at)
+                                .flatten(),
+                        })
+                        .collect(),
+                })
             })
-            .collect(),
+            .collect::<Result<_, AppError>>()?,
     })
 }
 
@@ -286,37 +294,7 @@ async fn validate(
             ),
         ));
     }
-    if d.channels.is_empty() {
-        errors.push(FieldError::new(
-            "channels",
-            "Choose at least one channel (an editor can create channels on the Alerts page).",
-        ));
-    }
-    let known = repo::list_channels(&state.db).await?;
-    for c in &d.channels {
-        match known.iter().find(|k| k.id == c.0) {
-            None => {
-                errors.push(FieldError::new(
-                    "channels",
-                    format!("Channel {} no longer exists.", c.0),
-                ));
-                break;
-            }
-            // Viewers send only where an editor said everyone may.
-            Some(k) if !k.for_everyone && !me.can(Permission::EditInsights) => {
-                errors.push(FieldError::new(
-                    "channels",
-                    format!(
-                        "Channel {} is not open to everyone: choose a channel marked for everyone, \
-                         or ask an editor to open it.",
-                        k.name
-                    ),
-                ));
-                break;
-            }
-            Some(_) => {}
-        }
-    }
+    errors.extend(channel_problems(state, me, &d.channels).await?);
     d.channels.sort();
     d.channels.dedup();
     if d.pending_for > 1000 {
@@ -352,6 +330,44 @@ async fn validate(
         Some(s) if errors.is_empty() => Ok(s),
         _ => Err(AppError::Validation(errors)),
     }
+}
+
+/// The channels chosen: at least one, each still there, and open to a viewer who chose it.
+async fn channel_problems(
+    state: &AppState,
+    me: &Principal,
+    chosen: &[ChannelId],
+) -> Result<Option<FieldError>, AppError> {
+    if chosen.is_empty() {
+        return Ok(Some(FieldError::new(
+            "channels",
+            "Choose at least one channel (an editor can create channels on the Alerts page).",
+        )));
+    }
+    let known = repo::list_channels(&state.db).await?;
+    for c in chosen {
+        match known.iter().find(|k| k.id == c.0) {
+            None => {
+                return Ok(Some(FieldError::new(
+                    "channels",
+                    format!("Channel {} no longer exists.", c.0),
+                )))
+            }
+            // Viewers send only where an editor said everyone may.
+            Some(k) if !k.for_everyone && !me.can(Permission::EditInsights) => {
+                return Ok(Some(FieldError::new(
+                    "channels",
+                    format!(
+                        "Channel {} is not open to everyone: choose a channel marked for everyone, \
+                         or ask an editor to open it.",
+                        k.name
+                    ),
+                )))
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(None)
 }
 
 /// The columns a rule reads, with the form field each comes from.

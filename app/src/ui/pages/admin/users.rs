@@ -2,12 +2,12 @@
 //! roles, disable and enable, and make password-reset links.
 use crate::{
     api::users::{
-        list_users, password_reset_link, CreateUser, InviteUser, SetUserDisabled, SetUserRole,
+        list_users, CreateUser, InviteUser, PasswordResetLink, SetUserDisabled, SetUserRole,
     },
     error::AppError,
-    model::{user::AccountLink, validate::MIN_PASSWORD_CHARS, Role, User},
+    model::{user::AccountLink, validate::MIN_PASSWORD_CHARS, Role, User, UserId},
     ui::{
-        components::feedback::{ErrorNote, FieldNote, Loading},
+        components::feedback::{ErrorNote, FieldNote, Loading, Region},
         context::auth::use_auth,
     },
 };
@@ -17,32 +17,10 @@ use leptos_meta::Title;
 #[component]
 pub fn UsersPage() -> impl IntoView {
     let create = ServerAction::<CreateUser>::new();
-    let invite = ServerAction::<InviteUser>::new();
-    let invite_error = Signal::derive(move || invite.value().get().and_then(|r| r.err()));
-    // The last link made here (invitation or reset), shown once to pass on.
-    let link = RwSignal::new(None::<AccountLink>);
-    let link_error = RwSignal::new(None::<AppError>);
-    // The invite form empties itself after each link it made.
-    let invite_form = NodeRef::<html::Form>::new();
-    Effect::new(move |_| {
-        if let Some(Ok(l)) = invite.value().get() {
-            link.set(Some(l));
-            if let Some(f) = invite_form.get_untracked() {
-                f.reset();
-            }
-        }
-    });
-    let reset = Callback::new(move |id| {
-        link_error.set(None);
-        leptos::task::spawn_local(async move {
-            match password_reset_link(id).await {
-                Ok(l) => link.set(Some(l)),
-                Err(e) => link_error.set(Some(e)),
-            }
-        });
-    });
     let set_role = ServerAction::<SetUserRole>::new();
     let set_disabled = ServerAction::<SetUserDisabled>::new();
+    // The last link made here (invitation or reset), shown once to pass on.
+    let link = RwSignal::new(None::<AccountLink>);
     // Who is signed in is read once: the frame around pages renders them only after the user
     // loaded. Nothing here follows the user reactively: at sign-out the user reloads while
     // this page is being torn down, and a part of the page reacting then would read values
@@ -64,24 +42,6 @@ pub fn UsersPage() -> impl IntoView {
         },
         |_| list_users(),
     );
-    let create_error = Signal::derive(move || create.value().get().and_then(|r| r.err()));
-    let change_error = Signal::derive(move || {
-        set_role
-            .value()
-            .get()
-            .and_then(|r| r.err())
-            .or_else(|| set_disabled.value().get().and_then(|r| r.err()))
-    });
-    let created = move || create.value().get().and_then(|r| r.ok()).map(|u| u.email);
-    // The add form empties itself after each account it created.
-    let form = NodeRef::<html::Form>::new();
-    Effect::new(move |_| {
-        if created().is_some() {
-            if let Some(f) = form.get_untracked() {
-                f.reset();
-            }
-        }
-    });
 
     view! {
         <Title text="Users"/>
@@ -90,79 +50,160 @@ pub fn UsersPage() -> impl IntoView {
             <p class="note" data-test="users-admin-only">"Only admins manage users. Ask an admin to add someone or to change a role."</p>
         }>
         <div class="grid users-grid">
+            <AccountsCard users set_role set_disabled link my_id/>
             <section class="card">
-                <h2>"Accounts"</h2>
-                <ErrorNote error=change_error/>
-                <ErrorNote error=link_error/>
-                <LinkNote link/>
-                <Suspense fallback=|| view! { <Loading/> }>
-                    {move || Suspend::new(async move {
-                        match users.await {
-                            Ok(list) => view! {
-                                <div class="table-wrap">
-                                <table class="table" data-test="users-table">
-                                    <thead><tr><th>"Email"</th><th>"Role"</th><th>"Status"</th><th>"Last sign-in (UTC)"</th><th></th></tr></thead>
-                                    <tbody>
-                                        {list.into_iter().map(|u| {
-                                            let is_me = my_id == Some(u.id);
-                                            view! { <UserRow u is_me set_role set_disabled reset/> }
-                                        }).collect_view()}
-                                    </tbody>
-                                </table>
-                                </div>
-                            }.into_any(),
-                            Err(e) => view! { <p class="note error" role="alert">{e.to_string()}</p> }.into_any(),
-                        }
-                    })}
-                </Suspense>
-            </section>
-            <section class="card">
-                <h2>"Add a user"</h2>
-                <p class="muted">"Give them the email and initial password; they can change it under Account."</p>
-                <ActionForm action=create node_ref=form>
-                    <label>"Email"
-                        <input type="email" name="input[email]" required/>
-                        <FieldNote error=create_error field="email"/>
-                    </label>
-                    <label>"Role"
-                        <select name="input[role]">
-                            {Role::ALL.into_iter().map(|r| view! {
-                                <option value=r.as_str() selected=r == Role::Viewer>{r.label()}</option>
-                            }).collect_view()}
-                        </select>
-                    </label>
-                    <label>"Initial password"
-                        <input type="password" name="input[password]" autocomplete="new-password" required minlength=MIN_PASSWORD_CHARS/>
-                        <FieldNote error=create_error field="password"/>
-                    </label>
-                    <Show when=move || create_error.get().is_some_and(|e| !matches!(e, crate::AppError::Validation(_)))>
-                        <ErrorNote error=create_error/>
-                    </Show>
-                    {move || created().map(|e| view! { <p class="note ok" role="status">{format!("Created {e}.")}</p> })}
-                    <button type="submit" class="button primary" disabled=move || create.pending().get()>"Add user"</button>
-                </ActionForm>
-                <h2 class="spaced">"Invite by link"</h2>
-                <p class="muted">"They choose their own password. The link works once, for 7 days; it is emailed too when email is set up (Alerts page)."</p>
-                <ActionForm action=invite node_ref=invite_form>
-                    <label>"Email"
-                        <input type="email" name="email" required data-test="invite-email"/>
-                        <FieldNote error=invite_error field="email"/>
-                    </label>
-                    <label>"Role"
-                        <select name="role" data-test="invite-role">
-                            {Role::ALL.into_iter().map(|r| view! {
-                                <option value=r.as_str() selected=r == Role::Viewer>{r.label()}</option>
-                            }).collect_view()}
-                        </select>
-                    </label>
-                    <Show when=move || invite_error.get().is_some_and(|e| e.field_message("email").is_none())>
-                        <ErrorNote error=invite_error/>
-                    </Show>
-                    <button type="submit" class="button" data-test="invite" disabled=move || invite.pending().get()>"Create invitation link"</button>
-                </ActionForm>
+                <AddUserForm create/>
+                <InviteForm link/>
             </section>
         </div>
         </Show>
+    }
+}
+
+/// The accounts with their roles and status, the errors of changes made there and the link
+/// last made.
+#[component]
+fn AccountsCard(
+    users: Resource<Result<Vec<User>, AppError>>,
+    set_role: ServerAction<SetUserRole>,
+    set_disabled: ServerAction<SetUserDisabled>,
+    link: RwSignal<Option<AccountLink>>,
+    my_id: Option<UserId>,
+) -> impl IntoView {
+    let reset = ServerAction::<PasswordResetLink>::new();
+    Effect::new(move |_| {
+        if let Some(Ok(l)) = reset.value().get() {
+            link.set(Some(l));
+        }
+    });
+    // A reset's error, until the next reset is asked for.
+    let resetting = reset.pending();
+    let link_error = Signal::derive(move || {
+        if resetting.get() {
+            None
+        } else {
+            reset.value().get().and_then(|r| r.err())
+        }
+    });
+    let change_error = Signal::derive(move || {
+        set_role
+            .value()
+            .get()
+            .and_then(|r| r.err())
+            .or_else(|| set_disabled.value().get().and_then(|r| r.err()))
+    });
+    let table = move |list: Vec<User>| {
+        view! {
+            <div class="table-wrap">
+            <table class="table" data-test="users-table">
+                <thead><tr><th>"Email"</th><th>"Role"</th><th>"Status"</th><th>"Last sign-in (UTC)"</th><th></th></tr></thead>
+                <tbody>
+                    {list.into_iter().map(|u| {
+                        let is_me = my_id == Some(u.id);
+                        view! { <UserRow u is_me set_role set_disabled reset/> }
+                    }).collect_view()}
+                </tbody>
+            </table>
+            </div>
+        }
+    };
+    view! {
+        <section class="card">
+            <h2>"Accounts"</h2>
+            <ErrorNote error=change_error/>
+            <ErrorNote error=link_error/>
+            <LinkNote link/>
+            <Region label="Accounts">
+                <Suspense fallback=|| view! { <Loading/> }>
+                    {move || Suspend::new(async move { users.await.map(table) })}
+                </Suspense>
+            </Region>
+        </section>
+    }
+}
+
+/// Adds an account with an initial password; the form empties itself after each one.
+#[component]
+fn AddUserForm(create: ServerAction<CreateUser>) -> impl IntoView {
+    let create_error = Signal::derive(move || create.value().get().and_then(|r| r.err()));
+    let created = move || create.value().get().and_then(|r| r.ok()).map(|u| u.email);
+    let creating = create.pending();
+    let form = NodeRef::<html::Form>::new();
+    Effect::new(move |_| {
+        if created().is_some() {
+            if let Some(f) = form.get_untracked() {
+                f.reset();
+            }
+        }
+    });
+    view! {
+        <h2>"Add a user"</h2>
+        <p class="muted">"Give them the email and initial password; they can change it under Account."</p>
+        <ActionForm action=create node_ref=form>
+            <label>"Email"
+                <input type="email" name="input[email]" required/>
+                <FieldNote error=create_error field="email"/>
+            </label>
+            <label>"Role"
+                <RoleOptions name="input[role]" test=None/>
+            </label>
+            <label>"Initial password"
+                <input type="password" name="input[password]" autocomplete="new-password" required minlength=MIN_PASSWORD_CHARS/>
+                <FieldNote error=create_error field="password"/>
+            </label>
+            <Show when=move || create_error.get().is_some_and(|e| !matches!(e, crate::AppError::Validation(_)))>
+                <ErrorNote error=create_error/>
+            </Show>
+            {move || created().map(|e| view! { <p class="note ok" role="status">{format!("Created {e}.")}</p> })}
+            <button type="submit" class="button primary" disabled=move || creating.get()>"Add user"</button>
+        </ActionForm>
+    }
+}
+
+/// Invites someone by a one-time link (shown in the accounts card); the form empties itself
+/// after each link it made.
+#[component]
+fn InviteForm(link: RwSignal<Option<AccountLink>>) -> impl IntoView {
+    let invite = ServerAction::<InviteUser>::new();
+    let invite_error = Signal::derive(move || invite.value().get().and_then(|r| r.err()));
+    let inviting = invite.pending();
+    let invite_form = NodeRef::<html::Form>::new();
+    Effect::new(move |_| {
+        if let Some(Ok(l)) = invite.value().get() {
+            link.set(Some(l));
+            if let Some(f) = invite_form.get_untracked() {
+                f.reset();
+            }
+        }
+    });
+    view! {
+        <h2 class="spaced">"Invite by link"</h2>
+        <p class="muted">"They choose their own password. The link works once, for 7 days; it is emailed too when email is set up (Alerts page)."</p>
+        <ActionForm action=invite node_ref=invite_form>
+            <label>"Email"
+                <input type="email" name="email" required data-test="invite-email"/>
+                <FieldNote error=invite_error field="email"/>
+            </label>
+            <label>"Role"
+                <RoleOptions name="role" test=Some("invite-role")/>
+            </label>
+            <Show when=move || invite_error.get().is_some_and(|e| e.field_message("email").is_none())>
+                <ErrorNote error=invite_error/>
+            </Show>
+            <button type="submit" class="button" data-test="invite" disabled=move || inviting.get()>"Create invitation link"</button>
+        </ActionForm>
+    }
+}
+
+/// The role select of a form, Viewer chosen.
+#[component]
+fn RoleOptions(name: &'static str, test: Option<&'static str>) -> impl IntoView {
+    view! {
+        <select name=name data-test=test>
+            {Role::ALL.into_iter().map(|r| view! {
+                <option value=r.as_str() selected=r == Role::Viewer>{r.label()}</option>
+            }).collect_view()}
+        </select>
     }
 }
 
@@ -174,7 +215,7 @@ fn UserRow(
     is_me: bool,
     set_role: ServerAction<SetUserRole>,
     set_disabled: ServerAction<SetUserDisabled>,
-    reset: Callback<crate::model::UserId>,
+    reset: ServerAction<PasswordResetLink>,
 ) -> impl IntoView {
     let id = u.id;
     let disabled = u.disabled;
@@ -206,14 +247,13 @@ fn UserRow(
                         <button class="button small" on:click=move |_| {
                             set_disabled.dispatch(SetUserDisabled { id, disabled: !disabled });
                         }>{if disabled { "Enable" } else { "Disable" }}</button>
-                        <button class="button small" data-test="reset-password" on:click=move |_| reset.run(id)>"Reset password…"</button>
+                        <button class="button small" data-test="reset-password" on:click=move |_| { reset.dispatch(PasswordResetLink { id }); }>"Reset password…"</button>
                     </div>
                 </Show>
             </td>
         </tr>
     }
 }
-
 /// The link just made, with a Copy button: shown once (only its hash is stored).
 #[component]
 fn LinkNote(link: RwSignal<Option<AccountLink>>) -> impl IntoView {

@@ -37,6 +37,37 @@ pub fn AddTiles(board: Board) -> impl IntoView {
     let choices = insight_choices();
     let chosen = RwSignal::new(None::<InsightId>);
     let error = RwSignal::new(None::<AppError>);
+    // The tile's infos come first (its parameters, its view); the insight rides along with
+    // the answer, as another may be chosen meanwhile.
+    let fetch = Action::new_local(|insight: &InsightId| {
+        let insight = *insight;
+        async move { (insight, insight_tile(insight).await) }
+    });
+    Effect::new(move |_| match fetch.value().get() {
+        Some((insight, Ok(mut info))) => {
+            let mut new_id = 0;
+            board.draft.update(|d| {
+                new_id = append(
+                    &mut d.tiles,
+                    TileContent::Insight {
+                        insight_id: insight,
+                        title: String::new(),
+                        view: None,
+                        links: vec![],
+                        click: None,
+                    },
+                )
+            });
+            info.id = new_id;
+            board.infos.update(|m| {
+                m.insert(new_id, info);
+            });
+            chosen.set(None);
+            error.set(None);
+        }
+        Some((_, Err(e))) => error.set(Some(e)),
+        None => {}
+    });
     let add_insight = move |_| {
         let Some(insight) = chosen.get_untracked() else {
             error.set(Some(AppError::field(
@@ -45,32 +76,7 @@ pub fn AddTiles(board: Board) -> impl IntoView {
             )));
             return;
         };
-        leptos::task::spawn_local(async move {
-            match insight_tile(insight).await {
-                Ok(mut info) => {
-                    let mut new_id = 0;
-                    board.draft.update(|d| {
-                        new_id = append(
-                            &mut d.tiles,
-                            TileContent::Insight {
-                                insight_id: insight,
-                                title: String::new(),
-                                view: None,
-                                links: vec![],
-                                click: None,
-                            },
-                        )
-                    });
-                    info.id = new_id;
-                    board.infos.update(|m| {
-                        m.insert(new_id, info);
-                    });
-                    chosen.set(None);
-                    error.set(None);
-                }
-                Err(e) => error.set(Some(e)),
-            }
-        });
+        fetch.dispatch(insight);
     };
     let add = move |c: TileContent| {
         board.draft.update(|d| {
@@ -109,6 +115,9 @@ pub fn FiltersEditor(board: Board, error: RwSignal<Option<AppError>>) -> impl In
     };
     let count = Memo::new(move |_| board.draft.with(|d| d.filters.len()));
     let open = RwSignal::new(count.get_untracked() > 0);
+    // Made once, here: converted inside the list below, the signal would belong to one
+    // rendering of the list and be gone while its editors still read it.
+    let error: Signal<Option<AppError>> = error.into();
     view! {
         <section class="filters-editor" data-test="filters-editor">
             <button class="button" type="button" data-test="filters-toggle" aria-expanded=move || open.get().to_string()

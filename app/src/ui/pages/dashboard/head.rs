@@ -6,7 +6,7 @@ use super::{
     page::{infos_of, Board},
 };
 use crate::{
-    api::dashboards::{duplicate_dashboard, save_dashboard, trash_dashboard},
+    api::dashboards::{DuplicateDashboard, SaveDashboard, TrashDashboard},
     error::AppError,
     model::{
         dashboard::REFRESH_CHOICES,
@@ -30,25 +30,26 @@ pub(super) fn DashHead(
     let navigate = StoredValue::new(use_navigate());
     let id = board.id;
     let conflict = RwSignal::new(None::<String>);
-    let saving = RwSignal::new(false);
+    let save_board = ServerAction::<SaveDashboard>::new();
+    let saving = save_board.pending();
+    // Saved: the board shows the new version; a newer one by someone else asks what to do.
+    Effect::new(move |_| match save_board.value().get() {
+        Some(Ok(d)) => {
+            board.infos.set(infos_of(&d));
+            board.saved.set(d);
+            board.editing.set(false);
+            conflict.set(None);
+            error.set(None);
+        }
+        Some(Err(AppError::Conflict(m))) => conflict.set(Some(m)),
+        Some(Err(e)) => error.set(Some(e)),
+        None => {}
+    });
     let save = move |overwrite: bool| {
-        let d = board.draft.get_untracked();
-        let base = (!overwrite).then(|| board.saved.with_untracked(|s| s.version));
-        saving.set(true);
-        leptos::task::spawn_local(async move {
-            let r = save_dashboard(Some(id), base, d).await;
-            saving.try_set(false);
-            match r {
-                Ok(d) => {
-                    board.infos.set(infos_of(&d));
-                    board.saved.set(d);
-                    board.editing.set(false);
-                    conflict.set(None);
-                    error.set(None);
-                }
-                Err(AppError::Conflict(m)) => conflict.set(Some(m)),
-                Err(e) => error.set(Some(e)),
-            }
+        save_board.dispatch(SaveDashboard {
+            id: Some(id),
+            base_version: (!overwrite).then(|| board.saved.with_untracked(|s| s.version)),
+            draft: board.draft.get_untracked(),
         });
     };
     let edit = move |_| {
@@ -65,23 +66,21 @@ pub(super) fn DashHead(
         conflict.set(None);
         error.set(None);
     };
-    let duplicate = move |_| {
-        leptos::task::spawn_local(async move {
-            match duplicate_dashboard(id).await {
-                Ok(d) => navigate
-                    .with_value(|n| n(&format!("/dashboards/{}", d.id.0), Default::default())),
-                Err(e) => error.set(Some(e)),
-            }
-        });
-    };
-    let delete = move |_| {
-        leptos::task::spawn_local(async move {
-            match trash_dashboard(id, true).await {
-                Ok(()) => navigate.with_value(|n| n("/dashboards", Default::default())),
-                Err(e) => error.set(Some(e)),
-            }
-        });
-    };
+    // A copy opens at once; a deleted board (now in the trash) leaves for all dashboards.
+    let duplicate = ServerAction::<DuplicateDashboard>::new();
+    Effect::new(move |_| match duplicate.value().get() {
+        Some(Ok(d)) => {
+            navigate.with_value(|n| n(&format!("/dashboards/{}", d.id.0), Default::default()))
+        }
+        Some(Err(e)) => error.set(Some(e)),
+        None => {}
+    });
+    let delete = ServerAction::<TrashDashboard>::new();
+    Effect::new(move |_| match delete.value().get() {
+        Some(Ok(())) => navigate.with_value(|n| n("/dashboards", Default::default())),
+        Some(Err(e)) => error.set(Some(e)),
+        None => {}
+    });
     let can_edit = move || board.saved.with(|d| d.can_edit && !d.deleted);
     let editing = board.editing;
     view! {
@@ -106,10 +105,10 @@ pub(super) fn DashHead(
                     <button class="button" data-test="tv-mode" title="Full screen, without navigation (Esc leaves)"
                         on:click=move |_| tv.update(|t| *t = !*t)>{move || if tv.get() { "Leave full screen" } else { "Full screen" }}</button>
                     <button class="button" data-test="versions-toggle" on:click=move |_| show_versions.update(|v| *v = !*v)>"Versions"</button>
-                    <button class="button" data-test="duplicate-dashboard" on:click=duplicate>"Duplicate"</button>
+                    <button class="button" data-test="duplicate-dashboard" on:click=move |_| { duplicate.dispatch(DuplicateDashboard { id }); }>"Duplicate"</button>
                     <Show when=can_edit>
                         <button class="button primary" data-test="edit-dashboard" on:click=edit>"Edit"</button>
-                        <button class="button danger" data-test="delete-dashboard" on:click=delete>"Delete"</button>
+                        <button class="button danger" data-test="delete-dashboard" on:click=move |_| { delete.dispatch(TrashDashboard { id, trashed: true }); }>"Delete"</button>
                     </Show>
                 </Show>
                 <Show when=move || editing.get()>

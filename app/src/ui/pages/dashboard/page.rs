@@ -16,7 +16,7 @@ use crate::{
     },
     ui::{
         components::{
-            feedback::Loading,
+            feedback::{Loading, Region},
             param_input::{OptionsFrom, ParamInput},
         },
         query::use_query,
@@ -185,25 +185,34 @@ fn DashboardBody(dash: Dashboard, reload: RwSignal<u32>) -> impl IntoView {
         <div class="dashboard" class:tv=move || tv.get() data-test="dashboard">
             <DashHead board reload values tv show_versions error/>
             {move || board.saved.with(|d| d.deleted).then(|| view! { <p class="note warn">"This dashboard is in the trash. Its owner or an editor can restore it from the trash."</p> })}
-            <Show when=move || editing.get()>
-                <BoardSettings board error/>
-            </Show>
+            <Region label="The dashboard's settings">
+                <Show when=move || editing.get()>
+                    <BoardSettings board error/>
+                </Show>
+            </Region>
             {move || (!editing.get()).then(|| board.saved.with(|d| d.draft.description.clone())).filter(|d| !d.is_empty()).map(|d| view! { <p class="muted">{d}</p> })}
             <Show when=move || show_versions.get() && !editing.get()>
                 <DashboardVersions id saved=board.saved/>
             </Show>
-            <Show when=move || !filters.with(Vec::is_empty)>
-                <FilterBar board filters values filter_errors/>
-            </Show>
+            <Region label="The filters">
+                <Show when=move || !filters.with(Vec::is_empty)>
+                    <FilterBar board filters values filter_errors/>
+                </Show>
+            </Region>
             {move || shown.with(|d| d.tiles.is_empty()).then(|| view! {
                 <p class="muted" data-test="empty-dashboard">{move || if editing.get() { "Add a tile above: an insight, a text or a heading." } else { "This dashboard has no tiles yet. Edit it to add insights, or use “Add to dashboard” on an insight." }}</p>
             })}
-            <div class="dash-grid" class:editing=move || editing.get() data-test="dash-grid">
-                // Keyed by tile and what it shows: a revert may give a tile id another insight.
-                <For each=move || shown.with(|d| d.tiles.iter().map(tile_key).collect::<Vec<_>>()) key=|k| *k let:key>
-                    <TileView board tile_id=key.0 filters=Signal::from(filters) values filter_errors/>
-                </For>
-            </div>
+            // A tile that fails says why in its own place (its error box with Retry); the
+            // others keep working. No error boundary per tile: a boundary inside a list that
+            // removes rows keeps updating a removed row for a moment (Leptos 0.8).
+            <Region label="The tiles">
+                <div class="dash-grid" class:editing=move || editing.get() data-test="dash-grid">
+                    // Keyed by tile and what it shows: a revert may give a tile id another insight.
+                    <For each=move || shown.with(|d| d.tiles.iter().map(tile_key).collect::<Vec<_>>()) key=|k| *k let:key>
+                        <TileView board tile_id=key.0 filters=Signal::from(filters) values filter_errors/>
+                    </For>
+                </div>
+            </Region>
         </div>
     }
 }

@@ -90,35 +90,22 @@ fn DrillRow(
     self_id: InsightId,
 ) -> impl IntoView {
     let link = move || draft.with(|d| d.drill.get(i).cloned());
-    let update = move |f: Box<dyn FnOnce(&mut DrillLink)>| {
-        draft.update(|d| {
-            if let Some(l) = d.drill.get_mut(i) {
-                f(l)
-            }
-        })
-    };
+    let edit = Edit { draft, i };
     let column = move || link().map(|l| l.column).unwrap_or_default();
     // The columns of the latest result, plus the link's own column when the result lacks it
     // (the SQL changed, or nothing ran yet), so a stored choice is never silently replaced.
-    let column_options = move || {
+    let column_options = Signal::derive(move || {
         let mut cols = columns.get();
         let c = column();
         if !c.is_empty() && !cols.contains(&c) {
             cols.push(c);
         }
         cols
-    };
-    let is_url = move || matches!(link().map(|l| l.target), Some(DrillTarget::Url { .. }));
-    // A memo: the target's parameters load again only when another insight is chosen.
-    let target_id = Memo::new(move |_| match link().map(|l| l.target) {
-        Some(DrillTarget::Insight { insight_id, .. }) if insight_id.0 > 0 => Some(insight_id),
-        _ => None,
     });
-    let target = target_params(target_id.into());
-    let ours = move || draft.with(|d| d.params.iter().map(|p| p.name.clone()).collect::<Vec<_>>());
+    let is_url = move || matches!(link().map(|l| l.target), Some(DrillTarget::Url { .. }));
     let set_kind = move |ev| {
         let url = event_target_value(&ev) == "url";
-        update(Box::new(move |l| {
+        edit.update(move |l| {
             l.target = if url {
                 DrillTarget::Url {
                     template: String::new(),
@@ -129,60 +116,14 @@ fn DrillRow(
                     mapping: vec![],
                 }
             }
-        }))
-    };
-    // Choosing another insight starts its mapping from the names that match; its parameters
-    // arrive a moment later, so the guess is made when they do (for a mapping still empty).
-    let choose = Callback::new(move |id: Option<InsightId>| {
-        update(Box::new(move |l| {
-            l.target = DrillTarget::Insight {
-                insight_id: id.unwrap_or(InsightId(0)),
-                mapping: vec![],
-            }
-        }))
-    });
-    Effect::new(move |_| {
-        let Some(Ok(specs)) = target.get() else {
-            return;
-        };
-        let guess = guess_mapping(&specs, &columns.get_untracked(), &ours());
-        let empty = link_untracked(draft, i).is_some_and(
-            |l| matches!(l.target, DrillTarget::Insight { ref mapping, .. } if mapping.is_empty()),
-        );
-        if guess.is_empty() || !empty {
-            return;
-        }
-        update(Box::new(move |l| {
-            if let DrillTarget::Insight { mapping, .. } = &mut l.target {
-                if mapping.is_empty() {
-                    *mapping = guess;
-                }
-            }
-        }));
-    });
-    let mapping_of = move |name: &str| match link().map(|l| l.target) {
-        Some(DrillTarget::Insight { mapping, .. }) => mapping
-            .iter()
-            .find(|(t, _)| t == name)
-            .map(|(_, s)| s.clone()),
-        _ => None,
-    };
-    let set_source = move |name: String, source: Option<DrillSource>| {
-        update(Box::new(move |l| {
-            if let DrillTarget::Insight { mapping, .. } = &mut l.target {
-                mapping.retain(|(t, _)| *t != name);
-                if let Some(s) = source {
-                    mapping.push((name, s));
-                }
-            }
-        }))
+        })
     };
     view! {
         <fieldset class="drill" data-test="drill-row">
             <legend>{move || format!("Clicking a cell of “{}”", column())}</legend>
             <label>"Column"
-                <select data-test="drill-column" prop:value=column on:change=move |ev| { let v = event_target_value(&ev); update(Box::new(move |l| l.column = v)) }>
-                    {move || column_options().into_iter().map(|c| { let c2 = c.clone(); let v = c.clone(); view! { <option value=v selected=move || column() == c2>{c}</option> } }).collect_view()}
+                <select data-test="drill-column" prop:value=column on:change=move |ev| { let v = event_target_value(&ev); edit.update(move |l| l.column = v) }>
+                    {move || column_options.get().into_iter().map(|c| { let c2 = c.clone(); let v = c.clone(); view! { <option value=v selected=move || column() == c2>{c}</option> } }).collect_view()}
                 </select>
             </label>
             {move || columns.with(|c| c.is_empty()).then(|| view! { <p class="muted small">"Run the insight to choose from its columns."</p> })}
@@ -192,70 +133,195 @@ fn DrillRow(
                     <option value="url">"A web address"</option>
                 </select>
             </label>
-            <Show when=move || !is_url() fallback=move || view! {
-                <label class="block">"Address — {{column}} is replaced by the clicked row's value"
-                    <input type="text" data-test="drill-url" placeholder="https://crm.example.com/customers/{{id}}"
-                        prop:value=move || match link().map(|l| l.target) { Some(DrillTarget::Url { template }) => template, _ => String::new() }
-                        on:input=move |ev| { let v = event_target_value(&ev); update(Box::new(move |l| l.target = DrillTarget::Url { template: v })) }/>
-                </label>
-            }>
-                <label>"Insight"
-                    <InsightSelect choices value=target_id.into() set=choose test="drill-insight" skip=self_id/>
-                </label>
-                <Suspense fallback=|| ()>
-                    {move || Suspend::new(async move {
-                        match target.await {
-                            Ok(specs) if specs.is_empty() && target_id.get_untracked().is_some() => view! {
-                                <p class="muted small">"That insight has no parameters: the link opens it as it is."</p>
-                            }.into_any(),
-                            Ok(specs) => view! {
-                                <div class="drill-mapping" data-test="drill-mapping">
-                                    {specs.into_iter().map(|p| {
-                                        let name = p.name.clone();
-                                        let n1 = name.clone();
-                                        let n2 = name.clone();
-                                        let n3 = name.clone();
-                                        let n4 = name.clone();
-                                        let key = Signal::derive(move || source_key(mapping_of(&n1).as_ref()));
-                                        let opt = move |k: String, label: String| view! { <option value=k.clone() selected=move || key.get() == k>{label}</option> };
-                                        view! {
-                                            <label data-test=format!("drill-map-{name}")>{param_label(&p)}
-                                                <select on:change=move |ev| {
-                                                    let v = event_target_value(&ev);
-                                                    let s = if let Some(c) = v.strip_prefix("column:") { Some(DrillSource::Column(c.into())) }
-                                                        else if let Some(p) = v.strip_prefix("param:") { Some(DrillSource::Param(p.into())) }
-                                                        else if v == "const" { Some(DrillSource::Constant(String::new())) }
-                                                        else { None };
-                                                    set_source(n2.clone(), s);
-                                                }>
-                                                    {opt(String::new(), "Not set (its default)".into())}
-                                                    <optgroup label="The clicked row's">
-                                                        {move || column_options().into_iter().map(|c| opt(format!("column:{c}"), c)).collect_view()}
-                                                    </optgroup>
-                                                    <optgroup label="This insight's parameter">
-                                                        {move || ours().into_iter().map(|p| opt(format!("param:{p}"), p)).collect_view()}
-                                                    </optgroup>
-                                                    {opt("const".into(), "A fixed value…".into())}
-                                                </select>
-                                                {move || matches!(mapping_of(&n3), Some(DrillSource::Constant(_))).then(|| {
-                                                    let (read, write) = (n4.clone(), n4.clone());
-                                                    view! {
-                                                        <input type="text" data-test="drill-const" prop:value=move || match mapping_of(&read) { Some(DrillSource::Constant(v)) => v, _ => String::new() }
-                                                            on:input=move |ev| set_source(write.clone(), Some(DrillSource::Constant(event_target_value(&ev))))/>
-                                                    }
-                                                })}
-                                            </label>
-                                        }
-                                    }).collect_view()}
-                                </div>
-                            }.into_any(),
-                            Err(e) => view! { <p class="field-error">{e.to_string()}</p> }.into_any(),
-                        }
-                    })}
-                </Suspense>
+            <Show when=move || !is_url() fallback=move || view! { <DrillUrl edit/> }>
+                <DrillTargetPicker edit columns column_options choices self_id/>
             </Show>
             <button class="button small danger" type="button" data-test="drill-remove" on:click=move |_| draft.update(|d| { if i < d.drill.len() { d.drill.remove(i); } })>"Remove"</button>
         </fieldset>
+    }
+}
+
+/// Link `i` of the draft's drill-downs, to read and change.
+#[derive(Clone, Copy)]
+struct Edit {
+    draft: RwSignal<InsightDraft>,
+    i: usize,
+}
+
+impl Edit {
+    fn link(self) -> Option<DrillLink> {
+        self.draft.with(|d| d.drill.get(self.i).cloned())
+    }
+
+    fn update(self, f: impl FnOnce(&mut DrillLink)) {
+        self.draft.update(|d| {
+            if let Some(l) = d.drill.get_mut(self.i) {
+                f(l)
+            }
+        })
+    }
+
+    /// How the target's parameter `name` is fed, if it is.
+    fn source(self, name: &str) -> Option<DrillSource> {
+        match self.link().map(|l| l.target) {
+            Some(DrillTarget::Insight { mapping, .. }) => mapping
+                .iter()
+                .find(|(t, _)| t == name)
+                .map(|(_, s)| s.clone()),
+            _ => None,
+        }
+    }
+
+    fn set_source(self, name: String, source: Option<DrillSource>) {
+        self.update(move |l| {
+            if let DrillTarget::Insight { mapping, .. } = &mut l.target {
+                mapping.retain(|(t, _)| *t != name);
+                if let Some(s) = source {
+                    mapping.push((name, s));
+                }
+            }
+        })
+    }
+}
+
+/// The web address a link opens, with `{{column}}` slots.
+#[component]
+fn DrillUrl(edit: Edit) -> impl IntoView {
+    view! {
+        <label class="block">"Address — {{column}} is replaced by the clicked row's value"
+            <input type="text" data-test="drill-url" placeholder="https://crm.example.com/customers/{{id}}"
+                prop:value=move || match edit.link().map(|l| l.target) { Some(DrillTarget::Url { template }) => template, _ => String::new() }
+                on:input=move |ev| { let v = event_target_value(&ev); edit.update(move |l| l.target = DrillTarget::Url { template: v }) }/>
+        </label>
+    }
+}
+
+/// The insight a link opens, and how each of its parameters is fed.
+#[component]
+fn DrillTargetPicker(
+    edit: Edit,
+    columns: Signal<Vec<String>>,
+    column_options: Signal<Vec<String>>,
+    choices: Signal<InsightChoices>,
+    self_id: InsightId,
+) -> impl IntoView {
+    let draft = edit.draft;
+    // A memo: the target's parameters load again only when another insight is chosen.
+    let target_id = Memo::new(move |_| match edit.link().map(|l| l.target) {
+        Some(DrillTarget::Insight { insight_id, .. }) if insight_id.0 > 0 => Some(insight_id),
+        _ => None,
+    });
+    let target = target_params(target_id.into());
+    let ours = Signal::derive(move || {
+        draft.with(|d| d.params.iter().map(|p| p.name.clone()).collect::<Vec<_>>())
+    });
+    // Choosing another insight starts its mapping from the names that match; its parameters
+    // arrive a moment later, so the guess is made when they do (for a mapping still empty).
+    let choose = Callback::new(move |id: Option<InsightId>| {
+        edit.update(move |l| {
+            l.target = DrillTarget::Insight {
+                insight_id: id.unwrap_or(InsightId(0)),
+                mapping: vec![],
+            }
+        })
+    });
+    Effect::new(move |_| {
+        let Some(Ok(specs)) = target.get() else {
+            return;
+        };
+        let guess = guess_mapping(&specs, &columns.get_untracked(), &ours.get());
+        let empty = link_untracked(draft, edit.i).is_some_and(
+            |l| matches!(l.target, DrillTarget::Insight { ref mapping, .. } if mapping.is_empty()),
+        );
+        if guess.is_empty() || !empty {
+            return;
+        }
+        edit.update(move |l| {
+            if let DrillTarget::Insight { mapping, .. } = &mut l.target {
+                if mapping.is_empty() {
+                    *mapping = guess;
+                }
+            }
+        });
+    });
+    let mapping = move |specs: Vec<ParamSpec>| {
+        if specs.is_empty() && target_id.get_untracked().is_some() {
+            return view! {
+                <p class="muted small">"That insight has no parameters: the link opens it as it is."</p>
+            }
+            .into_any();
+        }
+        view! {
+            <div class="drill-mapping" data-test="drill-mapping">
+                {specs.into_iter().map(|p| view! { <SourceSelect p edit column_options ours/> }).collect_view()}
+            </div>
+        }
+        .into_any()
+    };
+    view! {
+        <label>"Insight"
+            <InsightSelect choices value=target_id.into() set=choose test="drill-insight" skip=self_id/>
+        </label>
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                match target.await {
+                    Ok(specs) => mapping(specs).into_any(),
+                    Err(e) => view! { <p class="field-error">{e.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// One parameter of the target: fed by a column of the clicked row, one of this insight's
+/// parameters, a fixed value (typed beside it) or nothing (its default).
+#[component]
+fn SourceSelect(
+    p: ParamSpec,
+    edit: Edit,
+    column_options: Signal<Vec<String>>,
+    ours: Signal<Vec<String>>,
+) -> impl IntoView {
+    let name = p.name.clone();
+    let n1 = name.clone();
+    let n2 = name.clone();
+    let n3 = name.clone();
+    let n4 = name.clone();
+    let key = Signal::derive(move || source_key(edit.source(&n1).as_ref()));
+    let opt = move |k: String, label: String| view! { <option value=k.clone() selected=move || key.get() == k>{label}</option> };
+    let choose = move |ev| {
+        let v = event_target_value(&ev);
+        let s = if let Some(c) = v.strip_prefix("column:") {
+            Some(DrillSource::Column(c.into()))
+        } else if let Some(p) = v.strip_prefix("param:") {
+            Some(DrillSource::Param(p.into()))
+        } else if v == "const" {
+            Some(DrillSource::Constant(String::new()))
+        } else {
+            None
+        };
+        edit.set_source(n2.clone(), s);
+    };
+    view! {
+        <label data-test=format!("drill-map-{name}")>{param_label(&p)}
+            <select on:change=choose>
+                {opt(String::new(), "Not set (its default)".into())}
+                <optgroup label="The clicked row's">
+                    {move || column_options.get().into_iter().map(|c| opt(format!("column:{c}"), c)).collect_view()}
+                </optgroup>
+                <optgroup label="This insight's parameter">
+                    {move || ours.get().into_iter().map(|p| opt(format!("param:{p}"), p)).collect_view()}
+                </optgroup>
+                {opt("const".into(), "A fixed value…".into())}
+            </select>
+            {move || matches!(edit.source(&n3), Some(DrillSource::Constant(_))).then(|| {
+                let (read, write) = (n4.clone(), n4.clone());
+                view! {
+                    <input type="text" data-test="drill-const" prop:value=move || match edit.source(&read) { Some(DrillSource::Constant(v)) => v, _ => String::new() }
+                        on:input=move |ev| edit.set_source(write.clone(), Some(DrillSource::Constant(event_target_value(&ev))))/>
+                }
+            })}
+        </label>
     }
 }
 

@@ -4,9 +4,8 @@ use crate::ui::components::param_spec::{ParamList, SpecEditor};
 use crate::{
     api::{
         connections::list_connections,
-        insights::{insight_tree, save_insight},
+        insights::{insight_tree, SaveInsight},
     },
-    error::AppError,
     model::{
         connection::ConnectionId,
         insight::{insight_groups, Insight},
@@ -22,13 +21,21 @@ use leptos::{html, prelude::*};
 pub fn InsightEditor(
     current: RwSignal<Insight>,
     editing: RwSignal<bool>,
+    /// Save (the page's: a save answered after the editor closed still shows the insight).
+    save: ServerAction<SaveInsight>,
     /// The columns of the latest result, offered by the drill-down pickers.
     columns: Signal<Vec<String>>,
 ) -> impl IntoView {
     let start = current.get_untracked();
     let draft = RwSignal::new(start.draft.clone());
-    let error = RwSignal::new(None::<AppError>);
-    let saving = RwSignal::new(false);
+    // The error of the last save asked from this editor (none of the saves before it opened).
+    let seen = save.version().get_untracked();
+    let error = Signal::derive(move || {
+        (save.version().get() != seen)
+            .then(|| save.value().get().and_then(Result::err))
+            .flatten()
+    });
+    let saving = save.pending();
     let connections = Resource::new(|| (), |_| list_connections());
     // Insights to drill into or take choices from, by folder and name (loaded once).
     let tree = LocalResource::new(|| insight_tree(None, false));
@@ -59,24 +66,15 @@ pub fn InsightEditor(
             d.sql = sql;
         });
     };
-    let save = move |_| {
-        let sql = read_sql();
+    // The page shows the saved insight and closes the editor; an error shows here.
+    let on_save = move |_| {
         let mut d = draft.get_untracked();
-        d.sql = sql;
+        d.sql = read_sql();
         let (id, base) = current.with_untracked(|i| (i.id, i.version));
-        saving.set(true);
-        leptos::task::spawn_local(async move {
-            let r = save_insight(Some(id), Some(base), d).await;
-            saving.set(false);
-            match r {
-                Ok(mut i) => {
-                    i.favorite = current.with_untracked(|c| c.favorite);
-                    current.set(i);
-                    error.set(None);
-                    editing.set(false);
-                }
-                Err(e) => error.set(Some(e)),
-            }
+        save.dispatch(SaveInsight {
+            id: Some(id),
+            base_version: Some(base),
+            draft: d,
         });
     };
     // Parameter settings are made again only when the list of names changes, not on every
@@ -89,7 +87,7 @@ pub fn InsightEditor(
     view! {
         <section class="card editor" data-test="insight-editor">
             <h2>"Edit insight"</h2>
-            <ErrorNote error=Signal::derive(move || error.get())/>
+            <ErrorNote error/>
             <div class="form-grid">
                 <label>"Name"<input type="text" data-test="edit-name" prop:value=move || draft.with(|d| d.name.clone()) on:input=move |ev| draft.update(|d| d.name = event_target_value(&ev))/></label>
                 {move || field("name").get().map(|m| view! { <span class="field-error">{m}</span> })}
@@ -128,7 +126,7 @@ pub fn InsightEditor(
             <DrillEditor draft columns choices=insights self_id=start.id/>
             {move || field("drill").get().map(|m| view! { <span class="field-error">{m}</span> })}
             <div class="actions">
-                <button class="button primary" data-test="save-insight" on:click=save disabled=move || saving.get()>{move || if saving.get() { "Saving…" } else { "Save" }}</button>
+                <button class="button primary" data-test="save-insight" on:click=on_save disabled=move || saving.get()>{move || if saving.get() { "Saving…" } else { "Save" }}</button>
                 <button class="button" on:click=move |_| editing.set(false)>"Cancel"</button>
             </div>
         </section>

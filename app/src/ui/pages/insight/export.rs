@@ -1,6 +1,6 @@
 //! A download's progress: rows and bytes while it runs (with Cancel), then how it ended.
 use crate::{
-    api::insights::{cancel_export, export_progress},
+    api::insights::{export_progress, CancelExport},
     error::AppError,
     model::insight::{ExportState, ExportStatus},
     ui::components::feedback::{human_bytes, thousands},
@@ -36,6 +36,8 @@ pub fn ExportProgress(download: RwSignal<Option<(String, &'static str)>>) -> imp
             unseen.set_value(0);
         }
         if let Some(token) = token.clone() {
+            // A polling loop (one question, then the next 400 ms after its answer, while the
+            // download runs), not an action: each answer decides whether to ask again.
             leptos::task::spawn_local(async move {
                 let answer = export_progress(token.clone()).await;
                 if download.with_untracked(|d| d.as_ref().map(|d| d.0 != token)) != Some(false) {
@@ -71,14 +73,15 @@ pub fn ExportProgress(download: RwSignal<Option<(String, &'static str)>>) -> imp
         }
         token
     });
+    let cancel_action = ServerAction::<CancelExport>::new();
+    Effect::new(move |_| match cancel_action.value().get() {
+        Some(Ok(s)) => status.set(Some(s)),
+        Some(Err(e)) => problem.set(Some(e)),
+        None => {}
+    });
     let cancel = move |_| {
         if let Some((token, _)) = download.get_untracked() {
-            leptos::task::spawn_local(async move {
-                match cancel_export(token).await {
-                    Ok(s) => status.set(Some(s)),
-                    Err(e) => problem.set(Some(e)),
-                }
-            });
+            cancel_action.dispatch(CancelExport { token });
         }
     };
     // Rows as they are read; the size once bytes go out (an Excel file is zipped at the end).

@@ -24,15 +24,22 @@ fn toggle(s: RwSignal<bool>) {
 pub(super) fn InsightHead(p: Shown, panels: Panels) -> impl IntoView {
     let Shown { id, current, .. } = p;
     let favorite = move || current.with(|i| i.favorite);
+    // The star shows the change at once and goes back if the server refuses it (the answer
+    // names the value it was asked for: several clicks may be on the way).
+    let set_star = Action::new(move |on: &bool| {
+        let on = *on;
+        async move { (on, set_favorite(id, on).await) }
+    });
+    Effect::new(move |_| {
+        if let Some((on, Err(e))) = set_star.value().get() {
+            current.try_update(|i| i.favorite = !on);
+            p.ctl.error.try_set(Some(e));
+        }
+    });
     let star = move |_| {
         let on = !current.with_untracked(|i| i.favorite);
         current.update(|i| i.favorite = on);
-        leptos::task::spawn_local(async move {
-            if let Err(e) = set_favorite(id, on).await {
-                current.try_update(|i| i.favorite = !on);
-                p.ctl.error.try_set(Some(e));
-            }
-        });
+        set_star.dispatch(on);
     };
     let download = RwSignal::new(None::<(String, &'static str)>);
     view! {

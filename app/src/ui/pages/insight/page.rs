@@ -9,7 +9,7 @@ use super::{
     views::ResultViews,
 };
 use crate::{
-    api::insights::{get_insight, run_insight},
+    api::insights::{get_insight, run_insight, RevertInsight, SaveInsight},
     error::AppError,
     model::{
         insight::{Insight, InsightId, UrlValues, ViewKind},
@@ -19,7 +19,7 @@ use crate::{
     ui::{
         components::alerts::InsightAlerts,
         components::{
-            feedback::{ErrorNote, Loading},
+            feedback::{ErrorNote, Loading, Region},
             result_grid::PAGE,
             run::RunCtl,
         },
@@ -96,6 +96,45 @@ impl Shown {
     }
 }
 
+/// A saved version of the insight as the page shows it: the star is the user's, not part of
+/// the saved insight, so it stays as it is.
+pub(super) fn with_star(current: RwSignal<Insight>, mut saved: Insight) -> Insight {
+    saved.favorite = current.with_untracked(|c| c.favorite);
+    saved
+}
+
+/// The saves started from a panel that may close before they answer (the editor's Save, a
+/// version's Revert). They belong to the page, so their answer still becomes the insight
+/// shown when the panel was closed meanwhile; each panel shows their errors itself.
+#[derive(Clone, Copy)]
+pub(super) struct Saves {
+    pub(super) edit: ServerAction<SaveInsight>,
+    pub(super) revert: ServerAction<RevertInsight>,
+}
+
+impl Saves {
+    /// The actions, and what their answers do to the page: a saved insight is shown, and the
+    /// editor closes after its save.
+    fn new(current: RwSignal<Insight>, editing: RwSignal<bool>) -> Self {
+        let saves = Saves {
+            edit: ServerAction::new(),
+            revert: ServerAction::new(),
+        };
+        Effect::new(move |_| {
+            if let Some(Ok(i)) = saves.edit.value().get() {
+                current.set(with_star(current, i));
+                editing.set(false);
+            }
+        });
+        Effect::new(move |_| {
+            if let Some(Ok(i)) = saves.revert.value().get() {
+                current.set(with_star(current, i));
+            }
+        });
+        saves
+    }
+}
+
 #[component]
 fn InsightBody(insight: Insight) -> impl IntoView {
     let query = use_query();
@@ -112,6 +151,7 @@ fn InsightBody(insight: Insight) -> impl IntoView {
         to_dashboard: RwSignal::new(false),
         editing,
     };
+    let saves = Saves::new(current, editing);
     let values = Memo::new(move |_| {
         let specs = specs.get();
         query.with(|q| url_values(&specs, |k| q.get_all(k)))
@@ -195,20 +235,32 @@ fn InsightBody(insight: Insight) -> impl IntoView {
         <InsightHead p panels/>
         {move || current.with(|i| (!i.draft.description.is_empty()).then(|| view! { <p class="muted">{i.draft.description.clone()}</p> }))}
         {move || current.with(|i| i.deleted).then(|| view! { <p class="note warn">"This insight is in the trash. An editor can restore it from the trash."</p> })}
-        <Show when=move || editing.get()>
-            <InsightEditor current editing columns=Signal::from(columns)/>
-        </Show>
-        <Show when=move || panels.versions.get()>
-            <VersionsPanel id current/>
-        </Show>
-        <Show when=move || panels.to_dashboard.get()>
-            <AddToDashboard insight=id open=panels.to_dashboard/>
-        </Show>
-        <Show when=move || panels.alerts.get()>
-            <InsightAlerts insight=id values=Signal::derive(move || values.get())/>
-        </Show>
-        <ParamForm p start field_errors/>
-        <ErrorNote error=Signal::derive(move || request_error.get().filter(|e| !matches!(e, AppError::Validation(_))))/>
-        <ResultViews p/>
+        <Region label="The editor">
+            <Show when=move || editing.get()>
+                <InsightEditor current editing save=saves.edit columns=Signal::from(columns)/>
+            </Show>
+        </Region>
+        <Region label="Versions">
+            <Show when=move || panels.versions.get()>
+                <VersionsPanel id current revert=saves.revert/>
+            </Show>
+        </Region>
+        <Region label="Add to dashboard">
+            <Show when=move || panels.to_dashboard.get()>
+                <AddToDashboard insight=id open=panels.to_dashboard/>
+            </Show>
+        </Region>
+        <Region label="Alerts">
+            <Show when=move || panels.alerts.get()>
+                <InsightAlerts insight=id values=Signal::derive(move || values.get())/>
+            </Show>
+        </Region>
+        <Region label="The parameters">
+            <ParamForm p start field_errors/>
+        </Region>
+        <Region label="The result">
+            <ErrorNote error=Signal::derive(move || request_error.get().filter(|e| !matches!(e, AppError::Validation(_))))/>
+            <ResultViews p/>
+        </Region>
     }
 }

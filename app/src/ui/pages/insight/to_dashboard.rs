@@ -1,8 +1,7 @@
 //! "Add to dashboard": the insight as a new tile at the bottom of a dashboard the user may
 //! change, or of a new one; then the dashboard opens.
 use crate::{
-    api::dashboards::{add_to_dashboard, dashboard_list},
-    error::AppError,
+    api::dashboards::{dashboard_list, AddToDashboard as AddTile},
     model::{dashboard::DashboardId, insight::InsightId},
 };
 use leptos::prelude::*;
@@ -14,22 +13,23 @@ pub fn AddToDashboard(insight: InsightId, open: RwSignal<bool>) -> impl IntoView
     let list = LocalResource::new(|| dashboard_list(None, false));
     let chosen = RwSignal::new(String::new());
     let new_name = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<AppError>);
-    let busy = RwSignal::new(false);
+    let add_tile = ServerAction::<AddTile>::new();
+    let busy = add_tile.pending();
+    let error = Signal::derive(move || add_tile.value().get().and_then(Result::err));
+    // The dashboard opens with its new tile.
+    Effect::new(move |_| {
+        if let Some(Ok(id)) = add_tile.value().get() {
+            navigate.with_value(|n| n(&format!("/dashboards/{}", id.0), Default::default()));
+        }
+    });
     let add = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let to = chosen.get_untracked().parse::<i64>().ok().map(DashboardId);
         let name = (to.is_none()).then(|| new_name.get_untracked());
-        busy.set(true);
-        leptos::task::spawn_local(async move {
-            let r = add_to_dashboard(to, name, insight).await;
-            busy.try_set(false);
-            match r {
-                Ok(id) => {
-                    navigate.with_value(|n| n(&format!("/dashboards/{}", id.0), Default::default()))
-                }
-                Err(e) => error.set(Some(e)),
-            }
+        add_tile.dispatch(AddTile {
+            dashboard: to,
+            new_name: name,
+            insight,
         });
     };
     view! {

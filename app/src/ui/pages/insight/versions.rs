@@ -1,11 +1,11 @@
 //! Versions: who saved what when; compare any version with the current one side by side
 //! (changed lines and words marked, parameters as fields); revert (which saves a new version).
 use crate::{
-    api::insights::{insight_version, insight_versions, revert_insight},
+    api::insights::{insight_version, insight_versions, RevertInsight},
     error::AppError,
     model::insight::{
         diff_lines, diff_words, param_changes, view_changes, DiffLine, Insight, InsightDraft,
-        InsightId, ParamChange, Span,
+        InsightId, ParamChange, Span, VersionEntry,
     },
     ui::components::feedback::{ErrorNote, Loading},
 };
@@ -14,35 +14,46 @@ use leptos::prelude::*;
 /// Versions: who saved what when; compare any version with the current one side by side;
 /// revert (which saves a new version).
 #[component]
-pub fn VersionsPanel(id: InsightId, current: RwSignal<Insight>) -> impl IntoView {
+pub fn VersionsPanel(
+    id: InsightId,
+    current: RwSignal<Insight>,
+    /// Revert (the page's: the page shows the insight it saves, even after this closed).
+    revert: ServerAction<RevertInsight>,
+) -> impl IntoView {
     let list = Resource::new(
         move || current.with(|i| i.version),
         move |_| insight_versions(id),
     );
     let compare = RwSignal::new(None::<(i64, InsightDraft)>);
     let error = RwSignal::new(None::<AppError>);
-    let can_edit = move || current.with(|i| i.can_edit);
-    let open = move |v: i64| {
-        leptos::task::spawn_local(async move {
-            match insight_version(id, v).await {
-                Ok(d) => compare.set(Some((v, d))),
-                Err(e) => error.set(Some(e)),
-            }
-        });
-    };
-    let revert = move |v: i64| {
-        leptos::task::spawn_local(async move {
-            match revert_insight(id, v).await {
-                Ok(mut i) => {
-                    // The star is the user's, not part of the saved insight.
-                    i.favorite = current.with_untracked(|c| c.favorite);
-                    current.set(i);
-                    compare.set(None);
-                }
-                Err(e) => error.set(Some(e)),
-            }
-        });
-    };
+    // A version to compare, read with its number (the answer names the version it is).
+    let open = Action::new(move |v: &i64| {
+        let v = *v;
+        async move { (v, insight_version(id, v).await) }
+    });
+    Effect::new(move |_| match open.value().get() {
+        Some((v, Ok(d))) => compare.set(Some((v, d))),
+        Some((_, Err(e))) => error.set(Some(e)),
+        None => {}
+    });
+    // The answers to the reverts asked while this panel is open.
+    let seen = revert.version().get_untracked();
+    Effect::new(move |_| {
+        if revert.version().get() == seen {
+            return;
+        }
+        match revert.value().get() {
+            Some(Ok(_)) => compare.set(None),
+            Some(Err(e)) => error.set(Some(e)),
+            None => {}
+        }
+    });
+    let open = Callback::new(move |v: i64| {
+        open.dispatch(v);
+    });
+    let revert = Callback::new(move |v: i64| {
+        revert.dispatch(RevertInsight { id, version: v });
+    });
     view! {
         <section class="card versions" data-test="versions">
             <h2>"Versions"</h2>
@@ -50,27 +61,8 @@ pub fn VersionsPanel(id: InsightId, current: RwSignal<Insight>) -> impl IntoView
             <Suspense fallback=|| view! { <Loading/> }>
                 {move || Suspend::new(async move {
                     match list.await {
-                        Ok(vs) => view! {
-                            <ul class="version-list">
-                                {vs.into_iter().map(|v| {
-                                    let n = v.version;
-                                    let is_current = move || current.with(|i| i.version == n);
-                                    view! {
-                                        <li data-test="version-item">
-                                            <strong>{format!("Version {n}")}</strong>
-                                            <span class="muted small">{format!(" · {} · {} · {}", v.author.clone().unwrap_or_else(|| "someone".into()), v.created_at.format("%Y-%m-%d %H:%M:%S"), v.summary)}</span>
-                                            <Show when=move || !is_current()>
-                                                <button class="button small" data-test="compare-version" on:click=move |_| open(n)>"Compare"</button>
-                                                <Show when=can_edit>
-                                                    <button class="button small" data-test="revert-version" on:click=move |_| revert(n)>"Revert to this"</button>
-                                                </Show>
-                                            </Show>
-                                        </li>
-                                    }
-                                }).collect_view()}
-                            </ul>
-                        }.into_any(),
-                        Err(e) => view! { <p class="note error">{e.to_string()}</p> }.into_any(),
+                        Ok(vs) => view! { <VersionList vs current open revert/> }.into_any(),
+                        Err(e) => view! { <p class="note error" role="alert">{e.to_string()}</p> }.into_any(),
                     }
                 })}
             </Suspense>
@@ -97,6 +89,38 @@ pub fn VersionsPanel(id: InsightId, current: RwSignal<Insight>) -> impl IntoView
                 }
             })}
         </section>
+    }
+}
+
+/// The versions, newest first, each with Compare and (for editors) Revert unless it is the
+/// current one.
+#[component]
+fn VersionList(
+    vs: Vec<VersionEntry>,
+    current: RwSignal<Insight>,
+    open: Callback<i64>,
+    revert: Callback<i64>,
+) -> impl IntoView {
+    let can_edit = move || current.with(|i| i.can_edit);
+    view! {
+        <ul class="version-list">
+            {vs.into_iter().map(|v| {
+                let n = v.version;
+                let is_current = move || current.with(|i| i.version == n);
+                view! {
+                    <li data-test="version-item">
+                        <strong>{format!("Version {n}")}</strong>
+                        <span class="muted small">{format!(" · {} · {} · {}", v.author.clone().unwrap_or_else(|| "someone".into()), v.created_at.format("%Y-%m-%d %H:%M:%S"), v.summary)}</span>
+                        <Show when=move || !is_current()>
+                            <button class="button small" data-test="compare-version" on:click=move |_| open.run(n)>"Compare"</button>
+                            <Show when=can_edit>
+                                <button class="button small" data-test="revert-version" on:click=move |_| revert.run(n)>"Revert to this"</button>
+                            </Show>
+                        </Show>
+                    </li>
+                }
+            }).collect_view()}
+        </ul>
     }
 }
 

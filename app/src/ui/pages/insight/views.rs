@@ -1,8 +1,11 @@
 //! The result as a table or a chart (`view=` in the URL, else the insight's saved default),
 //! with the chart's settings for editors: drawn live while edited, saved as a new version.
-use super::{chart_form::ChartForm, page::Shown};
+use super::{
+    chart_form::ChartForm,
+    page::{with_star, Shown},
+};
 use crate::{
-    api::insights::save_insight,
+    api::insights::SaveInsight,
     model::{
         chart::ChartSpec,
         insight::{ViewKind, ViewSpec},
@@ -23,7 +26,8 @@ struct ChartEdit {
     draft: RwSignal<Option<ChartSpec>>,
     /// What the panel drew last (a proposal when nothing is saved).
     drawn: RwSignal<Option<ChartSpec>>,
-    saving: RwSignal<bool>,
+    /// "Save chart" (here rather than in the settings, which may close before it answers).
+    save: ServerAction<SaveInsight>,
 }
 
 #[component]
@@ -47,8 +51,18 @@ pub(super) fn ResultViews(p: Shown) -> impl IntoView {
         form: RwSignal::new(ChartSpec::default()),
         draft: RwSignal::new(None),
         drawn: RwSignal::new(None),
-        saving: RwSignal::new(false),
+        save: ServerAction::new(),
     };
+    // A saved chart is what the insight shows; a failed save says why above the result.
+    Effect::new(move |_| match edit.save.value().get() {
+        Some(Ok(i)) => {
+            current.set(with_star(current, i));
+            edit.draft.set(None);
+            edit.open.set(false);
+        }
+        Some(Err(e)) => ctl.error.set(Some(e)),
+        None => {}
+    });
     Effect::new(move |_| {
         let s = edit.form.get();
         if edit.open.get_untracked() {
@@ -108,6 +122,7 @@ fn ChartSettings(p: Shown, edit: ChartEdit) -> impl IntoView {
     let Shown {
         id, current, ctl, ..
     } = p;
+    let saving = edit.save.pending();
     let columns: Signal<Vec<Column>> = Signal::derive(move || {
         ctl.run
             .with(|r| r.as_ref().map(|r| r.columns.clone()).unwrap_or_default())
@@ -127,28 +142,17 @@ fn ChartSettings(p: Shown, edit: ChartEdit) -> impl IntoView {
             kind: ViewKind::Chart,
             chart: Some(spec),
         };
-        edit.saving.set(true);
-        leptos::task::spawn_local(async move {
-            let r = save_insight(Some(id), Some(version), d).await;
-            edit.saving.try_set(false);
-            match r {
-                Ok(mut i) => {
-                    i.favorite = current.with_untracked(|c| c.favorite);
-                    current.set(i);
-                    edit.draft.set(None);
-                    edit.open.set(false);
-                }
-                Err(e) => {
-                    ctl.error.set(Some(e));
-                }
-            }
+        edit.save.dispatch(SaveInsight {
+            id: Some(id),
+            base_version: Some(version),
+            draft: d,
         });
     };
     view! {
         <aside class="card chart-settings" data-test="chart-settings">
             <ChartForm spec=edit.form columns plugins=Signal::derive(move || plugins.get().and_then(Result::ok).unwrap_or_default())/>
             <div class="actions">
-                <button class="button primary" type="button" data-test="save-chart" disabled=move || edit.saving.get() on:click=save>{move || if edit.saving.get() { "Saving…" } else { "Save chart" }}</button>
+                <button class="button primary" type="button" data-test="save-chart" disabled=move || saving.get() on:click=save>{move || if saving.get() { "Saving…" } else { "Save chart" }}</button>
                 <button class="button" type="button" data-test="discard-chart" on:click=move |_| { edit.draft.set(None); edit.open.set(false); }>"Discard changes"</button>
             </div>
             <p class="muted small">"Saving makes the chart what this insight shows when it opens (a new version)."</p>

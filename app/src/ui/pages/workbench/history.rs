@@ -1,5 +1,5 @@
 //! The history panel: the queries this user ran, newest first, each to copy into the editor
-//! or run again.
+//! or run again. A list that cannot be read shows its error in the page's History region.
 use crate::{
     error::AppError,
     model::run::HistoryEntry,
@@ -17,33 +17,42 @@ pub(super) fn HistoryPanel(
             <h2>"History"</h2>
             <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || Suspend::new(async move {
-                    match history.await {
-                        Ok(list) if list.is_empty() => view! { <p class="muted">"Queries you run appear here."</p> }.into_any(),
-                        Ok(list) => view! {
-                            <ul class="history-list">
-                                {list.into_iter().map(|e| {
-                                    let open = e.clone();
-                                    let again = e.clone();
-                                    view! {
-                                        <li class=format!("history-item state-{}", e.state.as_str())>
-                                            <pre class="mono">{e.sql.chars().take(300).collect::<String>()}</pre>
-                                            <p class="muted small" data-test="history-line">{history_line(&e)}</p>
-                                            {e.error.clone().map(|m| view! { <p class="field-error small">{m}</p> })}
-                                            <div class="actions">
-                                                <button class="button small" on:click=move |_| load_entry.run((open.clone(), false))>"Copy to editor"</button>
-                                                <button class="button small" data-test="history-rerun" on:click=move |_| load_entry.run((again.clone(), true))>"Run again"</button>
-                                            </div>
-                                        </li>
-                                    }
-                                }).collect_view()}
-                            </ul>
-                        }.into_any(),
-                        Err(e) => view! { <p class="note error">{e.to_string()}</p> }.into_any(),
-                    }
+                    history.await.map(|list| view! { <HistoryList list load_entry/> })
                 })}
             </Suspense>
         </aside>
     }
+}
+
+/// The entries, newest first (or a line saying where they will appear).
+#[component]
+fn HistoryList(
+    list: Vec<HistoryEntry>,
+    load_entry: Callback<(HistoryEntry, bool)>,
+) -> impl IntoView {
+    if list.is_empty() {
+        return view! { <p class="muted">"Queries you run appear here."</p> }.into_any();
+    }
+    view! {
+        <ul class="history-list">
+            {list.into_iter().map(|e| {
+                let open = e.clone();
+                let again = e.clone();
+                view! {
+                    <li class=format!("history-item state-{}", e.state.as_str())>
+                        <pre class="mono">{e.sql.chars().take(300).collect::<String>()}</pre>
+                        <p class="muted small" data-test="history-line">{history_line(&e)}</p>
+                        {e.error.clone().map(|m| view! { <p class="field-error small">{m}</p> })}
+                        <div class="actions">
+                            <button class="button small" on:click=move |_| load_entry.run((open.clone(), false))>"Copy to editor"</button>
+                            <button class="button small" data-test="history-rerun" on:click=move |_| load_entry.run((again.clone(), true))>"Run again"</button>
+                        </div>
+                    </li>
+                }
+            }).collect_view()}
+        </ul>
+    }
+    .into_any()
 }
 
 /// `Demo · 2026-12-07 10:00:00 · done · 1 row · 12 ms`

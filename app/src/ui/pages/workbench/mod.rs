@@ -41,7 +41,7 @@ use crate::{
     },
     ui::{
         components::{
-            feedback::{ErrorNote, Loading},
+            feedback::{ErrorNote, Loading, Region},
             result_grid::ResultPanel,
         },
         context::auth::use_role,
@@ -72,10 +72,13 @@ fn Workbench() -> impl IntoView {
     // before the page is interactive, and a server-drawn body had to match the browser's
     // first render node for node (a mismatch there left the page without an editor).
     let connections = LocalResource::new(list_connections);
-    move || match connections.get() {
-        None => view! { <Loading/> }.into_any(),
-        Some(Ok(list)) => view! { <WorkbenchBody list/> }.into_any(),
-        Some(Err(e)) => view! { <p class="note error" role="alert">{e.to_string()}</p> }.into_any(),
+    view! {
+        <Region label="The workbench">
+            {move || match connections.get() {
+                None => view! { <Loading/> }.into_any(),
+                Some(r) => r.map(|list| view! { <WorkbenchBody list/> }).into_any(),
+            }}
+        </Region>
     }
 }
 
@@ -108,17 +111,21 @@ fn WorkbenchBody(list: Vec<ConnectionSummary>) -> impl IntoView {
     let cur_key = Memo::new(move |_| b.cur.get().key);
     view! {
         <div class="wb" class:with-schema=move || panels.schema.get() class:with-history=move || panels.history.get() data-test="workbench">
-            <Show when=move || panels.schema.get()>
-                <SchemaPanel schema insert=Callback::new(move |name| b.insert_name(name))/>
-            </Show>
+            <Region label="The schema">
+                <Show when=move || panels.schema.get()>
+                    <SchemaPanel schema insert=Callback::new(move |name| b.insert_name(name))/>
+                </Show>
+            </Region>
             <div class="wb-main">
                 <Toolbar b panels/>
                 <Show when=move || panels.confirm_reset.get()>
                     <ResetConfirm b confirm=panels.confirm_reset/>
                 </Show>
-                <Show when=move || panels.save.get()>
-                    <SaveInsightForm b/>
-                </Show>
+                <Region label="Save as insight">
+                    <Show when=move || panels.save.get()>
+                        <SaveInsightForm b/>
+                    </Show>
+                </Region>
                 <TabStrip b/>
                 <Editor b/>
                 {move || {
@@ -132,18 +139,22 @@ fn WorkbenchBody(list: Vec<ConnectionSummary>) -> impl IntoView {
                         ().into_any()
                     }
                 }}
-                {move || {
-                    cur_key.track();
-                    let ctl = b.cur.get_untracked().ctl;
-                    view! {
-                        <ErrorNote error=Signal::derive(move || ctl.error.get())/>
-                        <ResultPanel ctl/>
-                    }
-                }}
+                <Region label="The result">
+                    {move || {
+                        cur_key.track();
+                        let ctl = b.cur.get_untracked().ctl;
+                        view! {
+                            <ErrorNote error=Signal::derive(move || ctl.error.get())/>
+                            <ResultPanel ctl/>
+                        }
+                    }}
+                </Region>
             </div>
+            <Region label="History">
             <Show when=move || panels.history.get()>
                 <HistoryPanel history load_entry/>
             </Show>
+            </Region>
         </div>
     }
 }

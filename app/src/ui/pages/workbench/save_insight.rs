@@ -1,6 +1,6 @@
 //! "Save as insight": the active tab's SQL saved as a new insight, its `{{name}}` parameters
 //! with the types chosen here and their values as defaults; then the insight opens to edit.
-use super::{bench::Bench, sql_text::named_request};
+use super::{bench::Bench, sql_text::named_request, tabs::Tab};
 use crate::{
     api::insights::{insight_tree, save_insight},
     model::{
@@ -23,6 +23,20 @@ pub(super) fn SaveInsightForm(b: Bench) -> impl IntoView {
             .await
             .map(|t| folder_paths(&t.folders))
             .unwrap_or_default()
+    });
+    // The save, with the tab it was asked from (whose error line says why it failed).
+    let save = Action::new(|(t, draft): &(Tab, InsightDraft)| {
+        let (t, draft) = (*t, draft.clone());
+        async move { (t, save_insight(None, None, draft).await) }
+    });
+    // The new insight opens in its editor.
+    Effect::new(move |_| match save.value().get() {
+        Some((_, Ok(i))) => {
+            let url = format!("/insights/{}?edit=1", i.id.0);
+            navigate.with_value(|n| n(&url, Default::default()));
+        }
+        Some((t, Err(e))) => t.ctl.error.set(Some(e)),
+        None => {}
     });
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -49,18 +63,7 @@ pub(super) fn SaveInsightForm(b: Bench) -> impl IntoView {
             sql: text,
             ..Default::default()
         };
-        leptos::task::spawn_local(async move {
-            match save_insight(None, None, draft).await {
-                // The form may have been closed meanwhile: `try_` does nothing then.
-                Ok(i) => {
-                    let url = format!("/insights/{}?edit=1", i.id.0);
-                    navigate.try_with_value(|n| n(&url, Default::default()));
-                }
-                Err(e) => {
-                    t.ctl.error.try_set(Some(e));
-                }
-            }
-        });
+        save.dispatch((t, draft));
     };
     view! {
         <form class="card inline-form save-insight" data-test="save-insight-form" on:submit=submit>

@@ -23,6 +23,6 @@ trap 'kill $SERVER 2>/dev/null; rm -rf "$DATA"' EXIT
 for _ in $(seq 1 100); do curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
 BASE="http://127.0.0.1:$PORT" node bench/charts.mjs
 # The same files as gzip (what a browser without brotli gets).
-for f in target/site/pkg/*.wasm.gz target/site/pkg/sightline.*.js.gz target/site/vendor/sightline-charts.*.js.gz; do
+for f in target/site/pkg/*/*.wasm.gz target/site/pkg/*/sightline.js.gz target/site/vendor/sightline-charts.*.js.gz; do
   [ -f "$f" ] && echo "  gzip: $(basename "$f") $(stat -c %s "$f") B"
 done

@@ -34,6 +34,14 @@ if ! wasm-bindgen --version 2>/dev/null | grep -q "$WBG_VERSION"; then
   cargo install wasm-bindgen-cli --version "$WBG_VERSION"
 fi
 
+# wasm-split-cli cuts the wasm into the main module and one part per lazy page. It must know
+# the intrinsics of the wasm-bindgen in Cargo.lock: 0.2.4 is the first that knows 0.2.130's.
+WSPLIT_VERSION=0.2.4
+if ! cargo install --list | grep -q "^wasm_split_cli_support v$WSPLIT_VERSION:"; then
+  log "installing wasm-split-cli $WSPLIT_VERSION"
+  cargo install --locked wasm_split_cli_support --version "$WSPLIT_VERSION" --features build-binary
+fi
+
 # The shared target directory, linked as ./target (a ./target that is a real directory stays).
 TARGET_DIR=${SIGHTLINE_TARGET_DIR:-$HOME/.cache/sightline/target}
 if [ ! -e target ] && [ ! -L target ]; then

@@ -2,7 +2,7 @@
 // sheet and public/: content-hashed file names (cached for a year as immutable), a `.gz` and a
 // `.br` twin of every compressible file, and assets.json naming the current files.
 //
-//   node scripts/site-assets.mjs <stage dir with sightline.js + sightline_bg.wasm> <site dir>
+//   node scripts/site-assets.mjs <bundle dir: sightline.js, sightline.wasm, its parts> <site dir>
 //
 // Files whose hashed name already exists are left as they are, so an unchanged tree costs
 // only the hashing; hashed files of earlier builds are removed.
@@ -54,12 +54,21 @@ const emit = (rel, data) => {
   return `/${rel.split(path.sep).join('/')}`;
 };
 
-// The hydration bundle: one hash over the JS glue and the wasm, which must match each other.
-const js = fs.readFileSync(path.join(stage, 'sightline.js'));
-const wasm = fs.readFileSync(path.join(stage, 'sightline_bg.wasm'));
-const app = `sightline.${hash(js, wasm)}`;
-emit(path.join('pkg', `${app}.js`), js);
-emit(path.join('pkg', `${app}.wasm`), wasm);
+// The hydration bundle: the main module, its glue and the parts of the lazy pages refer to
+// each other by relative names (`./sightline.js`, `./chunk_3.wasm`), and parts of two builds
+// must never mix. So the whole bundle goes into one directory named by the hash of all its
+// files: pkg/<hash>/.
+const bundleFiles = fs.readdirSync(stage).filter((f) => fs.statSync(path.join(stage, f)).isFile()).sort();
+for (const required of ['sightline.js', 'sightline.wasm']) {
+  if (!bundleFiles.includes(required)) {
+    console.error(`${stage}/${required} is missing: run scripts/build.sh`);
+    process.exit(1);
+  }
+}
+const bundleData = bundleFiles.map((f) => [f, fs.readFileSync(path.join(stage, f))]);
+const bundleHash = hash(...bundleData.flatMap(([f, data]) => [Buffer.from(`${f}\0`), data]));
+const pkg = `pkg/${bundleHash}`;
+for (const [f, data] of bundleData) emit(path.join('pkg', bundleHash, f), data);
 
 const css = fs.readFileSync('style/main.css');
 const cssUrl = emit(path.join('pkg', `sightline.${hash(css)}.css`), css);
@@ -90,7 +99,21 @@ for (const [name, script] of [['sightline-editor', 'build:editor'], ['sightline-
   }
 }
 
-// Remove what earlier builds left (hashed names no longer in use).
+// Remove what earlier builds left (hashed names no longer in use), except the bundles of
+// the two builds before this one: a page opened before the server restarted with a new build
+// still fetches its lazy parts from its own bundle's directory.
+const bundles = path.join(site, 'pkg');
+const earlier = fs.readdirSync(bundles, { withFileTypes: true })
+  .filter((e) => e.isDirectory() && /^[0-9a-f]{16}$/.test(e.name) && e.name !== bundleHash)
+  .map((e) => ({ dir: path.join(bundles, e.name), at: fs.statSync(path.join(bundles, e.name)).mtimeMs }))
+  .sort((x, y) => y.at - x.at);
+for (const [i, { dir }] of earlier.entries()) {
+  if (i < 2) {
+    for (const f of fs.readdirSync(dir)) keep.add(path.resolve(dir, f));
+  } else {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
 const prune = (dir) => {
   if (!fs.existsSync(dir)) return;
   for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
@@ -102,7 +125,7 @@ const prune = (dir) => {
 prune(path.join(site, 'pkg'));
 prune(path.join(site, 'vendor'));
 
-const manifest = { app, css: cssUrl, editor: vendor['sightline-editor'], charts: vendor['sightline-charts'] };
+const manifest = { pkg, css: cssUrl, editor: vendor['sightline-editor'], charts: vendor['sightline-charts'] };
 const text = `${JSON.stringify(manifest, null, 2)}\n`;
 const manifestFile = path.join(site, 'assets.json');
 if (!fs.existsSync(manifestFile) || fs.readFileSync(manifestFile, 'utf8') !== text) {
@@ -110,7 +133,10 @@ if (!fs.existsSync(manifestFile) || fs.readFileSync(manifestFile, 'utf8') !== te
   fs.renameSync(`${manifestFile}.tmp`, manifestFile);
 }
 const size = (rel) => fs.statSync(path.join(site, rel)).size;
-const wasmRel = path.join('pkg', `${app}.wasm`);
+const parts = bundleFiles.filter((f) => f.endsWith('.wasm'));
+const total = (suffix) => parts.reduce((n, f) => n + size(path.join(pkg, f + suffix)), 0);
+const main = path.join(pkg, 'sightline.wasm');
 console.log(
-  `site: ${app}.wasm ${size(wasmRel)} B (gzip ${size(`${wasmRel}.gz`)} B, brotli ${size(`${wasmRel}.br`)} B)`,
+  `site: ${pkg}/sightline.wasm ${size(main)} B (gzip ${size(`${main}.gz`)} B, brotli ${size(`${main}.br`)} B); ` +
+    `${parts.length - 1} lazy parts, all wasm ${total('')} B (gzip ${total('.gz')} B)`,
 );

@@ -68,8 +68,8 @@ test('the bundle is compressed and cached by hashed name; pages are not cached',
   assert.ok(!/immutable|max-age=[1-9]/.test(cacheHtml), `HTML must not be cached: ${cacheHtml}`);
   assert.match(cacheHtml, /no-store/);
 
-  const wasmPath = page.match(/href="(\/pkg\/sightline\.[0-9a-f]{16}\.wasm)"/)?.[1];
-  const jsPath = page.match(/href="(\/pkg\/sightline\.[0-9a-f]{16}\.js)"/)?.[1];
+  const wasmPath = page.match(/href="(\/pkg\/[0-9a-f]{16}\/sightline\.wasm)"/)?.[1];
+  const jsPath = page.match(/href="(\/pkg\/[0-9a-f]{16}\/sightline\.js)"/)?.[1];
   const cssPath = page.match(/href="(\/pkg\/sightline\.[0-9a-f]{16}\.css)"/)?.[1];
   const editorPath = page.match(/content="(\/vendor\/sightline-editor\.[0-9a-f]{16}\.js)"/)?.[1];
   assert.ok(wasmPath && jsPath && cssPath && editorPath, 'the page links hashed assets');

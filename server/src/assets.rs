@@ -32,11 +32,13 @@ pub fn load(site_root: &Path) -> SiteAssets {
 /// A year, the longest lifetime browsers honour.
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 
-/// Whether a static path names a content-hashed file (`name.<16 hex digits>.ext`).
+/// Whether a static path names a content-hashed file: `name.<16 hex digits>.ext`, or any file
+/// in a directory named by such a hash (`pkg/<hash>/chunk_3.wasm`, the hydration bundle).
 fn is_hashed(path: &str) -> bool {
-    let file = path.rsplit('/').next().unwrap_or("");
-    file.split('.')
-        .any(|part| part.len() == 16 && part.bytes().all(|b| b.is_ascii_hexdigit()))
+    let hex16 = |part: &str| part.len() == 16 && part.bytes().all(|b| b.is_ascii_hexdigit());
+    let mut segments = path.rsplit('/');
+    let file = segments.next().unwrap_or("");
+    file.split('.').any(hex16) || segments.any(hex16)
 }
 
 /// Cache policy per response: hashed assets are immutable for a year (a new build has new
@@ -92,5 +94,9 @@ mod tests {
         assert!(!is_hashed("/pkg/sightline.wasm"));
         assert!(!is_hashed("/robots.txt"));
         assert!(!is_hashed("/pkg/sightline.0123456789abcdeg.js"));
+        // The hydration bundle: every part in a directory named by the hash of them all.
+        assert!(is_hashed("/pkg/0123456789abcdef/sightline.wasm"));
+        assert!(is_hashed("/pkg/0123456789abcdef/chunk_3.wasm"));
+        assert!(!is_hashed("/pkg/0123456789abcdeg/sightline.wasm"));
     }
 }

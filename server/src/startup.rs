@@ -180,9 +180,9 @@ impl Application {
 
         let site_assets = crate::assets::load(&args.site_root);
         let leptos_options = LeptosOptions::builder()
-            .output_name(site_assets.app.clone())
+            .output_name("sightline")
             .site_root(args.site_root.to_string_lossy().to_string())
-            .site_pkg_dir("pkg")
+            .site_pkg_dir(site_assets.pkg.clone())
             .site_addr(addr)
             .build();
         let settings = settings(&args, &location, public_url)?;

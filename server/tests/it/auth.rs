@@ -480,7 +480,11 @@ async fn cross_site_requests_to_server_functions_are_refused() {
     assert_eq!(ok.status(), 200);
 }
 
-#[tokio::test]
+// Two worker threads: twice (in ~30 full runs, once before the bundle split) one of this
+// test's page requests got no answer within two minutes while the whole suite ran, never
+// alone. The cause is not found; on a one-thread runtime a render that waits on work queued
+// behind the test's own request could do that.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pages_need_a_session_and_send_security_headers() {
     let app = spawn_app().await;
     let c = app.client();
